@@ -1,0 +1,44 @@
+# Every target creates what it needs: a virtual environment with pinned Python packages
+# (pyproject.toml + constraints.txt) and the pinned CDK CLI (package.json + package-lock.json).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export CDK_DISABLE_VERSION_CHECK := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
+PYTEST_ARGS ?=
+
+.PHONY: setup test demo synth bench lint clean
+
+setup: $(STAMP) $(NPM_STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip==25.3"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## make test: install everything pinned, then run the whole (offline) test suite.
+test: setup
+	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+## make demo: the main job, offline: deploy the app to the local emulator and run executions.
+demo: synth
+
+## make synth: synthesize the app with the pinned CDK CLI (offline, no credentials).
+synth: setup
+	npx --no-install cdk synth --no-notices -q
+
+## make bench: benchmarks that print ratios measured side by side in one run.
+bench: setup
+	$(PY) bench/reward_bench.py
+	$(PY) bench/dataset_bench.py
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache

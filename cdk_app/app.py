@@ -1,0 +1,46 @@
+"""The ready-to-deploy app: one stack with the ServerlessFineTuning pattern.
+
+Context values (cdk.json defaults, override with ``-c key=value``): ``stackName``, ``baseModel``,
+``modelPackageGroupName``, ``judgeModelId``, ``destroyOnDelete`` (demo stacks: delete bucket and
+group with the stack), ``minPollSeconds`` / ``maxPollSeconds``, ``maxRuntimeHours``.
+No context lookups and no Docker: ``cdk synth`` works offline without credentials.
+"""
+
+from __future__ import annotations
+
+import os
+
+import aws_cdk as cdk
+
+from sagemaker_finetuning import DEFAULT_BASE_MODEL, ServerlessFineTuning
+
+
+def _flag(value: object) -> bool:
+    return str(value).lower() in ("1", "true", "yes")
+
+
+def build_app(app: cdk.App | None = None) -> cdk.App:
+    app = app or cdk.App()
+    ctx = app.node.try_get_context
+    env = None
+    if os.environ.get("CDK_DEFAULT_REGION") and os.environ.get("CDK_DEFAULT_ACCOUNT"):
+        env = cdk.Environment(account=os.environ["CDK_DEFAULT_ACCOUNT"], region=os.environ["CDK_DEFAULT_REGION"])
+    stack = cdk.Stack(app, ctx("stackName") or "SageMakerFineTuning", env=env,
+                      description="SageMaker AI serverless fine-tuning (sagemaker-finetuning-constructs)")
+    destroy = _flag(ctx("destroyOnDelete") or False)
+    ServerlessFineTuning(
+        stack, "FineTuning",
+        base_model=ctx("baseModel") or DEFAULT_BASE_MODEL,
+        model_package_group_name=ctx("modelPackageGroupName"),
+        judge_model_id=ctx("judgeModelId") or None,
+        removal_policy=cdk.RemovalPolicy.DESTROY if destroy else cdk.RemovalPolicy.RETAIN,
+        auto_delete_objects=destroy,
+        max_runtime=cdk.Duration.hours(float(ctx("maxRuntimeHours") or 24)),
+        min_poll_interval=cdk.Duration.seconds(int(ctx("minPollSeconds") or 60)),
+        max_poll_interval=cdk.Duration.seconds(int(ctx("maxPollSeconds") or 900)),
+    )
+    return app
+
+
+if __name__ == "__main__":
+    build_app().synth()

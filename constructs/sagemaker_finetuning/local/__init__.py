@@ -1,0 +1,1 @@
+"""The offline emulator: moto on loopback with narrow, explained extensions (see ``server``)."""

@@ -1,0 +1,56 @@
+"""Facts SageMaker Python SDK v3 (sagemaker-train 1.27.0) encodes, mirrored for stdlib code.
+
+``tests/test_constants.py`` compares each value with the installed SDK so a drift shows.
+"""
+
+from __future__ import annotations
+
+PUBLIC_HUB_NAME = "SageMakerPublicHub"
+JOB_TYPE = "FineTuning"
+TECHNIQUES = ("SFT", "DPO", "RLVR", "RLAIF")
+TRAINING_TYPES = ("LORA", "FULL")
+
+#: sagemaker.train.common_utils.finetune_utils.OPEN_WEIGHTS_REGIONS / NOVA_REGIONS
+OPEN_WEIGHTS_REGIONS = ("us-east-1", "us-west-2", "ap-northeast-1", "eu-west-1")
+NOVA_REGIONS = ("us-east-1", "us-west-2")
+
+#: sagemaker.train.constants._ALLOWED_REWARD_MODEL_IDS: RLAIF judge model -> regions offering it.
+JUDGE_MODEL_REGIONS: dict[str, tuple[str, ...]] = {
+    "openai.gpt-oss-120b-1:0": ("us-west-2", "us-east-1", "ap-northeast-1", "eu-west-1"),
+    "openai.gpt-oss-20b-1:0": ("us-west-2", "us-east-1", "ap-northeast-1", "eu-west-1"),
+    "qwen.qwen3-32b-v1:0": ("us-west-2", "us-east-1", "ap-northeast-1", "eu-west-1"),
+    "qwen.qwen3-coder-30b-a3b-v1:0": ("us-west-2", "us-east-1", "ap-northeast-1", "eu-west-1"),
+    "qwen.qwen3-coder-480b-a35b-v1:0": ("us-west-2", "ap-northeast-1"),
+    "qwen.qwen3-235b-a22b-2507-v1:0": ("us-west-2", "ap-northeast-1"),
+}
+
+#: Built-in RLAIF judge prompts (RLAIFTrainer reward_prompt="Builtin.<Name>").
+BUILTIN_JUDGE_PROMPTS = ("Summarize", "Faithfulness", "ChainOfThought", "Evaluation")
+
+#: Hyperparameters the SDK removes from the recipe's defaults because the request carries them.
+STRIPPED_HYPERPARAMETERS = {
+    "SFT": ("data_path", "output_path", "data_s3_path", "output_s3_path", "training_data_name",
+            "validation_data_name", "validation_data_path"),
+    "DPO": ("data_path", "output_path", "data_s3_path", "output_s3_path", "training_data_name",
+            "validation_data_name", "validation_data_path"),
+    "RLVR": ("data_s3_path", "reward_lambda_arn", "data_path", "validation_data_path", "output_path"),
+    "RLAIF": ("output_path", "data_path", "validation_data_path"),
+}
+
+#: sagemaker.train.utils._get_jumpstart_tags keys.
+JUMPSTART_MODEL_TAG = "sagemaker-sdk:jumpstart-model-id"
+JUMPSTART_HUB_TAG = "sagemaker-sdk:jumpstart-hub-name"
+
+#: Our own tags (a deliberate addition; see the README "Differences from SDK v3").
+EXECUTION_TAG = "sagemaker-finetuning:execution-arn"
+
+#: finetune_utils._validate_hyperparameter_values: characters allowed in string values.
+HYPERPARAMETER_VALUE_PATTERN = r"^[a-zA-Z0-9/_.:,\-\s'\"\[\]]*$"
+
+NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+MAX_RUNTIME_DEFAULT_SECONDS = 86400
+
+
+def is_nova_model(model_id: str) -> bool:
+    """finetune_utils._is_nova_model: 'nova' anywhere in the id, case-insensitively."""
+    return "nova" in model_id.lower()

@@ -1,0 +1,40 @@
+"""Deterministic names.
+
+A training job's name is derived from the execution ARN, so a redriven execution (same ARN) or a
+retried CreateTrainingJob never starts a second job: it finds the one it already started.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+MAX_NAME = 63
+_INVALID = re.compile(r"[^a-zA-Z0-9-]+")
+_DASHES = re.compile(r"-{2,}")
+
+
+def sanitize(text: str) -> str:
+    """Map any text onto the SageMaker name alphabet ``[a-zA-Z0-9-]``, no leading/trailing dash."""
+    return _DASHES.sub("-", _INVALID.sub("-", text)).strip("-")
+
+
+def training_job_name(model_id: str, technique: str, execution_arn: str) -> str:
+    """``<model>-<technique>-<10 hex of sha256(execution ARN)>``, at most 63 characters.
+
+    Mirrors SDK v3's ``<model>-<technique>-<timestamp>`` shape, with a hash of the execution in
+    place of the clock so the name is reproducible.
+    """
+    digest = hashlib.sha256(execution_arn.encode("utf-8")).hexdigest()[:10]
+    suffix = f"-{technique.lower()}-{digest}"
+    base = sanitize(model_id)[: MAX_NAME - len(suffix)].rstrip("-") or "model"
+    return base + suffix
+
+
+def group_name_from_use_case(use_case: str, version: int = 1) -> str:
+    """``"Customer Support Chatbot"`` -> ``"customer-support-chatbot-v1"`` (the plugin's rule)."""
+    suffix = f"-v{version}"
+    base = sanitize(use_case.lower())[: MAX_NAME - len(suffix)].rstrip("-")
+    if not base:
+        raise ValueError(f"use case {use_case!r} has no letters or digits to build a group name from")
+    return base + suffix

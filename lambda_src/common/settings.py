@@ -1,0 +1,59 @@
+"""The stack's settings, as the workflow Lambda receives them (environment variables).
+
+The CDK construct writes these; the pure planner takes a ``StackSettings`` value so tests and the
+CLI can build one without any environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    region: str
+    account: str
+    partition: str
+    role_arn: str
+    bucket: str
+    output_prefix: str = "outputs/"
+    #: Buckets the training role may read datasets from (the stack bucket is always one).
+    dataset_buckets: tuple[str, ...] = ()
+    model_package_group_name: str | None = None
+    base_model: str | None = None
+    reward_evaluator_arn: str | None = None
+    #: Lambda ARNs (unqualified) the stack may invoke as reward functions.
+    reward_function_arns: tuple[str, ...] = ()
+    #: Evaluator ARN -> Lambda ARN of the reward functions the stack registered itself.
+    reward_evaluators: Mapping[str, str] = field(default_factory=dict)
+    judge_model_id: str | None = None
+    judge_prompt: str | None = None
+    mlflow_resource_arn: str | None = None
+    kms_key_arn: str | None = None
+    max_runtime_seconds: int = 86400
+    hub_name: str = "SageMakerPublicHub"
+    stack_tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def readable_buckets(self) -> tuple[str, ...]:
+        return (self.bucket, *[b for b in self.dataset_buckets if b != self.bucket])
+
+    def group_arn(self, name: str) -> str:
+        return f"arn:{self.partition}:sagemaker:{self.region}:{self.account}:model-package-group/{name}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "StackSettings":
+        """Read ``FINETUNE_SETTINGS`` (a JSON document) plus the Lambda region."""
+        env = os.environ if env is None else env
+        raw = json.loads(env["FINETUNE_SETTINGS"])
+        raw.setdefault("region", env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"))
+        for key in ("dataset_buckets", "reward_function_arns"):
+            raw[key] = tuple(raw.get(key) or ())
+        return cls(**raw)
+
+    def to_json(self) -> str:
+        data = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+        return json.dumps(data, sort_keys=True)

@@ -1,0 +1,311 @@
+"""The workflow's Lambda entry points: thin shells that adapt events and call pure code.
+
+One function, one handler per state (the state machine names them):
+``validate``, ``resolve``, ``plan``, ``verify_reward``, ``summarize`` (states of the execution),
+``on_training_job_event`` (EventBridge: SageMaker Training Job State Change -> wake the waiting
+execution) and ``on_execution_end`` (EventBridge: Step Functions Execution Status Change ->
+stop the training job of an aborted / timed-out / failed execution).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from ..common import evaluators as ev
+from ..common import planner as P
+from ..common import reward_contract
+from ..common.constants import is_nova_model
+from ..common.errors import InvalidInput, ModelNotFound, RewardFunctionNotAllowed, RewardFunctionVerificationFailed
+from ..common.recipes import OVERRIDE_PARAMS_KEY, select_recipe
+from ..common.settings import StackSettings
+from ..common.tracking import summarize_job, waiter_key_for_execution, waiter_key_for_job
+
+LOG = logging.getLogger()
+LOG.setLevel(logging.INFO)
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, user_agent_extra="sagemaker-finetuning-constructs")
+_NOT_FOUND = ("ResourceNotFound", "ResourceNotFoundException", "ValidationException", "NoSuchKey", "NoSuchBucket", "404")
+
+
+@lru_cache(maxsize=None)
+def _client(name: str) -> Any:
+    return boto3.client(name, config=_CONFIG)
+
+
+@lru_cache(maxsize=1)
+def settings() -> StackSettings:
+    return StackSettings.from_env()
+
+
+def _code(exc: ClientError) -> str:
+    return exc.response.get("Error", {}).get("Code", "")
+
+
+# ----------------------------------------------------------------------------- execution states
+def validate(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """State ValidateInput: schema + stack-level checks, no AWS call."""
+    return {"input": P.validate_input(event.get("input"), settings())}
+
+
+def _describe_package(arn: str) -> tuple[str, str]:
+    try:
+        pkg = _client("sagemaker").describe_model_package(ModelPackageName=arn)
+    except ClientError as exc:
+        if _code(exc) in _NOT_FOUND:
+            raise ModelNotFound("model", arn, "an existing model package produced by fine-tuning") from exc
+        raise
+    try:
+        base = pkg["InferenceSpecification"]["Containers"][0]["BaseModel"]["HubContentName"]
+    except (KeyError, IndexError) as exc:
+        raise InvalidInput(
+            "model", arn, "a model package fine-tuned from a SageMakerPublicHub model (its InferenceSpecification names no base model)"
+        ) from exc
+    return base, pkg["ModelPackageGroupName"]
+
+
+def _s3_json(uri: str) -> Any:
+    bucket, key = uri[5:].split("/", 1)
+    body = _client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    return json.loads(body)
+
+
+def resolve(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """State ResolveBaseModel: hub document, recipe override params, reward function target."""
+    inp, cfg = event["input"], settings()
+    sm = _client("sagemaker")
+    extra: dict[str, Any] = {}
+    model_id = inp["model"]
+    if P.is_continued(inp):
+        model_id, group = _describe_package(inp["model"])
+        extra.update(source_model_package_arn=inp["model"], source_model_package_group=group)
+    try:
+        desc = sm.describe_hub_content(HubName=cfg.hub_name, HubContentType="Model", HubContentName=model_id)
+    except ClientError as exc:
+        if _code(exc) in _NOT_FOUND:
+            raise ModelNotFound("model", model_id, f"a model id of hub {cfg.hub_name} (DescribeHubContent found none)") from exc
+        raise
+    document = json.loads(desc["HubContentDocument"])
+    fn = inp.get("custom_reward_function")
+    if inp["technique"] == "RLVR" and fn:
+        if fn.startswith("arn:") and ":lambda:" in fn:
+            extra["reward_lambda_arn"] = fn
+        else:
+            extra["reward_lambda_arn"] = _evaluator_target(fn, cfg)
+    resolved = P.ResolvedModel.from_hub(desc, document, **extra)
+    recipe = select_recipe(resolved.recipes, resolved.model_id, inp["technique"], inp["training_type"], inp.get("sequence_length"))
+    params = _s3_json(recipe[OVERRIDE_PARAMS_KEY]) if recipe.get(OVERRIDE_PARAMS_KEY) else {}
+    return {"resolved": resolved.to_dict(), "override_params": params}
+
+
+def _evaluator_target(evaluator_arn: str, cfg: StackSettings) -> str:
+    if evaluator_arn in cfg.reward_evaluators:
+        return cfg.reward_evaluators[evaluator_arn]
+    try:
+        desc = _client("sagemaker").describe_hub_content(**ev.parse_hub_content_arn(evaluator_arn))
+    except (ClientError, ValueError) as exc:
+        raise InvalidInput("custom_reward_function", evaluator_arn, "an existing RewardFunction evaluator") from exc
+    target = ev.reference_of(desc)
+    base = target.split(":function:")[0] + ":function:" + target.split(":function:")[-1].split(":")[0] if ":function:" in target else target
+    if base not in cfg.reward_function_arns:
+        raise RewardFunctionNotAllowed(
+            "custom_reward_function", evaluator_arn,
+            f"an evaluator whose Lambda this stack may invoke ({', '.join(cfg.reward_function_arns) or 'none'}); it refers to {target}",
+        )
+    return target
+
+
+def plan(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """State PlanTrainingJob: the exact CreateTrainingJob request (pure planner)."""
+    inp, cfg = event["input"], settings()
+    resolved = P.ResolvedModel.from_dict(event["resolution"]["resolved"])
+    request = P.plan_training_job(inp, resolved, event["resolution"]["override_params"], cfg, event["execution_arn"])
+    reward_lambda = resolved.reward_lambda_arn
+    verify = bool(
+        inp["technique"] == "RLVR" and inp.get("verify_reward_function", True) and reward_lambda
+        and inp["training_dataset"].startswith("s3://")
+    )
+    tracking = json.loads(os.environ.get("FINETUNE_TRACKING", '{"min_wait_seconds": 60, "max_wait_seconds": 900}'))
+    return {
+        "input": inp,
+        "plan": {
+            "training_job_name": request["TrainingJobName"],
+            "request": request,
+            "verify_reward": verify,
+            "reward_lambda_arn": reward_lambda,
+            "reward_samples": inp.get("reward_verification_samples", 3),
+            "reward_contract": "nova" if is_nova_model(resolved.model_id) else "open-weights",
+            "expires_at": str(int(time.time()) + int(inp["max_runtime_in_seconds"]) + 7 * 86400),
+            "base_model": resolved.model_id,
+        },
+        "tracking": {"wait_seconds": tracking["min_wait_seconds"], "max_seconds": tracking["max_wait_seconds"], "wakes": 0},
+    }
+
+
+def _read_samples(uri: str, count: int) -> list[dict[str, Any]]:
+    s3 = _client("s3")
+    bucket, _, key = uri[5:].partition("/")
+    if not key.endswith((".jsonl", ".json")):
+        listing = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1000)
+        keys = [o["Key"] for o in listing.get("Contents", []) if o["Key"].endswith(".jsonl")]
+        if not keys:
+            raise RewardFunctionVerificationFailed("training_dataset", uri, "an S3 object or prefix holding .jsonl training data")
+        key = sorted(keys)[0]
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    except ClientError as exc:
+        raise RewardFunctionVerificationFailed("training_dataset", uri, f"a readable S3 object ({_code(exc)})") from exc
+    samples: list[dict[str, Any]] = []
+    for number, raw in enumerate(body.iter_lines(), start=1):
+        line = raw.decode("utf-8-sig").strip()
+        if not line:
+            continue
+        try:
+            samples.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise RewardFunctionVerificationFailed(f"training_dataset line {number}", line[:80], "one JSON object per line") from exc
+        if len(samples) >= count:
+            break
+    if not samples:
+        raise RewardFunctionVerificationFailed("training_dataset", uri, "at least one JSONL sample")
+    return samples
+
+
+def verify_reward(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """State VerifyRewardFunction: invoke the reward Lambda on a few samples, check its contract."""
+    plan_ = event["plan"]
+    samples = _read_samples(event["input"]["training_dataset"], int(plan_["reward_samples"]))
+    contract = plan_["reward_contract"]
+    payload = reward_contract.build_event(samples, contract)
+    response = _client("lambda").invoke(FunctionName=plan_["reward_lambda_arn"], Payload=json.dumps(payload).encode())
+    raw = response["Payload"].read()
+    if response.get("FunctionError"):
+        raise RewardFunctionVerificationFailed(
+            "custom_reward_function", plan_["reward_lambda_arn"], "a function that answers without error",
+            f"It raised: {raw[:500].decode('utf-8', 'replace')}",
+        )
+    try:
+        reply = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise RewardFunctionVerificationFailed("custom_reward_function", raw[:200], "a JSON reply") from exc
+    report = reward_contract.check_reply(samples, reply, contract)
+    if not report.ok:
+        raise RewardFunctionVerificationFailed(
+            "custom_reward_function", plan_["reward_lambda_arn"], f"replies that follow the {contract} reward contract",
+            "Violations: " + "; ".join(report.violations[:5]),
+        )
+    return {"samples": len(samples), "scores": report.scores, "contract": contract}
+
+
+def summarize(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """State SummarizeResult: the execution's output for a completed job."""
+    out = summarize_job(event["job"])
+    out.update(technique=event["input"]["technique"], base_model=event["plan"]["base_model"])
+    return out
+
+
+_STEPS = {"validate": validate, "resolve": resolve, "plan": plan, "summarize": summarize}
+
+
+def step(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Entry point of the Steps function: ``event["step"]`` names the state's work."""
+    name = event.get("step")
+    if name not in _STEPS:
+        raise ValueError(f"step: received {name!r}; expected one of {', '.join(_STEPS)}")
+    return _STEPS[name](event, context)
+
+
+# ----------------------------------------------------------------------------- EventBridge targets
+def _table() -> str:
+    return os.environ["WAITER_TABLE"]
+
+
+def on_training_job_event(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """SageMaker Training Job State Change -> send the waiting execution its task token."""
+    detail = event.get("detail") or {}
+    name = detail.get("TrainingJobName")
+    if not name:
+        return {"ignored": "no TrainingJobName"}
+    ddb = _client("dynamodb")
+    item = ddb.get_item(TableName=_table(), Key={"pk": {"S": waiter_key_for_job(name)}}, ConsistentRead=True).get("Item")
+    if not item or "token" not in item:
+        return {"ignored": f"no execution is waiting for {name}"}
+    token = item["token"]["S"]
+    output = json.dumps({"source": "event", "status": detail.get("TrainingJobStatus"), "secondary_status": detail.get("SecondaryStatus")})
+    try:
+        _client("stepfunctions").send_task_success(taskToken=token, output=output)
+        woke = True
+    except ClientError as exc:
+        if _code(exc) not in ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist"):
+            raise
+        woke = False  # the wait already timed out; the polling safety net describes the job
+    try:
+        ddb.delete_item(
+            TableName=_table(), Key={"pk": {"S": waiter_key_for_job(name)}},
+            ConditionExpression="#t = :t", ExpressionAttributeNames={"#t": "token"}, ExpressionAttributeValues={":t": {"S": token}},
+        )
+    except ClientError as exc:
+        if _code(exc) != "ConditionalCheckFailedException":
+            raise
+    return {"job": name, "woke": woke}
+
+
+def on_execution_end(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Execution ended: stop the training job of an ABORTED / TIMED_OUT / FAILED execution (no
+    orphan keeps billing), then notify the topic (if any) of every terminal state."""
+    detail = event.get("detail") or {}
+    execution_arn = detail.get("executionArn")
+    if detail.get("status") not in ("SUCCEEDED", "ABORTED", "TIMED_OUT", "FAILED") or not execution_arn:
+        return {"ignored": detail.get("status")}
+    item = _client("dynamodb").get_item(
+        TableName=_table(), Key={"pk": {"S": waiter_key_for_execution(execution_arn)}}, ConsistentRead=True
+    ).get("Item")
+    name = item["job_name"]["S"] if item else None
+    result = _stop_job(name, detail["status"], execution_arn) if name and detail["status"] != "SUCCEEDED" else {"job": name, "stopped": False}
+    topic = os.environ.get("NOTIFICATION_TOPIC_ARN")
+    if topic:
+        message = notification(detail, name, result)
+        _client("sns").publish(TopicArn=topic, Subject=message["subject"][:100], Message=json.dumps(message, indent=2, default=str))
+        result["notified"] = True
+    return result
+
+
+def notification(detail: dict[str, Any], job_name: str | None, stop_result: dict[str, Any]) -> dict[str, Any]:
+    """The message published for a terminal execution state."""
+    try:
+        output = json.loads(detail.get("output") or "{}")
+    except json.JSONDecodeError:
+        output = {}
+    status = detail.get("status")
+    return {
+        "subject": f"Fine-tuning {detail.get('name')}: {status}",
+        "execution_arn": detail.get("executionArn"),
+        "status": status,
+        "training_job_name": job_name or output.get("training_job_name"),
+        "output_model_package_arn": output.get("output_model_package_arn"),
+        "error": detail.get("error"),
+        "reason": detail.get("cause") or output.get("failure_reason"),
+        "training_job_stopped": stop_result.get("stopped", False),
+    }
+
+
+def _stop_job(name: str, status_: str, execution_arn: str) -> dict[str, Any]:
+    sm = _client("sagemaker")
+    try:
+        status = sm.describe_training_job(TrainingJobName=name)["TrainingJobStatus"]
+    except ClientError as exc:
+        if _code(exc) in _NOT_FOUND:
+            return {"job": name, "stopped": False, "reason": "job was never created"}
+        raise
+    if status != "InProgress":
+        return {"job": name, "stopped": False, "reason": f"job is {status}"}
+    sm.stop_training_job(TrainingJobName=name)
+    LOG.info("stopped training job %s of %s execution %s", name, status_, execution_arn)
+    return {"job": name, "stopped": True}
