@@ -20,6 +20,8 @@ _EXPORTS = {
     "RewardFunction": "reward_function",
     "JudgePrompt": "judge_prompt",
     "FineTuningWorkflow": "workflow",
+    "JudgeModel": "judges",
+    "BuiltinJudgePrompt": "judges",
     "ServerlessFineTuning": "pattern",
     "DEFAULT_BASE_MODEL": "pattern",
 }

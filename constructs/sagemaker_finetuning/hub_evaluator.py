@@ -49,6 +49,10 @@ class HubEvaluator(Construct):
     :param reference: the Lambda ARN or S3 URI the evaluator refers to.
     :param evaluator_name: 1-20 characters. Default: derived from the construct path.
     :param description: Default: none.
+    :param prompt_text: RewardPrompt only: the prompt itself; the handler writes it to
+        ``prompt_bucket``/``prompt_key`` (the ``reference``) before registering. Default: none
+        (the reference already exists).
+    :param prompt_bucket: bucket name for ``prompt_text``. :param prompt_key: object key for ``prompt_text``.
     """
 
     def __init__(
@@ -60,6 +64,9 @@ class HubEvaluator(Construct):
         reference: str,
         evaluator_name: Optional[str] = None,
         description: Optional[str] = None,
+        prompt_text: Optional[str] = None,
+        prompt_bucket: Optional[str] = None,
+        prompt_key: Optional[str] = None,
     ) -> None:
         super().__init__(scope, id)
         if evaluator_type not in (REWARD_FUNCTION, REWARD_PROMPT):
@@ -71,6 +78,10 @@ class HubEvaluator(Construct):
         props = {"EvaluatorName": name, "EvaluatorType": evaluator_type, "Reference": reference}
         if description:
             props["Description"] = description
+        if prompt_text is not None:
+            if evaluator_type != REWARD_PROMPT or not (prompt_bucket and prompt_key):
+                raise ValueError("prompt_text: received a prompt; expected evaluator_type RewardPrompt with prompt_bucket and prompt_key")
+            props.update(PromptText=prompt_text, PromptBucket=prompt_bucket, PromptKey=prompt_key)
         self._resource = CustomResource(
             self, "Resource",
             service_token=provider.function_arn,

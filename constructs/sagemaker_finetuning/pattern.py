@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence, Union
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
@@ -14,6 +14,8 @@ from constructs import Construct
 
 from .bucket import FineTuningBucket
 from .execution_role import FineTuningExecutionRole
+from .judge_prompt import JudgePrompt
+from .judges import BuiltinJudgePrompt
 from .lambda_src.common.constants import JUDGE_MODEL_REGIONS
 from .model_package_group import IModelPackageGroup, ModelPackageGroup
 from .reward_function import RewardFunction
@@ -41,7 +43,9 @@ class ServerlessFineTuning(Construct):
     :param additional_reward_functions: further reward functions executions may name. Default: none.
     :param judge_model_id: default RLAIF judge; enables Bedrock invoke for it. Default: none.
     :param judge_model_ids: all judges executions may use. Default: ``[judge_model_id]`` if set.
-    :param judge_prompt: default RLAIF prompt (``Builtin.<Name>`` or evaluator ARN). Default: recipe default.
+    :param judge_prompt: default RLAIF prompt (``BuiltinJudgePrompt``, ``Builtin.<Name>`` or evaluator ARN). Default: recipe default.
+    :param judge_prompt_file: a custom Jinja judge prompt, checked, uploaded and registered as the
+        default prompt (a ``JudgePrompt``). Default: none.
     :param mlflow_resource_arn: MLflow app / tracking server jobs log to. Default: none.
     :param dataset_buckets: further buckets datasets may come from. Default: none.
     :param execution_role: use an existing training role. Default: a least-privilege role.
@@ -70,7 +74,8 @@ class ServerlessFineTuning(Construct):
         additional_reward_functions: Sequence[RewardFunction] = (),
         judge_model_id: Optional[str] = None,
         judge_model_ids: Optional[Sequence[str]] = None,
-        judge_prompt: Optional[str] = None,
+        judge_prompt: Optional[Union[str, BuiltinJudgePrompt]] = None,
+        judge_prompt_file: Optional[str] = None,
         mlflow_resource_arn: Optional[str] = None,
         dataset_buckets: Sequence[s3.IBucket] = (),
         execution_role: Optional[iam.IRole] = None,
@@ -115,6 +120,14 @@ class ServerlessFineTuning(Construct):
                 master_key=encryption_key or kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
             )
         self.notification_topic = notification_topic
+        if judge_prompt is not None and judge_prompt_file is not None:
+            raise ValueError("judge_prompt_file: received a file together with judge_prompt; expected one of them")
+        self.judge_prompt: Optional[JudgePrompt] = None
+        if judge_prompt_file is not None:
+            self.judge_prompt = JudgePrompt(self, "JudgePrompt", bucket=self.bucket, prompt_file=judge_prompt_file)
+            judge_prompt = self.judge_prompt.evaluator_arn
+        if isinstance(judge_prompt, BuiltinJudgePrompt):
+            judge_prompt = judge_prompt.reward_prompt
         self.execution_role = FineTuningExecutionRole(
             self, "ExecutionRole", bucket=self.bucket, model_package_groups=[self.model_package_group],
             reward_functions=[rf.function for rf in reward_functions], dataset_buckets=dataset_buckets,
@@ -135,6 +148,8 @@ class ServerlessFineTuning(Construct):
         CfnOutput(self, "BucketName", value=self.bucket.bucket_name, description="Upload datasets under datasets/")
         CfnOutput(self, "ModelPackageGroupName", value=self.model_package_group.model_package_group_name)
         CfnOutput(self, "ExecutionRoleArn", value=self.execution_role.role_arn)
+        if self.judge_prompt is not None:
+            CfnOutput(self, "JudgePromptEvaluatorArn", value=self.judge_prompt.evaluator_arn, description="reward_prompt for RLAIF runs")
         if self.reward_function is not None:
             CfnOutput(self, "RewardEvaluatorArn", value=self.reward_function.evaluator_arn,
                       description="custom_reward_function for RLVR runs")

@@ -71,13 +71,23 @@ def _wait_available(sm: Any, hub: str, name: str, version: str) -> dict[str, Any
         time.sleep(2)
 
 
+def upload_prompt(props: dict[str, Any]) -> str:
+    """RewardPrompt with inline text: write it to the bucket first; the evaluator refers to it."""
+    bucket, key = props["PromptBucket"], props["PromptKey"]
+    boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=props["PromptText"].encode("utf-8"), ContentType="text/plain")
+    return f"s3://{bucket}/{key}"
+
+
 def register(sm: Any, props: dict[str, Any], region: str, account: str) -> dict[str, str]:
     hub = _ensure_hub(sm, region, account)
+    if "PromptText" in props:
+        props = {**props, "Reference": upload_prompt(props)}
     name = props["EvaluatorName"]
     version = ev.next_version(_latest_version(sm, hub, name))
     sm.import_hub_content(**ev.import_request(hub, name, props["EvaluatorType"], props["Reference"], version, props.get("Description")))
     desc = _wait_available(sm, hub, name, version)
     return {
+        "Reference": props["Reference"],
         "EvaluatorArn": desc["HubContentArn"],
         "HubName": hub,
         "HubContentName": name,
@@ -113,6 +123,11 @@ def handler(event: dict[str, Any], context: Any) -> None:
             _send(event, context, "SUCCESS", physical_id, data)
         else:
             deregister(sm, region, account, physical_id)
+            if "PromptText" in props:
+                try:
+                    boto3.client("s3").delete_object(Bucket=props["PromptBucket"], Key=props["PromptKey"])
+                except ClientError as exc:  # a retained bucket may already be gone
+                    LOG.warning("could not delete the prompt file: %s", exc)
             _send(event, context, "SUCCESS", physical_id, {})
     except Exception as exc:  # every failure must reach CloudFormation, or the stack hangs
         LOG.exception("custom resource failed")

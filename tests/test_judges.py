@@ -1,0 +1,90 @@
+"""RLAIF: judge enums (as SDK v3 lists them), JudgePrompt placeholder checks and registration resources."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from sagemaker_finetuning import BuiltinJudgePrompt, FineTuningBucket, JudgeModel, ServerlessFineTuning
+from sagemaker_finetuning.judge_prompt import JudgePrompt, check_prompt_template
+
+GOOD = "You are a strict grader.\nQuestion: {{ prompt }}\nAnswer: {{ response }}\n{% if reference %}Reference: {{ reference }}{% endif %}\nScore 1-10."
+
+
+def stack():
+    return cdk.Stack(cdk.App(), "S", env=cdk.Environment(account="123456789012", region="us-west-2"))
+
+
+def test_judge_models_match_sdk():
+    from sagemaker.train.constants import _ALLOWED_REWARD_MODEL_IDS
+
+    assert {m: list(JudgeModel(m).regions) for m in _ALLOWED_REWARD_MODEL_IDS} == _ALLOWED_REWARD_MODEL_IDS
+    assert JudgeModel.QWEN3_235B_A22B_2507.is_offered_in("us-west-2")
+    assert not JudgeModel.QWEN3_235B_A22B_2507.is_offered_in("us-east-1")
+    assert JudgeModel.GPT_OSS_120B in JudgeModel.offered_in("eu-west-1")
+    with pytest.raises(ValueError, match="model_id: received 'anthropic.claude-3'; expected one of openai.gpt-oss-120b-1:0"):
+        JudgeModel("anthropic.claude-3")
+
+
+def test_builtin_prompts():
+    assert BuiltinJudgePrompt.CHAIN_OF_THOUGHT.reward_prompt == "Builtin.ChainOfThought"
+    assert [p.name for p in (BuiltinJudgePrompt.SUMMARIZE, BuiltinJudgePrompt.FAITHFULNESS,
+                             BuiltinJudgePrompt.CHAIN_OF_THOUGHT, BuiltinJudgePrompt.EVALUATION)] == \
+        ["Summarize", "Faithfulness", "ChainOfThought", "Evaluation"]
+    with pytest.raises(ValueError, match="name: received 'Helpfulness'"):
+        BuiltinJudgePrompt("Helpfulness")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("Rate {{ response }}", r"without placeholder\(s\) \{\{ prompt \}\}"),
+    ("Rate {{ prompt }} / {{ reply }} / {{ response }}", r"unknown placeholder\(s\) reply"),
+    ("Rate {{ prompt }} {{ response }", r"Jinja syntax error at line 1"),
+])
+def test_placeholder_validation(text, message):
+    with pytest.raises(ValueError, match=message):
+        check_prompt_template(text)
+
+
+def test_judge_prompt_registration(tmp_path):
+    path = tmp_path / "grader.jinja"
+    path.write_text(GOOD)
+    s = stack()
+    bucket = FineTuningBucket(s, "Bucket")
+    jp = JudgePrompt(s, "Judge", bucket=bucket, prompt_file=str(path), evaluator_name="grader-v1")
+    assert jp.placeholders == {"prompt", "response", "reference"}
+    t = Template.from_stack(s)
+    t.has_resource_properties("Custom::SageMakerHubEvaluator", {
+        "EvaluatorType": "RewardPrompt", "EvaluatorName": "grader-v1", "PromptText": GOOD,
+        "PromptKey": "prompts/grader-v1.jinja", "PromptBucket": {"Ref": Match.string_like_regexp("Bucket")},
+        "Reference": {"Fn::Join": ["", ["s3://", {"Ref": Match.string_like_regexp("Bucket")}, "/prompts/grader-v1.jinja"]]},
+    })
+    puts = [st for pol in t.find_resources("AWS::IAM::Policy").values() for st in pol["Properties"]["PolicyDocument"]["Statement"]
+            if "s3:PutObject" in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])]
+    assert puts and all("prompts/grader-v1.jinja" in str(st["Resource"]) for st in puts)
+
+
+def test_judge_prompt_bad_inputs(tmp_path):
+    s = stack()
+    bucket = FineTuningBucket(s, "Bucket")
+    with pytest.raises(ValueError, match="prompt_file: received '/nope.jinja'; expected an existing Jinja file"):
+        JudgePrompt(s, "A", bucket=bucket, prompt_file="/nope.jinja")
+    with pytest.raises(ValueError, match="expected exactly one of them"):
+        JudgePrompt(s, "B", bucket=bucket)
+    with pytest.raises(ValueError, match=r"placeholder\(s\) \{\{ response \}\}"):
+        JudgePrompt(s, "C", bucket=bucket, prompt_text="Only {{ prompt }}")
+
+
+def test_pattern_with_judge_prompt_file(tmp_path):
+    path = tmp_path / "grader.jinja"
+    path.write_text(GOOD)
+    s = stack()
+    ServerlessFineTuning(s, "FT", judge_model_id="qwen.qwen3-235b-a22b-2507-v1:0", judge_prompt_file=str(path))
+    t = Template.from_stack(s)
+    t.resource_count_is("Custom::SageMakerHubEvaluator", 2)
+    assert any(k.startswith("FTJudgePromptEvaluatorArn") for k in t.to_json()["Outputs"])
+    env = [f["Properties"]["Environment"]["Variables"]["FINETUNE_SETTINGS"] for f in t.find_resources("AWS::Lambda::Function").values()
+           if f["Properties"].get("Handler") == "lambda_src.workflow.handler.step"][0]
+    assert "judge_prompt" in str(env) and "EvaluatorArn" in str(env)
+    with pytest.raises(ValueError, match="judge_prompt_file: received a file together with judge_prompt"):
+        ServerlessFineTuning(stack(), "FT2", judge_prompt=BuiltinJudgePrompt.SUMMARIZE, judge_prompt_file=str(path))
