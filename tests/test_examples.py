@@ -1,0 +1,66 @@
+"""The README's console examples are valid inputs that plan to botocore-valid requests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import botocore.session
+import jsonschema
+import pytest
+from botocore.validate import ParamValidator
+
+from sagemaker_finetuning.lambda_src.common import planner as P
+from sagemaker_finetuning.lambda_src.common.recipes import select_recipe
+from sagemaker_finetuning.lambda_src.common.schema_check import load_schema
+from sagemaker_finetuning.lambda_src.common.settings import StackSettings
+from sagemaker_finetuning.local import catalog
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
+SETTINGS = StackSettings(
+    region="us-east-1", account="123456789012", partition="aws", role_arn="arn:aws:iam::123456789012:role/ft",
+    bucket="ft-bucket", model_package_group_name="serverless-fine-tuning-models", base_model=catalog.DEFAULT_MODEL_ID,
+    reward_evaluator_arn="arn:aws:sagemaker:us-east-1:123456789012:hub-content/H/JsonDoc/rf-1/1.0.0",
+)
+SHAPE = botocore.session.get_session().get_service_model("sagemaker").operation_model("CreateTrainingJob").input_shape
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text().replace("BUCKET", SETTINGS.bucket))
+
+
+def test_examples_exist_per_technique():
+    techniques = {json.loads(p.read_text())["technique"] for p in EXAMPLES}
+    assert techniques == {"SFT", "DPO", "RLVR", "RLAIF"}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_plans_a_valid_request(path):
+    raw = load(path)
+    jsonschema.Draft202012Validator(load_schema()).validate(raw)
+    inp = P.validate_input(raw, SETTINGS)
+    extra = {}
+    model_id = inp["model"]
+    if P.is_continued(inp):
+        model_id = catalog.DEFAULT_MODEL_ID
+        extra = {"source_model_package_arn": inp["model"], "source_model_package_group": SETTINGS.model_package_group_name}
+    desc = catalog.describe_hub_content("us-east-1", model_id)
+    resolved = P.ResolvedModel.from_hub(desc, json.loads(desc["HubContentDocument"]), **extra)
+    recipe = select_recipe(resolved.recipes, model_id, inp["technique"], inp["training_type"], inp.get("sequence_length"))
+    params = catalog.override_params(model_id, inp["technique"], bool(recipe.get("Peft")), recipe["SequenceLength"])
+    request = P.plan_training_job(inp, resolved, params, SETTINGS, f"arn:aws:states:us-east-1:123456789012:execution:sm:{path.stem}")
+    report = ParamValidator().validate(request, SHAPE)
+    assert not report.has_errors(), report.generate_report()
+
+
+def test_readme_documents_every_input_field_and_error():
+    from sagemaker_finetuning.lambda_src.common.errors import ERROR_NAMES
+
+    readme = (ROOT / "README.md").read_text()
+    for name in load_schema()["properties"]:
+        assert f"| `{name}` |" in readme, name
+    for error in ERROR_NAMES:
+        assert f"`{error}`" in readme, error
+    for path in EXAMPLES:
+        assert f"examples/{path.name}" in readme, path.name
