@@ -183,8 +183,8 @@ def verify_reward(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     plan_ = event["plan"]
     samples = _read_samples(event["input"]["training_dataset"], int(plan_["reward_samples"]))
     contract = plan_["reward_contract"]
-    payload = reward_contract.build_event(samples, contract)
-    response = _client("lambda").invoke(FunctionName=plan_["reward_lambda_arn"], Payload=json.dumps(payload).encode())
+    # SDK v3's verify_reward_function sends the samples as a bare JSON list, whatever the contract.
+    response = _client("lambda").invoke(FunctionName=plan_["reward_lambda_arn"], Payload=json.dumps(samples).encode())
     raw = response["Payload"].read()
     if response.get("FunctionError"):
         raise RewardFunctionVerificationFailed(
