@@ -1,0 +1,25 @@
+"""Jinja2 sources of the generated SageMaker Python SDK v3 notebooks and scripts.
+
+The ``*.py`` files here are templates, not modules: do not import them (they would call AWS).
+``sagemaker_finetuning.render`` reads them as text and renders them with:
+
+* ``#% ...`` line statements (``#% if is_meta`` / ``#% endif``, ``#% include "_tail.py"``), which
+  keep most sources readable as Python;
+* ``{{ value | py }}`` placeholders, which render a Python literal (``repr``), never raw text;
+* ``# Cell N: Label`` markers: each marker starts one unit (a notebook code cell with a markdown
+  heading, or a commented section of a script); the renderer renumbers the units it keeps;
+* a trailing ``# NOTEBOOK_ONLY`` / ``# SCRIPT_ONLY`` marks a line kept in one output kind only.
+
+Files starting with ``_`` are partials included by the technique templates. ``prompts/`` holds
+an example RLAIF judge prompt (``{{ prompt }}`` / ``{{ response }}``).
+"""
+
+#: technique key -> template file
+TEMPLATE_FILES = {
+    "sft": "sft.py",
+    "dpo": "dpo.py",
+    "rlvr": "rlvr.py",
+    "rlaif-builtin": "rlaif_builtin.py",
+    "rlaif-custom-prompt": "rlaif_custom_prompt.py",
+    "continued": "continued.py",
+}

@@ -1,0 +1,17 @@
+"""The ``finetune`` command line (click + rich).
+
+Console-script entry point: ``finetune = "sagemaker_finetuning.cli:main"``.
+"""
+
+from __future__ import annotations
+
+from .app import CliError, cli
+from . import executions as _executions  # noqa: F401  (registers start/status/watch/list/stop)
+from . import tools as _tools  # noqa: F401  (registers generate/validate-dataset/metrics)
+
+__all__ = ["CliError", "cli", "main"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run ``finetune``; exits with the command's code."""
+    cli.main(args=argv, prog_name="finetune")

@@ -1,0 +1,5 @@
+"""``python -m sagemaker_finetuning.cli`` = ``finetune``."""
+
+from . import main
+
+main()

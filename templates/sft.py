@@ -1,0 +1,40 @@
+# Cell 1: Imports
+# %pip install "sagemaker>=3.7.1,<4.0" mlflow sagemaker-mlflow  # NOTEBOOK_ONLY
+import json
+from pathlib import Path
+
+import boto3
+from botocore.exceptions import ClientError
+from sagemaker.ai_registry.dataset import DataSet
+from sagemaker.core.helper.session_helper import Session, get_execution_role
+from sagemaker.core.resources import ModelPackageGroup
+from sagemaker.train.common import CustomizationTechnique, TrainingType
+from sagemaker.train.sft_trainer import SFTTrainer
+
+#% include "_setup.py"
+
+#% include "_group_and_dataset.py"
+
+# Cell 5: Configure Trainer
+# Supervised fine-tuning on {"prompt", "completion"} records.
+trainer = SFTTrainer(
+    model=BASE_MODEL,
+    training_type={{ training_type_enum }},
+    model_package_group=model_package_group,
+    training_dataset=dataset.arn,
+    s3_output_path=S3_OUTPUT_PATH,
+    mlflow_experiment_name=MODEL_PACKAGE_GROUP_NAME,
+    #% if mlflow_resource_arn
+    mlflow_resource_arn=MLFLOW_RESOURCE_ARN,
+    #% endif
+    sagemaker_session=sagemaker_session,
+    role=ROLE_ARN,
+    #% if is_meta
+    accept_eula=ACCEPT_EULA,
+    #% endif
+)
+#% if not is_nova
+print("Epochs:", getattr(trainer.hyperparameters, "max_epochs", None))
+#% endif
+
+#% include "_tail.py"
