@@ -6,7 +6,7 @@ import json
 
 EXPECTED_STATES = {
     "ValidateInput", "ResolveBaseModel", "PlanTrainingJob", "VerifyReward?", "VerifyRewardFunction",
-    "RecordExecutionJob", "CreateTrainingJob", "DescribeTrainingJob", "JobStatus?", "WaitForJobEvent",
+    "RecordExecutionJob", "MlflowConfigured?", "CreateTrainingJob", "CreateTrainingJobWithMlflow", "DescribeTrainingJob", "JobStatus?", "WaitForJobEvent",
     "BackOffPolling", "IntervalAboveMaximum?", "CapPollInterval", "PollWithoutEvents", "SummarizeResult",
     "TrainingJobCompleted", "TrainingJobFailed", "TrainingJobStopped", "ExplainRejection", "InputRejected", "WorkflowError",
 }
@@ -19,7 +19,7 @@ def test_named_states(definition):
 
 def test_every_aws_call_has_retry_and_catch(definition):
     tasks = {n: s for n, s in definition["States"].items() if s["Type"] == "Task"}
-    assert len(tasks) == 9
+    assert len(tasks) == 10
     for name, state in tasks.items():
         assert state.get("Retry"), f"{name} has no Retry"
         assert state.get("Catch"), f"{name} has no Catch"
@@ -30,14 +30,42 @@ def test_no_sync_integrations(definition):
         assert ".sync" not in state.get("Resource", ""), name
 
 
-def test_create_passes_the_planned_request_whole(definition):
-    create = definition["States"]["CreateTrainingJob"]
-    assert create["Resource"].endswith(":states:::aws-sdk:sagemaker:createTrainingJob")
-    assert create["InputPath"] == "$.plan.request" and "Parameters" not in create
-    catches = {tuple(c["ErrorEquals"]): c["Next"] for c in create["Catch"]}
-    assert catches[("SageMaker.ResourceInUseException", "SageMaker.ResourceInUse")] == "DescribeTrainingJob"
-    retried = {e for r in create["Retry"] for e in r["ErrorEquals"]}
-    assert "SageMaker.ThrottlingException" in retried
+def test_create_passes_the_planned_request(definition):
+    from sagemaker_finetuning.workflow import REQUEST_FIELDS
+
+    for name, extra in (("CreateTrainingJob", ()), ("CreateTrainingJobWithMlflow", ("MlflowConfig",))):
+        create = definition["States"][name]
+        assert create["Resource"].endswith(":states:::aws-sdk:sagemaker:createTrainingJob")
+        assert create["Parameters"] == {f"{f}.$": f"$.plan.request.{f}" for f in (*REQUEST_FIELDS, *extra)}
+        catches = {tuple(c["ErrorEquals"]): c["Next"] for c in create["Catch"]}
+        assert catches[("SageMaker.ResourceInUseException", "SageMaker.ResourceInUse")] == "DescribeTrainingJob"
+        retried = {e for r in create["Retry"] for e in r["ErrorEquals"]}
+        assert "SageMaker.ThrottlingException" in retried
+    choice = definition["States"]["MlflowConfigured?"]
+    assert choice["Choices"][0] == {"Variable": "$.plan.request.MlflowConfig", "IsPresent": True, "Next": "CreateTrainingJobWithMlflow"}
+
+
+def test_planner_emits_exactly_the_fields_the_state_machine_sends():
+    """Every request field is sent, and only MlflowConfig may be absent (a path to a missing field fails)."""
+    import json as _json
+    from pathlib import Path
+
+    from sagemaker_finetuning.lambda_src.common import planner as P
+    from sagemaker_finetuning.lambda_src.common.recipes import select_recipe
+    from sagemaker_finetuning.lambda_src.common.settings import StackSettings
+    from sagemaker_finetuning.local import catalog
+    from sagemaker_finetuning.workflow import REQUEST_FIELDS
+
+    settings = StackSettings(region="us-east-1", account="123456789012", partition="aws", role_arn="arn:aws:iam::123456789012:role/r",
+                             bucket="ft-bucket", model_package_group_name="g", base_model=catalog.DEFAULT_MODEL_ID)
+    for mlflow in (None, "arn:aws:sagemaker:us-east-1:123456789012:mlflow-app/app-1"):
+        raw = {"technique": "SFT", "training_dataset": "s3://ft-bucket/datasets/x.jsonl", **({"mlflow_resource_arn": mlflow} if mlflow else {})}
+        inp = P.validate_input(raw, settings)
+        desc = catalog.describe_hub_content("us-east-1", catalog.DEFAULT_MODEL_ID)
+        resolved = P.ResolvedModel.from_hub(desc, _json.loads(desc["HubContentDocument"]))
+        recipe = select_recipe(resolved.recipes, resolved.model_id, "SFT", "LORA")
+        request = P.plan_training_job(inp, resolved, catalog.override_params(resolved.model_id, "SFT", True, recipe["SequenceLength"]), settings, "arn:x")
+        assert set(request) == set(REQUEST_FIELDS) | ({"MlflowConfig"} if mlflow else set())
 
 
 def test_event_wait_with_adaptive_polling_safety_net(definition):

@@ -144,15 +144,20 @@ class ServerlessFineTuning(Construct):
         )
         self.state_machine = self.workflow.state_machine
 
-        CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn, description="Start fine-tuning runs here")
-        CfnOutput(self, "BucketName", value=self.bucket.bucket_name, description="Upload datasets under datasets/")
-        CfnOutput(self, "ModelPackageGroupName", value=self.model_package_group.model_package_group_name)
-        CfnOutput(self, "ExecutionRoleArn", value=self.execution_role.role_arn)
-        if self.judge_prompt is not None:
-            CfnOutput(self, "JudgePromptEvaluatorArn", value=self.judge_prompt.evaluator_arn, description="reward_prompt for RLAIF runs")
+        outputs = {
+            "StateMachineArn": (self.state_machine.state_machine_arn, "Start fine-tuning runs here"),
+            "BucketName": (self.bucket.bucket_name, "Upload datasets under datasets/"),
+            "ModelPackageGroupName": (self.model_package_group.model_package_group_name, "Fine-tuned models are registered here"),
+            "ExecutionRoleArn": (self.execution_role.role_arn, "The role training jobs run as"),
+        }
         if self.reward_function is not None:
-            CfnOutput(self, "RewardEvaluatorArn", value=self.reward_function.evaluator_arn,
-                      description="custom_reward_function for RLVR runs")
+            outputs["RewardEvaluatorArn"] = (self.reward_function.evaluator_arn, "custom_reward_function for RLVR runs")
+        if self.judge_prompt is not None:
+            outputs["JudgePromptEvaluatorArn"] = (self.judge_prompt.evaluator_arn, "reward_prompt for RLAIF runs")
+        for key, (value, description) in outputs.items():
+            output = CfnOutput(self, key, value=value, description=description)
+            # "<pattern id><Key>": stable, readable, and what `finetune` looks for (suffix match).
+            output.override_logical_id(f"{self.node.id}{key}")
 
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` start fine-tuning runs."""

@@ -41,6 +41,11 @@ SAGEMAKER_RETRYABLE = [
     "SageMaker.SdkClientException",
 ]
 SAGEMAKER_RETRYABLE = sorted(set(SAGEMAKER_RETRYABLE))
+#: CreateTrainingJob fields the planner always emits (MlflowConfig is the only optional one).
+REQUEST_FIELDS = (
+    "TrainingJobName", "RoleArn", "InputDataConfig", "OutputDataConfig", "ServerlessJobConfig",
+    "HyperParameters", "ModelPackageConfig", "StoppingCondition", "Tags",
+)
 RESOURCE_IN_USE = ["SageMaker.ResourceInUseException", "SageMaker.ResourceInUse"]
 DYNAMODB_RETRYABLE = [
     "DynamoDb.ProvisionedThroughputExceededException", "DynamoDb.ThrottlingException",
@@ -356,19 +361,24 @@ class FineTuningWorkflow(Construct):
         )
         record.add_retry(errors=DYNAMODB_RETRYABLE, interval=Duration.seconds(1), max_attempts=5, backoff_rate=2)
         record.add_catch(workflow_error, errors=["States.ALL"], result_path="$.error")
-        # A raw Task state: CDK's CallAwsService always renders "Parameters" (an empty object would
-        # replace the request), while InputPath without Parameters passes the planned request as is.
-        create = sfn.CustomState(self, "CreateTrainingJob", state_json={
-            "Type": "Task",
-            "Comment": "Launches the serverless training job (AWS SDK integration; no .sync)",
-            "Resource": f"arn:{stack.partition}:states:::aws-sdk:sagemaker:createTrainingJob",
-            "InputPath": "$.plan.request",
-            "ResultSelector": {"TrainingJobArn.$": "$.TrainingJobArn"},
-            "ResultPath": "$.created",
-        })
+        # Raw Task states with explicit Parameters: every field the planner always emits, by path.
+        # MlflowConfig is the one optional field, so a Choice picks the state that sends it.
         self._create_policy = [
             iam.PolicyStatement(actions=["sagemaker:CreateTrainingJob", "sagemaker:AddTags"], resources=sm_arn_resources),
         ]
+
+        def create_state(id: str, fields: Sequence[str]) -> sfn.CustomState:
+            return sfn.CustomState(self, id, state_json={
+                "Type": "Task",
+                "Comment": "Launches the serverless training job (AWS SDK integration; no .sync)",
+                "Resource": f"arn:{stack.partition}:states:::aws-sdk:sagemaker:createTrainingJob",
+                "Parameters": {f"{f}.$": f"$.plan.request.{f}" for f in fields},
+                "ResultSelector": {"TrainingJobArn.$": "$.TrainingJobArn"},
+                "ResultPath": "$.created",
+            })
+
+        create = create_state("CreateTrainingJob", REQUEST_FIELDS)
+        create_mlflow = create_state("CreateTrainingJobWithMlflow", (*REQUEST_FIELDS, "MlflowConfig"))
         describe = tasks.CallAwsService(
             self, "DescribeTrainingJob",
             service="sagemaker", action="describeTrainingJob",
@@ -376,11 +386,12 @@ class FineTuningWorkflow(Construct):
             iam_resources=sm_arn_resources, result_path="$.job",
             comment="Status, secondary status and ProgressInfo of the job",
         )
-        for task in (create, describe):
+        for task in (create, create_mlflow, describe):
             task.add_retry(errors=SAGEMAKER_RETRYABLE, interval=Duration.seconds(2), max_attempts=6, backoff_rate=2,
                            max_delay=Duration.seconds(60), jitter_strategy=sfn.JitterType.FULL)
-        create.add_catch(describe, errors=RESOURCE_IN_USE, result_path="$.created")
-        create.add_catch(workflow_error, errors=["States.ALL"], result_path="$.error")
+        for task in (create, create_mlflow):
+            task.add_catch(describe, errors=RESOURCE_IN_USE, result_path="$.created")
+            task.add_catch(workflow_error, errors=["States.ALL"], result_path="$.error")
         describe.add_catch(workflow_error, errors=["States.ALL"], result_path="$.error")
 
         wait_event = tasks.CallAwsService(
@@ -436,8 +447,12 @@ class FineTuningWorkflow(Construct):
             .when(sfn.Condition.boolean_equals("$.plan.verify_reward", True), verify.next(record))
             .otherwise(record)
         )
-        record.next(create)
-        create.next(describe)
+        launch = (
+            sfn.Choice(self, "MlflowConfigured?")
+            .when(sfn.Condition.is_present("$.plan.request.MlflowConfig"), create_mlflow.next(describe))
+            .otherwise(create.next(describe))
+        )
+        record.next(launch)
         return validate.next(resolve).next(plan).next(reward_check)
 
     # ------------------------------------------------------------------ grants and metrics

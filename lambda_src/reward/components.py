@@ -1,0 +1,824 @@
+"""Composable, verifiable reward components and their configuration.
+
+A component scores one sample (a :class:`SampleView`) with a value in [-1, 1] (scoring components
+give [0, 1]; ``anti_gaming`` gives 1 when clean and a negative penalty when it catches gaming).
+The aggregate reward is the weighted sum, clipped to [-1, 1].
+
+Configuration is a JSON list (environment variable ``REWARD_COMPONENTS``), e.g.::
+
+    [{"type": "numeric_match", "weight": 0.7, "tolerance": 1e-6},
+     {"type": "anti_gaming", "weight": 0.3}]
+
+Default: numeric_match 0.7 + format 0.1 + anti_gaming 0.2. Every component takes ``type``,
+``weight`` (0..1; omitted: an equal share of what the others leave of 1; 0: reported as a
+"Metric" diagnostic only) and ``name`` (the metric name; default: the type). Types and options:
+
+  numeric_match    tolerance (1e-6), relative_tolerance (0)
+  exact_match      normalize (true), contains (false), target ("answer" | "response")
+  multiple_choice  choices ("ABCDE")
+  regex            pattern (required), flags ("imsx" letters), target ("response" | "answer"),
+                   expect ("match" | "no_match"), match_ground_truth (false)
+  json_valid       schema (JSON Schema subset), partial_credit (0.5), extract (true)
+  format           markers (["solution", "boxed", "####", "keyword"])
+  anti_gaming      checks (["empty", "echo", "repetition", "padding"]), penalties ({check: 0..1}),
+                   max_chars (20000), min_echo_chars (32), repeat_probe_chars (24),
+                   max_repeats (4), veto (true)
+
+Every option is checked when the configuration is built (at cold start); a mistake raises
+:class:`RewardConfigError` naming the variable, the value received and what is expected.
+Pure and stdlib only.
+"""
+
+import json
+import math
+import re
+
+from . import extract
+
+ENV_COMPONENTS = "REWARD_COMPONENTS"
+
+DEFAULT_COMPONENTS = (
+    {"type": "numeric_match", "weight": 0.7},
+    {"type": "format", "weight": 0.1},
+    {"type": "anti_gaming", "weight": 0.2},
+)
+
+REWARD = "Reward"
+METRIC = "Metric"
+
+
+class RewardConfigError(ValueError):
+    """The reward configuration is invalid. The message names the setting, the value and the fix."""
+
+
+class SampleError(Exception):
+    """A sample cannot be scored; ``code`` becomes the metric ``error:<code>``."""
+
+    def __init__(self, code, detail=""):
+        super().__init__(code, detail)
+        self.code = code
+        self.detail = detail
+
+
+_UNSET = object()
+
+
+class GroundTruth:
+    """The accepted answers of a sample, shared by every sample with the same ground truth.
+
+    ``memo`` holds what each component derives from the answers (numbers, normalised text,
+    letters), keyed by the component, so that it is computed once per distinct ground truth.
+    """
+
+    __slots__ = ("answers", "memo")
+
+    def __init__(self, answers):
+        self.answers = answers  # non-empty tuple of str
+        self.memo = {}
+
+    def __repr__(self):
+        return "GroundTruth(%r)" % (self.answers,)
+
+
+class SampleView:
+    """One parsed sample, with lazily computed shared extractions (each done at most once)."""
+
+    __slots__ = ("response", "prompt", "ground_truth", "diagnostics", "vetoed", "_final", "_number")
+
+    def __init__(self, response, prompt, ground_truth):
+        self.response = response
+        self.prompt = prompt  # text of the last user turn before the response ("" if none)
+        self.ground_truth = ground_truth  # GroundTruth, or None
+        self.diagnostics = None  # list of (name, value) "Metric" entries, created on demand
+        self.vetoed = False
+        self._final = _UNSET
+        self._number = _UNSET
+
+    def final(self):
+        """``(region, marker, number_token)`` of the marked final answer (extract.locate_answer)."""
+        if self._final is _UNSET:
+            self._final = extract.locate_answer(self.response)
+        return self._final
+
+    def number(self):
+        """``(value, how)`` of the numeric answer (see extract.extract_number)."""
+        if self._number is _UNSET:
+            located = self._final
+            if located is _UNSET:
+                located = self._final = extract.locate_answer(self.response)
+            quick = located[2]  # a number token already validated by the extraction
+            if quick is not None:
+                value = float(quick.replace(",", "") if "," in quick else quick)
+                if value - value == 0.0:  # finite
+                    self._number = (value, located[1])
+                    return self._number
+            self._number = extract.number_from(self.response, located)
+        return self._number
+
+    def answer_text(self):
+        """The marked final answer if there is one, else the whole response (reasoning stripped)."""
+        region = self.final()[0]
+        if region is not None:
+            return region
+        return extract.strip_reasoning(self.response) if extract.END_THINK in self.response else self.response
+
+    def diagnose(self, name, value=1.0):
+        if self.diagnostics is None:
+            self.diagnostics = [(name, value)]
+        else:
+            self.diagnostics.append((name, value))
+
+
+# --------------------------------------------------------------------------------------------
+# Option validation helpers
+
+
+def _describe(value):
+    text = json.dumps(value, default=repr)
+    if len(text) > 120:
+        text = text[:117] + "..."
+    return "%s (%s)" % (text, type(value).__name__)
+
+
+class _Where:
+    def __init__(self, source, index, type_name):
+        self.source, self.index, self.type_name = source, index, type_name
+
+    def fail(self, option, value, expected):
+        where = "%s[%d]" % (self.source, self.index)
+        if self.type_name:
+            where += ' (type "%s")' % self.type_name
+        raise RewardConfigError('%s: option "%s" received %s; expected %s.' % (where, option, _describe(value), expected))
+
+
+def _number(lo=None, hi=None, integer=False):
+    def check(value, option, where):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if ok and integer and value != int(value):
+            ok = False
+        if ok and lo is not None and value < lo:
+            ok = False
+        if ok and hi is not None and value > hi:
+            ok = False
+        if not ok:
+            kind = "an integer" if integer else "a finite number"
+            bounds = ""
+            if lo is not None and hi is not None:
+                bounds = " between %s and %s" % (lo, hi)
+            elif lo is not None:
+                bounds = " >= %s" % lo
+            where.fail(option, value, kind + bounds)
+        return int(value) if integer else float(value) + 0.0  # + 0.0: never -0.0
+
+    return check
+
+
+def _boolean(value, option, where):
+    if not isinstance(value, bool):
+        where.fail(option, value, "true or false")
+    return value
+
+
+def _one_of(*allowed):
+    def check(value, option, where):
+        if value not in allowed:
+            where.fail(option, value, "one of " + ", ".join('"%s"' % a for a in allowed))
+        return value
+
+    return check
+
+
+def _subset_of(*allowed):
+    def check(value, option, where):
+        if not isinstance(value, list) or not value or any(v not in allowed for v in value) or len(set(value)) != len(value):
+            where.fail(option, value, "a non-empty list of distinct values from " + ", ".join('"%s"' % a for a in allowed))
+        return tuple(value)
+
+    return check
+
+
+def _text(value, option, where):
+    if not isinstance(value, str) or not value:
+        where.fail(option, value, "a non-empty string")
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Components
+
+
+class Component:
+    """Base class. Subclasses set ``type_name``, ``options`` and implement ``score(view)``."""
+
+    type_name = ""
+    options = {}  # option -> (validator, default); _REQUIRED marks a mandatory option
+    needs_ground_truth = False
+    penalty = False  # True for anti-gaming style components (value 1 when clean, < 0 when caught)
+
+    def __init__(self, name, weight, opts):
+        self.name = name
+        self.weight = weight
+        self.metric_type = REWARD if weight > 0 else METRIC
+        for key, value in opts.items():
+            setattr(self, key, value)
+        self.setup()
+
+    def setup(self):
+        """Precompute what the options allow (compiled patterns, lookup tables)."""
+
+    def score(self, view):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+_REQUIRED = object()
+
+
+def _derived(component, ground_truth, compute):
+    """``compute(answers)``, memoised on the (shared) GroundTruth object per component."""
+    memo = ground_truth.memo
+    value = memo.get(component, _UNSET)
+    if value is _UNSET:
+        value = memo[component] = compute(ground_truth.answers)
+    return value
+
+
+class NumericMatch(Component):
+    """1.0 when the response's numeric answer equals the ground truth within tolerance, else 0.0.
+
+    Extraction is tolerant: ``<|begin_of_solution|>`` blocks, ``\\boxed{}``, ``####``, "the answer
+    is", ``=``, then the last number; thousands separators, units and currency are ignored
+    ("1,234 kg" -> 1234); fractions are read inside a marked answer ("\\frac{3}{4}", "3/4").
+    Adds the diagnostic ``<name>:no_answer`` when no number is found.
+    """
+
+    type_name = "numeric_match"
+    options = {"tolerance": (_number(lo=0), 1e-6), "relative_tolerance": (_number(lo=0), 0.0)}
+    needs_ground_truth = True
+
+    def setup(self):
+        self._no_answer = self.name + ":no_answer"
+
+    @staticmethod
+    def _gt_numbers(ground_truth):
+        values = []
+        for text in ground_truth:
+            t = text.strip()
+            value = float(t) if t.isascii() and t.isdecimal() else extract.extract_number(text)[0]
+            if value is not None:
+                values.append(value)
+        return tuple(values)
+
+    def score(self, view):
+        memo = view.ground_truth.memo
+        expected = memo.get(self)
+        if expected is None:
+            expected = memo[self] = self._gt_numbers(view.ground_truth.answers)
+        if not expected:
+            raise SampleError("ground_truth_not_numeric", "%r has no number" % (view.ground_truth,))
+        value = view.number()[0]
+        if value is None:
+            view.diagnose(self._no_answer)
+            return 0.0
+        tol, rel = self.tolerance, self.relative_tolerance
+        for e in expected:
+            if abs(value - e) <= tol + rel * abs(e):
+                return 1.0
+        return 0.0
+
+
+class ExactMatch(Component):
+    """1.0 when the answer equals the ground truth (after normalisation by default), else 0.0.
+
+    ``target`` "answer" (default) compares the marked final answer, or the whole response when
+    nothing is marked; "response" always compares the whole response. ``normalize`` (default true)
+    case-folds, collapses whitespace and strips surrounding punctuation/markdown. ``contains``
+    accepts the ground truth appearing as whole words inside the answer.
+    """
+
+    type_name = "exact_match"
+    options = {
+        "normalize": (_boolean, True),
+        "contains": (_boolean, False),
+        "target": (_one_of("answer", "response"), "answer"),
+    }
+    needs_ground_truth = True
+
+    def _prepare(self, ground_truth):
+        if self.normalize:
+            return tuple(extract.normalize_answer(t) for t in ground_truth)
+        return tuple(t.strip() for t in ground_truth)
+
+    def score(self, view):
+        expected = _derived(self, view.ground_truth, self._prepare)
+        text = view.answer_text() if self.target == "answer" else view.response
+        got = extract.normalize_answer(text) if self.normalize else text.strip()
+        if got in expected:
+            return 1.0
+        if self.contains:
+            padded = " %s " % _words(got)
+            for e in expected:
+                if e and (" %s " % _words(e)) in padded:
+                    return 1.0
+        return 0.0
+
+
+_WORD_SPLIT_RE = re.compile(r"[\W_]+")
+
+
+def _words(text):
+    return " ".join(_WORD_SPLIT_RE.split(text)).strip()
+
+
+class MultipleChoice(Component):
+    """1.0 when the chosen letter equals the ground-truth letter, else 0.0.
+
+    Reads "\\boxed{B}", "The answer is (B)", "answer: c", a response that is just "B", "B)" or "(B)",
+    and otherwise the last "(B)" in the response. Adds ``<name>:no_choice`` when nothing is found.
+    """
+
+    type_name = "multiple_choice"
+    options = {"choices": (_text, "ABCDE")}
+    needs_ground_truth = True
+
+    def setup(self):
+        letters = self.choices
+        if not (letters.isalpha() and letters.isascii() and len(set(letters.upper())) == len(letters)):
+            raise RewardConfigError(
+                'multiple_choice option "choices" received %s; expected distinct ASCII letters such as "ABCDE".'
+                % _describe(letters)
+            )
+        up = re.escape(letters.upper())
+        both = re.escape(letters.upper() + letters.lower())
+        # The whole answer is a letter, optionally decorated: "B", "(b)", "B.", "**C**", "Option D".
+        self._alone = re.compile(r"^[\s*(\[]*(?:option\s+|choice\s+)?([%s])[\s*)\].:]*$" % both, re.I)
+        # An answer starting with a letter: "B) 42", "(C) Paris", "D. blue", "A: yes", "B - 7".
+        self._leading = re.compile(r"^[\s*]*(?:\(([%s])\)|([%s])(?:[).:]|\s+-\s|$))" % (both, up))
+        self._paren = re.compile(r"\(([%s])\)" % up)
+        self._no_choice = self.name + ":no_choice"
+
+    def letter(self, text):
+        m = self._alone.match(text)
+        if m is None:
+            m = self._leading.match(text)
+        if m is None:
+            return None
+        return (m.group(1) or m.group(m.lastindex)).upper()
+
+    def _gt_letters(self, ground_truth):
+        return tuple(filter(None, (self.letter(t.strip()) for t in ground_truth)))
+
+    def chosen(self, view):
+        region = view.final()[0]
+        if region is not None:
+            got = self.letter(region)
+            if got is not None:
+                return got
+            m = self._paren.search(region)
+            if m is not None:
+                return m.group(1)
+        text = view.answer_text()
+        got = self.letter(text)
+        if got is not None:
+            return got
+        found = self._paren.findall(text)
+        return found[-1] if found else None
+
+    def score(self, view):
+        expected = _derived(self, view.ground_truth, self._gt_letters)
+        if not expected:
+            raise SampleError("ground_truth_not_a_choice", "%r is not one of %s" % (view.ground_truth, self.choices))
+        got = self.chosen(view)
+        if got is None:
+            view.diagnose(self._no_choice)
+            return 0.0
+        return 1.0 if got in expected else 0.0
+
+
+def _normalized_all(answers):
+    return tuple(extract.normalize_answer(t) for t in answers)
+
+
+_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
+
+
+def _flags(value, option, where):
+    if not isinstance(value, str) or any(c not in _REGEX_FLAGS for c in value):
+        where.fail(option, value, 'a string of regex flags from "imsx" (e.g. "i")')
+    return value
+
+
+class Regex(Component):
+    """1.0 when ``pattern`` is found in the response (or not found, with ``expect: "no_match"``).
+
+    With ``match_ground_truth: true`` the first capture group (or the whole match) must also equal
+    the ground truth after normalisation. ``target`` "answer" searches the marked final answer.
+    """
+
+    type_name = "regex"
+    options = {
+        "pattern": (_text, _REQUIRED),
+        "flags": (_flags, ""),
+        "target": (_one_of("response", "answer"), "response"),
+        "expect": (_one_of("match", "no_match"), "match"),
+        "match_ground_truth": (_boolean, False),
+    }
+
+    def setup(self):
+        flags = 0
+        for c in self.flags:
+            flags |= _REGEX_FLAGS[c]
+        try:
+            self._re = re.compile(self.pattern, flags)
+        except re.error as exc:
+            raise RewardConfigError(
+                'regex option "pattern" received %s, which does not compile (%s); expected a Python regular expression.'
+                % (_describe(self.pattern), exc)
+            ) from None
+        self.needs_ground_truth = self.match_ground_truth
+
+    def score(self, view):
+        text = view.answer_text() if self.target == "answer" else view.response
+        m = self._re.search(text)
+        if self.expect == "no_match":
+            return 1.0 if m is None else 0.0
+        if m is None:
+            return 0.0
+        if not self.match_ground_truth:
+            return 1.0
+        expected = _derived(self, view.ground_truth, _normalized_all)
+        got = m.group(1) if self._re.groups and m.group(1) is not None else m.group(0)
+        return 1.0 if extract.normalize_answer(got) in expected else 0.0
+
+
+_JSON_TYPES = ("object", "array", "string", "number", "integer", "boolean", "null")
+_SCHEMA_KEYS = (
+    "type", "required", "properties", "items", "enum", "additionalProperties",
+    "minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems",
+)
+
+
+def check_schema(schema, path="schema"):
+    """Validate a schema of the supported JSON Schema subset; raise RewardConfigError if not."""
+
+    def bad(where, value, expected):
+        raise RewardConfigError(
+            'json_valid option "%s" received %s; expected %s.' % (where, _describe(value), expected)
+        )
+
+    if not isinstance(schema, dict):
+        bad(path, schema, "a JSON object (a JSON Schema subset)")
+    for key, value in schema.items():
+        where = "%s.%s" % (path, key)
+        if key not in _SCHEMA_KEYS:
+            bad(where, value, "only the keywords " + ", ".join(_SCHEMA_KEYS))
+        if key == "type":
+            types = value if isinstance(value, list) else [value]
+            if not types or any(t not in _JSON_TYPES for t in types):
+                bad(where, value, "one of (or a list of) " + ", ".join(_JSON_TYPES))
+        elif key == "required":
+            if not isinstance(value, list) or any(not isinstance(v, str) for v in value):
+                bad(where, value, "a list of property names")
+        elif key == "properties":
+            if not isinstance(value, dict):
+                bad(where, value, "an object mapping property names to schemas")
+            for prop, sub in value.items():
+                check_schema(sub, "%s.%s" % (where, prop))
+        elif key == "items":
+            check_schema(value, where)
+        elif key == "enum":
+            if not isinstance(value, list) or not value:
+                bad(where, value, "a non-empty list")
+        elif key == "additionalProperties":
+            if not isinstance(value, bool):
+                bad(where, value, "true or false")
+        else:  # numeric bounds
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                bad(where, value, "a number")
+    return schema
+
+
+_TYPE_CHECKS = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer()),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+}
+
+
+def conforms(value, schema):
+    """True when ``value`` satisfies ``schema`` (the subset accepted by :func:`check_schema`)."""
+    t = schema.get("type")
+    if t is not None:
+        types = t if isinstance(t, list) else (t,)
+        if not any(_TYPE_CHECKS[name](value) for name in types):
+            return False
+    if "enum" in schema and not any(value == e and type(value) is type(e) for e in schema["enum"]):
+        return False
+    if isinstance(value, dict):
+        for key in schema.get("required", ()):
+            if key not in value:
+                return False
+        props = schema.get("properties")
+        if props:
+            for key, sub in props.items():
+                if key in value and not conforms(value[key], sub):
+                    return False
+        if schema.get("additionalProperties") is False and any(k not in (props or {}) for k in value):
+            return False
+    elif isinstance(value, list):
+        if len(value) < schema.get("minItems", 0) or len(value) > schema.get("maxItems", math.inf):
+            return False
+        items = schema.get("items")
+        if items is not None and not all(conforms(v, items) for v in value):
+            return False
+    elif isinstance(value, str):
+        if len(value) < schema.get("minLength", 0) or len(value) > schema.get("maxLength", math.inf):
+            return False
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value < schema.get("minimum", -math.inf) or value > schema.get("maximum", math.inf):
+            return False
+    return True
+
+
+def _schema(value, option, where):
+    try:
+        return check_schema(value)
+    except RewardConfigError as exc:
+        where.fail(option, value, "a schema in the supported subset (%s)" % exc)
+
+
+def parse_json_answer(text, extract_embedded=True):
+    """Parse the response as JSON: ``(ok, value)``.
+
+    With ``extract_embedded``, when the whole response does not parse, the content of a ```json
+    fence, then the outermost ``{...}`` / ``[...]`` span, are tried.
+    """
+    s = text.strip()
+    try:
+        return True, json.loads(s)
+    except (ValueError, RecursionError):
+        if not extract_embedded or not s:
+            return False, None
+    candidates = []
+    fence = s.find("```")
+    if fence >= 0:
+        nl = s.find("\n", fence)
+        end = s.find("```", nl + 1) if nl >= 0 else -1
+        if end > nl >= 0:
+            candidates.append(s[nl + 1:end])
+    starts = [p for p in (s.find("{"), s.find("[")) if p >= 0]
+    if starts:
+        i = min(starts)
+        j = s.rfind("}" if s[i] == "{" else "]")
+        if j > i:
+            candidates.append(s[i:j + 1])
+    for candidate in candidates:
+        try:
+            return True, json.loads(candidate)
+        except (ValueError, RecursionError):
+            continue
+    return False, None
+
+
+class JsonValid(Component):
+    """1.0 when the response is valid JSON (conforming to ``schema`` if given); ``partial_credit``
+    (default 0.5) when it parses but does not conform; 0.0 when it does not parse.
+
+    The schema subset: type, required, properties, items, enum, additionalProperties (bool),
+    minimum/maximum, minLength/maxLength, minItems/maxItems.
+    """
+
+    type_name = "json_valid"
+    options = {"schema": (_schema, None), "partial_credit": (_number(lo=0, hi=1), 0.5), "extract": (_boolean, True)}
+
+    def setup(self):
+        self._schema_fail = self.name + ":schema_mismatch"
+
+    def score(self, view):
+        ok, value = parse_json_answer(view.response, self.extract)
+        if not ok:
+            return 0.0
+        if self.schema is None or conforms(value, self.schema):
+            return 1.0
+        view.diagnose(self._schema_fail)
+        return self.partial_credit
+
+
+_MARKERS = ("solution", "boxed", "####", "keyword")
+
+
+class Format(Component):
+    """1.0 when the response states its final answer explicitly (one of ``markers``: a
+    ``<|begin_of_solution|>`` block, ``\\boxed{}``, a ``####`` line, "the answer is ..."), else 0.0."""
+
+    type_name = "format"
+    options = {"markers": (_subset_of(*_MARKERS), _MARKERS)}
+
+    def setup(self):
+        self._accepted = frozenset(self.markers)
+
+    def score(self, view):
+        region, marker, quick = view.final()
+        if marker in self._accepted and (quick is not None or (region and not region.isspace())):
+            return 1.0
+        return 0.0
+
+
+_CHECKS = ("empty", "echo", "repetition", "padding")
+_DEFAULT_PENALTIES = {"empty": 1.0, "echo": 1.0, "repetition": 0.5, "padding": 0.5}
+_PAD_RUNS = (" " * 32, "\n" * 16, "\t" * 16, "." * 32, "\u200b" * 8)
+_BLANKS = " \t\r\n\f\v\u00a0\u200b"
+
+
+def _penalties(value, option, where):
+    if not isinstance(value, dict) or any(k not in _CHECKS for k in value) or any(
+        not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 1 for v in value.values()
+    ):
+        where.fail(option, value, "an object mapping checks (%s) to penalties between 0 and 1" % ", ".join(_CHECKS))
+    merged = dict(_DEFAULT_PENALTIES)
+    merged.update({k: float(v) for k, v in value.items()})
+    return merged
+
+
+class AntiGaming(Component):
+    """Catches reward hacking. Value 1.0 when clean; otherwise -min(1, sum of penalties).
+
+    Checks (all on by default; ``checks`` selects some):
+      * ``empty``: the response is empty or blank;
+      * ``echo``: the response repeats the prompt (the last user turn, at least ``min_echo_chars``
+        long), or is itself a verbatim chunk of the prompt;
+      * ``repetition``: a ``repeat_probe_chars``-long slice of the response (taken at three
+        quarters of its length, and also at the middle of responses of 1024+ characters) occurs
+        ``max_repeats`` times or more (a generation loop);
+      * ``padding``: longer than ``max_chars``, mostly surrounding blank space, or long runs of
+        spaces / newlines / dots / zero-width spaces.
+    With ``veto`` (default true) any hit also withdraws the credit of the other components, so the
+    aggregate becomes ``weight * value`` (<= 0): gaming never pays. Each hit is reported as the
+    diagnostic ``<name>:<check>`` = 1.
+    """
+
+    type_name = "anti_gaming"
+    penalty = True
+    options = {
+        "checks": (_subset_of(*_CHECKS), _CHECKS),
+        "penalties": (_penalties, None),
+        "max_chars": (_number(lo=1, integer=True), 20000),
+        "min_echo_chars": (_number(lo=1, integer=True), 32),
+        "repeat_probe_chars": (_number(lo=4, integer=True), 24),
+        "max_repeats": (_number(lo=2, integer=True), 4),
+        "veto": (_boolean, True),
+    }
+
+    def setup(self):
+        if self.penalties is None:
+            self.penalties = dict(_DEFAULT_PENALTIES)
+        on = set(self.checks)
+        self._empty = "empty" in on
+        self._echo = "echo" in on
+        self._repetition = "repetition" in on
+        self._padding = "padding" in on
+        self._names = {c: "%s:%s" % (self.name, c) for c in _CHECKS}
+        self._params = (
+            "echo" in on, self.min_echo_chars, "repetition" in on, self.repeat_probe_chars, self.max_repeats,
+            "padding" in on, self.max_chars,
+        )
+
+    def hits(self, response, prompt):
+        """Names of the checks that fire on ``response`` (given the prompt text)."""
+        n = len(response)
+        if n == 0 or response.isspace():
+            return ("empty",) if self._empty else ()
+        found = []
+        echo, min_echo, repetition, k, max_repeats, padding, max_chars = self._params
+        if echo and prompt:
+            lp = len(prompt)
+            if min_echo <= lp <= n + 64:
+                p = prompt.strip() if prompt[0] in _BLANKS or prompt[-1] in _BLANKS else prompt
+                if min_echo <= len(p) <= n and p in response:
+                    found.append("echo")
+            if min_echo <= n <= lp and not found:
+                r = response.strip()
+                if len(r) >= min_echo and r in prompt:
+                    found.append("echo")
+        if repetition:
+            if n >= k * max_repeats:
+                # Generation loops run to the end: probe the last quarter, and the middle of long texts.
+                late = n - (n >> 2) - k
+                if response.count(response[late:late + k]) >= max_repeats:
+                    found.append("repetition")
+                elif n >= 1024:
+                    half = n >> 1
+                    if response.count(response[half:half + k]) >= max_repeats:
+                        found.append("repetition")
+        if padding:
+            if n > max_chars:
+                found.append("padding")
+            elif n >= 64 and (response[0] in _BLANKS or response[-1] in _BLANKS) and len(response.strip()) * 2 < n:
+                found.append("padding")
+            elif n >= 8:
+                for run in _PAD_RUNS:
+                    if run in response:
+                        found.append("padding")
+                        break
+        return found
+
+    def score(self, view):
+        found = self.hits(view.response, view.prompt)
+        if not found:
+            return 1.0
+        total = 0.0
+        for check in found:
+            total += self.penalties[check]
+            view.diagnose(self._names[check])
+        if self.veto:
+            view.vetoed = True
+        return -min(1.0, total) + 0.0  # + 0.0: a zero penalty gives 0.0, not -0.0
+
+
+COMPONENT_TYPES = {
+    cls.type_name: cls for cls in (NumericMatch, ExactMatch, MultipleChoice, Regex, JsonValid, Format, AntiGaming)
+}
+
+
+def build_components(spec, source=ENV_COMPONENTS):
+    """Validate a components specification (a list of dicts) and build the components.
+
+    ``weight`` defaults to an equal share of what the explicit weights leave of 1.0; the weights
+    must add up to at most 1 (the aggregate is clipped to [-1, 1], so more would lose signal).
+    Weight 0 makes a component a diagnostic (reported as type "Metric", not counted).
+    """
+    example = '[{"type": "numeric_match", "weight": 0.7}, {"type": "anti_gaming", "weight": 0.3}]'
+    if not isinstance(spec, (list, tuple)) or not spec:
+        raise RewardConfigError(
+            "%s received %s; expected a non-empty JSON list of components such as %s. Types: %s."
+            % (source, _describe(spec), example, ", ".join(COMPONENT_TYPES))
+        )
+    explicit = 0.0
+    unweighted = 0
+    for index, item in enumerate(spec):
+        if not isinstance(item, dict):
+            raise RewardConfigError(
+                '%s[%d] received %s; expected an object such as {"type": "numeric_match", "weight": 0.7}.'
+                % (source, index, _describe(item))
+            )
+        where = _Where(source, index, None)
+        if item.get("type") not in COMPONENT_TYPES:
+            where.fail("type", item.get("type"), "one of " + ", ".join('"%s"' % t for t in COMPONENT_TYPES))
+        where.type_name = item["type"]
+        if "weight" in item:
+            explicit += _number(lo=0, hi=1)(item["weight"], "weight", where)
+        else:
+            unweighted += 1
+    if explicit > 1.0 + 1e-9:
+        raise RewardConfigError(
+            "%s: the weights add up to %g; expected at most 1 (the aggregate reward is clipped to [-1, 1]), "
+            "e.g. 0.7 and 0.3." % (source, explicit)
+        )
+    share = max(0.0, 1.0 - explicit) / unweighted if unweighted else 0.0
+
+    components = []
+    names = set()
+    for index, item in enumerate(spec):
+        cls = COMPONENT_TYPES[item["type"]]
+        where = _Where(source, index, cls.type_name)
+        allowed = {"type", "weight", "name"} | set(cls.options)
+        for key in item:
+            if key not in allowed:
+                where.fail(key, item[key], "no such option; allowed options: " + ", ".join(sorted(allowed)))
+        name = _text(item["name"], "name", where) if "name" in item else cls.type_name
+        if name in names:
+            where.fail("name", name, "a name not used by another component (set \"name\" to tell them apart)")
+        names.add(name)
+        weight = float(item["weight"]) if "weight" in item else share
+        opts = {}
+        for option, (check, default) in cls.options.items():
+            if option in item:
+                opts[option] = check(item[option], option, where)
+            elif default is _REQUIRED:
+                where.fail(option, None, "a value: this option is required")
+            else:
+                opts[option] = default
+        try:
+            components.append(cls(name, weight, opts))
+        except RewardConfigError as exc:
+            raise RewardConfigError("%s[%d]: %s" % (source, index, exc)) from None
+    return components
+
+
+def components_from_env(environ, var=ENV_COMPONENTS):
+    """Build the components from ``environ[var]`` (JSON), or the defaults when unset/blank."""
+    raw = environ.get(var)
+    if raw is None or not raw.strip():
+        return build_components(list(DEFAULT_COMPONENTS), source=var)
+    try:
+        spec = json.loads(raw)
+    except ValueError as exc:
+        shown = raw if len(raw) <= 120 else raw[:117] + "..."
+        raise RewardConfigError(
+            "%s is not valid JSON (%s); received %r; expected a JSON list of components such as "
+            '[{"type": "numeric_match", "weight": 0.7}, {"type": "anti_gaming", "weight": 0.3}].' % (var, exc, shown)
+        ) from None
+    return build_components(spec, source=var)

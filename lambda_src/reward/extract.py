@@ -1,0 +1,358 @@
+"""Text helpers for the reward function: message content, final-answer location, numbers.
+
+Pure and stdlib only. Every regular expression is compiled once, at import. Most lookups use
+``str.rfind`` / ``in`` (C speed) and fall back to a regular expression only where one is needed.
+"""
+
+import re
+
+BEGIN_SOLUTION = "<|begin_of_solution|>"
+END_SOLUTION = "<|end_of_solution|>"
+END_THINK = "</think>"
+
+# A number: optional sign, digits with optional thousands separators, optional decimals and exponent.
+# The look-behind refuses digits glued to a word or to another number ("H2O", "1.2.3", "10-12" -> 10, 12).
+_NUMBER_BODY = r"[-+]?(?:(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?(?:[eE][-+]?\d+(?!\w))?|\.\d+)"
+NUMBER_RE = re.compile(r"(?<![\w.])" + _NUMBER_BODY, re.ASCII)  # ASCII digits only, like the str.rfind shortcuts
+# A number leading an answer region ("  $1,234", "**42**"), unless it starts a fraction.
+# The whole number (no backtracking into its digits, decimals or exponent), not a numerator.
+_NOT_CUT = r"(?![.,]?\d|[eE][-+]?\d|\s*/\s*\d)"
+_LEAD_NUMBER_RE = re.compile(r"[\s*$]*((?<![\w.])" + _NUMBER_BODY + r")" + _NOT_CUT, re.ASCII)
+# A fraction, only honoured inside an explicitly marked final answer: "3/4", "\frac{3}{4}", "\dfrac{3}{4}".
+FRACTION_RE = re.compile(
+    r"\\[dt]?frac\s*\{\s*([-+]?\d+(?:\.\d+)?)\s*\}\s*\{\s*([-+]?\d+(?:\.\d+)?)\s*\}"
+    r"|(?<![\w.])([-+]?\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)(?!\.?\d)",
+    re.ASCII,
+)
+# "answer is", "Final Answer:", "the result would be", "solution =", "total is" ... (last one wins).
+# Located with str.rfind on the lower-cased text; this pattern only checks the words that follow.
+ANSWER_KEYWORDS = ("answer", "result", "solution", "total")
+_CONNECTIVE = (
+    r"s?(?:\s*\*\*)?\s*(?:(?:is|was|are|will\s+be|would\s+be|should\s+be|equals)(?![a-z])|=|:)(?:\s*\*\*)?\s*[:=]?"
+)
+# The connective, then (captured when present) the number that leads the answer.
+_CONNECTIVE_RE = re.compile(
+    _CONNECTIVE + r"(?:[\s*$]*((?<![\w.])" + _NUMBER_BODY + r")" + _NOT_CUT + r")?", re.I | re.ASCII
+)
+# The same rule as one pattern, for text whose lower-casing changes its length (rare non-ASCII).
+ANSWER_RE = re.compile(
+    r"(?i:(?<!\w)(?:answer|result|solution|total)(" + _CONNECTIVE + r"))"
+)
+_DIGITS = "0123456789"
+_ASCII_DIGITS = frozenset(_DIGITS)
+_NUMBER_CHARS = frozenset("0123456789,.eE+-")
+_UNICODE_MINUS = "\u2212"
+_STRIP_CHARS = " \t\r\n.,;:!?\"'`*$()[]{}"
+
+
+def content_text(content):
+    """Normalise a message ``content`` to text.
+
+    Accepts a string, a list of strings / ``{"type": "text", "text": ...}`` chunks, or a dict with
+    ``text`` (or ``content``). Returns ``None`` for anything else (the caller reports the sample).
+    """
+    if type(content) is str:
+        return content
+    if isinstance(content, list):
+        parts = []
+        for chunk in content:
+            if type(chunk) is str:
+                parts.append(chunk)
+            elif isinstance(chunk, dict):
+                text = chunk.get("text")
+                if type(text) is str:
+                    parts.append(text)
+                elif text is None:
+                    continue  # an image, a tool call ... carries no text to score
+                else:
+                    return None
+            else:
+                return None
+        return "\n".join(parts)
+    if isinstance(content, dict):
+        if "text" in content:
+            return content_text(content["text"])
+        if "content" in content:
+            return content_text(content["content"])
+        return None
+    if isinstance(content, str):  # a str subclass
+        return str(content)
+    return None
+
+
+def _braced(text, start):
+    """Return the content of the ``{...}`` group opening at or after ``start`` (spaces allowed)."""
+    n = len(text)
+    i = start
+    while i < n and text[i] == " ":
+        i += 1
+    if i >= n or text[i] != "{":
+        return None
+    depth = 0
+    begin = i + 1
+    # Scan brace by brace with str.find rather than char by char.
+    j = i
+    while True:
+        o = text.find("{", j + 1)
+        c = text.find("}", j + 1)
+        if c < 0:
+            return None
+        if 0 <= o < c:
+            depth += 1
+            j = o
+        else:
+            if depth == 0:
+                return text[begin:c]
+            depth -= 1
+            j = c
+
+
+def _line_from(text, start):
+    end = text.find("\n", start)
+    return text[start:] if end < 0 else text[start:end]
+
+
+def strip_reasoning(text):
+    """Drop a ``<think>...</think>`` preamble when an answer follows it."""
+    k = text.rfind(END_THINK)
+    if k >= 0:
+        rest = text[k + len(END_THINK):]
+        if rest and not rest.isspace():
+            return rest
+    return text
+
+
+def final_answer(text):
+    """Locate the explicitly marked final answer.
+
+    Returns ``(region, marker)``; marker is one of ``"solution"``, ``"boxed"``, ``"####"``,
+    ``"keyword"`` or ``None`` (nothing marked: region is ``None``). Precedence: the last
+    ``<|begin_of_solution|>`` block (refined by a marker inside it), the last ``\\boxed{}``, the
+    last ``####`` line, the last "answer is / answer: / result = ..." phrase. A ``<think>...</think>``
+    preamble is ignored when an answer follows it.
+    """
+    region, marker, _ = locate_answer(text)
+    return region, marker
+
+
+def locate_answer(text):
+    """final_answer plus the number token that leads the region, when there is one (else None)."""
+    # Single-character pre-checks (memchr) spare the multi-character searches most texts fail.
+    angle = "<" in text
+    if angle and END_THINK in text:
+        text = strip_reasoning(text)
+    i = text.rfind(BEGIN_SOLUTION) if angle else -1
+    if i >= 0:
+        j = text.find(END_SOLUTION, i)
+        block = text[i + len(BEGIN_SOLUTION): j if j >= 0 else len(text)]
+        found = _marked(block)
+        if found[1] is not None:
+            return found
+        m = _LEAD_NUMBER_RE.match(block)
+        return block, "solution", (m.group(1) if m is not None else None)
+    return _marked(text)
+
+
+def _marked(text):
+    i = text.rfind("\\boxed") if "\\" in text else -1
+    if i >= 0:
+        inner = _braced(text, i + 6)
+        if inner is not None:
+            m = _LEAD_NUMBER_RE.match(inner)
+            return inner, "boxed", (m.group(1) if m is not None else None)
+    i = text.rfind("####") if "#" in text else -1
+    if i >= 0:
+        end = text.find("\n", i)
+        m = _LEAD_NUMBER_RE.match(text, i + 4, len(text) if end < 0 else end)
+        return text[i + 4:] if end < 0 else text[i + 4:end], "####", (m.group(1) if m is not None else None)
+    found = keyword_answer(text)
+    if found is not None:
+        start, quick = found
+        end = text.find("\n", start)
+        return text[start:] if end < 0 else text[start:end], "keyword", quick
+    return None, None, None
+
+
+def keyword_answer(text, fast=True):
+    """The last "answer is / answer: / result = ..." phrase: ``(answer_start, number_token)``
+    (the token is None when no number leads the answer), or None.
+
+    Keywords are found with str.rfind on the lower-cased text; the words after a keyword are
+    checked with a regular expression, except for the common "... is 42" / "...: 42" (``fast``).
+    """
+    low = text.lower()
+    if len(low) != len(text):  # lower-casing changed offsets: use the single-pattern scan
+        last = None
+        for last in ANSWER_RE.finditer(text):
+            pass
+        return _connective(text, last.start(1)) if last is not None else None
+    best_at, best = -1, None
+    for kw in ANSWER_KEYWORDS:
+        p = low.rfind(kw, best_at + 1)
+        while p > best_at:
+            before = low[p - 1] if p else " "
+            if before == " " or not (before.isalnum() or before == "_"):
+                q = p + len(kw)
+                if fast and low.startswith(" is ", q):  # the common "answer is 42": no pattern
+                    found = _plain_number_at(low, q + 4)
+                else:
+                    found = _fast_connective(low, q) if fast else None
+                if found is None:
+                    found = _connective(low, q)
+                if found:
+                    best_at, best = p, found
+                    break
+            p = low.rfind(kw, best_at + 1, p)
+    return best
+
+
+def _connective(text, pos):
+    m = _CONNECTIVE_RE.match(text, pos)
+    if m is None:
+        return None
+    if m.group(1) is None:
+        return m.end(), None
+    return m.start(1), m.group(1)
+
+
+_CONNECTIVE_WORDS = ("is", "was", "are", "will", "would", "should", "equals", "=", ":")
+
+
+def _fast_connective(low, q):
+    """Shortcut for _connective on lower-cased text: ``False`` when it cannot match, its result
+    for "... is <number>" / "...: <number>", or None to defer to it."""
+    if low.startswith(" is ", q):
+        return _plain_number_at(low, q + 4)
+    if low.startswith(": ", q):
+        return _plain_number_at(low, q + 2)
+    # Necessary condition for the pattern: [s] [blanks] [**] [blanks] then a connective word.
+    rest = low[q:q + 24]
+    for r in (rest, rest[1:] if rest[:1] == "s" else None):
+        if r is not None:
+            r = r.lstrip().lstrip("*").lstrip()
+            if not r or r.startswith(_CONNECTIVE_WORDS):
+                return None  # maybe: the pattern decides
+    return False  # "the total before ...", "answer the question": no connective
+
+
+def _plain_number_at(low, j):
+    """``(j, token)`` when a plain number ("42", "1,234", "12.5") starts at ``j`` and ends at a
+    blank or punctuation, as _CONNECTIVE_RE would read it; None to defer to the pattern."""
+    chunk = low[j:j + 24]
+    if not chunk[:1] in _ASCII_DIGITS:
+        return None
+    parts = chunk.split(None, 1)
+    token = parts[0]
+    core = token.rstrip(".,;:!?)*")
+    if len(token) == 24 or not core.isascii():
+        return None  # maybe cut by the chunk, or non-ASCII digits: the pattern decides
+    if not core.isdecimal():
+        # "1,234" / "12.5" / "1,234.5" as NUMBER_RE reads them; anything else: the pattern decides.
+        whole, dot, decimals = core.partition(".")
+        if dot and not decimals.isdecimal():
+            return None
+        if "," in whole:
+            groups = whole.split(",")
+            if len(groups[0]) > 3 or not groups[0].isdecimal():
+                return None
+            for group in groups[1:]:
+                if len(group) != 3 or not group.isdecimal():
+                    return None
+        elif not whole.isdecimal():
+            return None
+    if len(parts) > 1 and parts[1][:1] == "/":
+        return None  # "3 / 4"
+    return j, core
+
+
+def keyword_answer_end(text):
+    """Start offset of the answer after the last "answer is / answer: / ..." phrase, or -1."""
+    found = keyword_answer(text)
+    return -1 if found is None else found[0]
+
+
+def to_float(token):
+    """Parse a token matched by NUMBER_RE. Returns None when it is not a finite number."""
+    try:
+        value = float(token.replace(",", "")) if "," in token else float(token)
+    except ValueError:
+        return None
+    return value if value - value == 0.0 else None  # inf - inf and nan - nan are nan
+
+
+def first_number(region, fractions=True):
+    """The first number in an answer region (fractions allowed), or None."""
+    if _UNICODE_MINUS in region:
+        region = region.replace(_UNICODE_MINUS, "-")
+    m = NUMBER_RE.search(region)
+    if m is None:
+        return None
+    if fractions and ("/" in region or "frac" in region):
+        f = FRACTION_RE.search(region)
+        if f is not None and f.start() <= m.start():
+            num, den = (f.group(1), f.group(2)) if f.group(1) is not None else (f.group(3), f.group(4))
+            a, b = to_float(num), to_float(den)
+            if a is not None and b:
+                return a / b
+    return to_float(m.group())
+
+
+def last_number(text):
+    """The last number in ``text``, or None (same result as the last of NUMBER_RE.findall(text)).
+
+    Finds the last digit with str.rfind, then reads only the token around it.
+    """
+    if _UNICODE_MINUS in text:
+        text = text.replace(_UNICODE_MINUS, "-")
+    n = len(text)
+    end = n
+    while end > 0:
+        p = max(map(text.rfind, _DIGITS)) if end == n else max(text.rfind(d, 0, end) for d in _DIGITS)
+        if p < 0:
+            return None
+        i = p
+        while i > 0 and text[i - 1] in _NUMBER_CHARS:
+            i -= 1
+        found = NUMBER_RE.findall(text, i, p + 2)
+        if found:
+            return to_float(found[-1])
+        end = i
+    return None
+
+
+def extract_number(text):
+    """Tolerant numeric answer extraction.
+
+    Returns ``(value, how)``: the number in the marked final answer (solution block, ``\\boxed{}``,
+    ``####``, "answer is ..."), else the number after the last ``=``, else the last number;
+    ``how`` names the rule used (``None`` when no number was found).
+    """
+    return number_from(text, locate_answer(text))
+
+
+def number_from(text, located):
+    """extract_number, given ``located = locate_answer(text)`` already computed."""
+    region, marker, quick = located
+    if quick is not None:
+        value = float(quick) if quick.isdecimal() else to_float(quick)
+        if value is not None:
+            return value, marker
+    if region is not None:
+        value = first_number(region)
+        if value is not None:
+            return value, marker
+    if END_THINK in text:
+        text = strip_reasoning(text)
+    i = text.rfind("=")
+    if i >= 0:
+        value = first_number(_line_from(text, i + 1), fractions=False)
+        if value is not None:
+            return value, "="
+    value = last_number(text)
+    return value, ("last" if value is not None else None)
+
+
+def normalize_answer(text):
+    """Case-folded, whitespace-collapsed text without surrounding punctuation or markdown."""
+    text = " ".join(text.split()).casefold()
+    return text.strip(_STRIP_CHARS)

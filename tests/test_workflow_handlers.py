@@ -1,0 +1,146 @@
+"""Workflow Lambda handlers: thin shells, driven with botocore Stubbers (every request is validated
+against the service model by the stubbed client)."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import boto3
+import pytest
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+
+from sagemaker_finetuning.lambda_src.common.errors import ModelNotFound, UnsupportedTrainingType
+from sagemaker_finetuning.lambda_src.common.settings import StackSettings
+from sagemaker_finetuning.lambda_src.workflow import handler as wf
+from sagemaker_finetuning.local import catalog
+
+REGION = "us-east-1"
+SETTINGS = StackSettings(region=REGION, account="123456789012", partition="aws", role_arn="arn:aws:iam::123456789012:role/ft",
+                         bucket="ft-bucket", model_package_group_name="grp", base_model=catalog.DEFAULT_MODEL_ID)
+EXEC = "arn:aws:states:us-east-1:123456789012:execution:sm:run-1"
+
+
+@pytest.fixture
+def clients(monkeypatch):
+    made: dict[str, Any] = {}
+    stubs: dict[str, Stubber] = {}
+
+    def client(name: str) -> Any:
+        if name not in made:
+            made[name] = boto3.client(name, region_name=REGION)
+            stubs[name] = Stubber(made[name])
+            stubs[name].activate()
+        return made[name]
+
+    for name in ("sagemaker", "s3", "dynamodb", "stepfunctions", "sns", "lambda"):
+        client(name)
+    monkeypatch.setattr(wf, "_client", client)
+    monkeypatch.setattr(wf, "settings", lambda: SETTINGS)
+    monkeypatch.setenv("WAITER_TABLE", "waiters")
+    yield stubs
+    for stub in stubs.values():
+        stub.assert_no_pending_responses()
+
+
+def _body(data: bytes) -> StreamingBody:
+    return StreamingBody(io.BytesIO(data), len(data))
+
+
+def test_step_dispatch_rejects_unknown_step():
+    with pytest.raises(ValueError, match="step: received 'launch'; expected one of validate, resolve, plan, summarize"):
+        wf.step({"step": "launch"})
+
+
+def test_validate_resolve_plan_summarize(clients):
+    inp = wf.step({"step": "validate", "input": {"technique": "SFT", "training_dataset": "s3://ft-bucket/datasets/a.jsonl"}})["input"]
+    desc = catalog.describe_hub_content(REGION, catalog.DEFAULT_MODEL_ID)
+    clients["sagemaker"].add_response("describe_hub_content", desc, {"HubName": "SageMakerPublicHub", "HubContentType": "Model", "HubContentName": catalog.DEFAULT_MODEL_ID})
+    objects = catalog.recipe_objects(REGION)
+    uri = next(u for u in objects if "sft-lora-4k/smtj_override" in u)
+    bucket, key = uri[5:].split("/", 1)
+    clients["s3"].add_response("get_object", {"Body": _body(objects[uri])}, {"Bucket": bucket, "Key": key})
+    resolution = wf.step({"step": "resolve", "input": inp})
+    assert resolution["resolved"]["base_model_arn"] == desc["HubContentArn"] and "learning_rate" in resolution["override_params"]
+    out = wf.step({"step": "plan", "input": inp, "resolution": resolution, "execution_arn": EXEC})
+    plan = out["plan"]
+    assert plan["training_job_name"].startswith("huggingface-llm-qwen3-0-6b-sft-") and plan["verify_reward"] is False
+    assert plan["request"]["ServerlessJobConfig"]["Peft"] == "LORA" and int(plan["expires_at"]) > 0
+    assert out["tracking"] == {"wait_seconds": 60, "max_seconds": 900, "wakes": 0}
+    job = {"TrainingJobName": plan["training_job_name"], "TrainingJobArn": "arn:job", "TrainingJobStatus": "Completed",
+           "OutputModelPackageArn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/grp/1", "BillableTokenCount": 12345,
+           "MlflowDetails": {"MlflowRunId": "run-1"}, "TrainingStartTime": "2026-01-01T00:00:00Z"}
+    summary = wf.step({"step": "summarize", "job": job, "input": inp, "plan": plan})
+    assert summary["output_model_package_arn"].endswith("/grp/1") and summary["billable_token_count"] == 12345
+    assert summary["mlflow_run_id"] == "run-1" and summary["technique"] == "SFT"
+
+
+def test_resolve_unknown_model_and_unsupported_type(clients):
+    clients["sagemaker"].add_client_error("describe_hub_content", "ResourceNotFound", "no such model")
+    with pytest.raises(ModelNotFound, match="model: received 'no-such-model'; expected a model id of hub SageMakerPublicHub"):
+        wf.resolve({"input": {"technique": "SFT", "model": "no-such-model", "training_type": "LORA"}})
+    clients["sagemaker"].add_response("describe_hub_content", catalog.describe_hub_content(REGION, catalog.LORA_ONLY_MODEL_ID))
+    with pytest.raises(UnsupportedTrainingType, match="training_type: received 'FULL'; expected one of LORA"):
+        wf.resolve({"input": {"technique": "SFT", "model": catalog.LORA_ONLY_MODEL_ID, "training_type": "FULL"}})
+
+
+def test_continued_customization_resolves_base_model_from_package(clients):
+    pkg = "arn:aws:sagemaker:us-east-1:123456789012:model-package/grp/3"
+    clients["sagemaker"].add_response("describe_model_package", {
+        "ModelPackageName": "grp", "ModelPackageArn": pkg, "CreationTime": "2026-01-01T00:00:00Z", "ModelPackageStatus": "Completed",
+        "ModelPackageGroupName": "grp",
+        "InferenceSpecification": {"Containers": [{"Image": "x", "BaseModel": {"HubContentName": catalog.DEFAULT_MODEL_ID, "HubContentVersion": "1.2.0"}}],
+                                   "SupportedContentTypes": [], "SupportedResponseMIMETypes": []},
+        "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []},
+    }, {"ModelPackageName": pkg})
+    clients["sagemaker"].add_response("describe_hub_content", catalog.describe_hub_content(REGION, catalog.DEFAULT_MODEL_ID))
+    objects = catalog.recipe_objects(REGION)
+    uri = next(u for u in objects if "-dpo-lora-4k/smtj_override" in u)
+    clients["s3"].add_response("get_object", {"Body": _body(objects[uri])})
+    out = wf.resolve({"input": {"technique": "DPO", "model": pkg, "training_type": "LORA"}})
+    assert out["resolved"]["source_model_package_arn"] == pkg and out["resolved"]["source_model_package_group"] == "grp"
+    assert out["resolved"]["model_id"] == catalog.DEFAULT_MODEL_ID
+
+
+def test_job_event_wakes_the_waiting_execution(clients):
+    key = {"pk": {"S": "job#my-job"}}
+    clients["dynamodb"].add_response("get_item", {"Item": {**key, "token": {"S": "tok"}}}, {"TableName": "waiters", "Key": key, "ConsistentRead": True})
+    clients["stepfunctions"].add_response("send_task_success", {}, {"taskToken": "tok", "output": json.dumps({"source": "event", "status": "Completed", "secondary_status": "Completed"})})
+    clients["dynamodb"].add_response("delete_item", {})
+    out = wf.on_training_job_event({"detail": {"TrainingJobName": "my-job", "TrainingJobStatus": "Completed", "SecondaryStatus": "Completed"}})
+    assert out == {"job": "my-job", "woke": True}
+
+
+def test_job_event_after_timeout_and_unknown_job(clients):
+    clients["dynamodb"].add_response("get_item", {})
+    assert "no execution is waiting" in wf.on_training_job_event({"detail": {"TrainingJobName": "other"}})["ignored"]
+    clients["dynamodb"].add_response("get_item", {"Item": {"pk": {"S": "job#j"}, "token": {"S": "old"}}})
+    clients["stepfunctions"].add_client_error("send_task_success", "TaskTimedOut")
+    clients["dynamodb"].add_client_error("delete_item", "ConditionalCheckFailedException")
+    assert wf.on_training_job_event({"detail": {"TrainingJobName": "j"}}) == {"job": "j", "woke": False}
+
+
+def test_aborted_execution_stops_its_job_and_notifies(clients, monkeypatch):
+    monkeypatch.setenv("NOTIFICATION_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:ft")
+    key = {"pk": {"S": f"execution#{EXEC}"}}
+    clients["dynamodb"].add_response("get_item", {"Item": {**key, "job_name": {"S": "my-job"}}}, {"TableName": "waiters", "Key": key, "ConsistentRead": True})
+    clients["sagemaker"].add_response("describe_training_job", {
+        "TrainingJobName": "my-job", "TrainingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/my-job",
+        "TrainingJobStatus": "InProgress", "SecondaryStatus": "Training", "CreationTime": "2026-01-01T00:00:00Z",
+        "ModelArtifacts": {"S3ModelArtifacts": "s3://x/y"}, "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+    }, {"TrainingJobName": "my-job"})
+    clients["sagemaker"].add_response("stop_training_job", {}, {"TrainingJobName": "my-job"})
+    clients["sns"].add_response("publish", {"MessageId": "m"})
+    out = wf.on_execution_end({"detail": {"executionArn": EXEC, "name": "run-1", "status": "ABORTED"}})
+    assert out == {"job": "my-job", "stopped": True, "notified": True}
+
+
+def test_notification_message():
+    msg = wf.notification({"executionArn": EXEC, "name": "run-1", "status": "SUCCEEDED",
+                           "output": json.dumps({"training_job_name": "j", "output_model_package_arn": "arn:pkg"})}, "j", {"stopped": False})
+    assert msg["subject"] == "Fine-tuning run-1: SUCCEEDED" and msg["output_model_package_arn"] == "arn:pkg" and msg["training_job_name"] == "j"
+    failed = wf.notification({"executionArn": EXEC, "name": "run-2", "status": "FAILED", "error": "TrainingJobFailed",
+                              "cause": "ClientError: out of memory"}, "j2", {"stopped": False})
+    assert failed["reason"] == "ClientError: out of memory" and failed["error"] == "TrainingJobFailed"
