@@ -29,7 +29,8 @@ test: setup
 	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 ## make demo: the main job, offline: deploy the app to the local emulator and run executions.
-demo: synth
+demo: setup
+	$(PY) -m sagemaker_finetuning.demo
 
 ## make synth: synthesize the app with the pinned CDK CLI (offline, no credentials).
 synth: setup

@@ -1,1 +1,34 @@
-"""The offline emulator: moto on loopback with narrow, explained extensions (see ``server``)."""
+"""The offline emulator: moto on loopback with narrow, explained extensions (see ``server``).
+
+Start it in-process with :class:`Emulator` (a context manager; ``.endpoint_url``, ``.port``,
+``.reset()``, ``.control``) or from a shell with ``python -m sagemaker_finetuning.local serve``.
+The patches themselves are listed in ``patches.py``; the control API is in ``control.py``.
+
+Importing this package does not import moto; the emulator's modules need the ``local`` extra.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .control import ControlError, EmulatorControl
+    from .server import Emulator
+
+__all__ = ["Emulator", "EmulatorControl", "ControlError", "apply_patches"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Emulator":
+        from .server import Emulator
+
+        return Emulator
+    if name in ("EmulatorControl", "ControlError"):
+        from . import control
+
+        return getattr(control, name)
+    if name == "apply_patches":
+        from .patches import apply_all
+
+        return apply_all
+    raise AttributeError(name)
