@@ -24,6 +24,14 @@ JUDGE_MODEL_REGIONS: dict[str, tuple[str, ...]] = {
     "qwen.qwen3-235b-a22b-2507-v1:0": ("us-west-2", "ap-northeast-1"),
 }
 
+#: sagemaker.train.common_utils.model_aliases.MODEL_NAME_ALIASES: Bedrock-style id -> hub content name.
+MODEL_NAME_ALIASES: dict[str, str] = {
+    "amazon.nova-2-lite-v1": "nova-textgeneration-lite-v2",
+    "amazon.nova-lite-v1": "nova-textgeneration-lite",
+    "amazon.nova-pro-v1": "nova-textgeneration-pro",
+    "amazon.nova-micro-v1": "nova-textgeneration-micro",
+}
+
 #: Built-in RLAIF judge prompts (RLAIFTrainer reward_prompt="Builtin.<Name>").
 BUILTIN_JUDGE_PROMPTS = ("Summarize", "Faithfulness", "ChainOfThought", "Evaluation")
 
@@ -48,6 +56,8 @@ EXECUTION_TAG = "sagemaker-finetuning:execution-arn"
 HYPERPARAMETER_VALUE_PATTERN = r"^[a-zA-Z0-9/_.:,\-\s'\"\[\]]*$"
 
 NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+#: The pattern alone allows any number of dashes; names (job, model package group) are 1..63 characters.
+MAX_NAME_LENGTH = 63
 MAX_RUNTIME_DEFAULT_SECONDS = 86400
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -48,6 +49,20 @@ MODEL_PACKAGE_ARN = re.compile(
 )
 LAMBDA_ARN = re.compile(r"^arn:aws[a-z\-]*:lambda:[a-z0-9\-]+:\d{12}:function:[a-zA-Z0-9\-_]+(:[a-zA-Z0-9\-_$]+)?$")
 GROUP_ARN = re.compile(r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]+:\d{12}:model-package-group/(.+)$")
+#: finetune_utils._validate_evaluator_arn (any aws partition).
+EVALUATOR_ARN = re.compile(r"^arn:aws[a-z\-]*:sagemaker:[^:]+:\d{12}:hub-content/[^/]+/JsonDoc/[^/]+/[\d.]+$")
+#: CreateTrainingJob: Tags 0..50; Tag Key/Value pattern [\p{L}\p{Z}\p{N}_.:/=+\-@]*.
+MAX_TAGS = 50
+_TAG_PUNCTUATION = set("_.:/=+-@")
+_LINE_BREAKS = set("\n\r\x85\u2028\u2029")
+#: CreateTrainingJob limits the input schema does not express (botocore service model).
+MAX_S3_URI = 1024
+MAX_ARN = 2048
+DATASET_ARN = re.compile(
+    r"^arn:[a-z0-9-.]{1,63}:sagemaker:\w+(?:-\w+)+:(\d{12}|aws):hub-content/"
+    r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}/DataSet/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}(/\d{1,4}.\d{1,4}.\d{1,4})?$",  # "." unescaped as in the service model
+    re.ASCII,
+)
 
 
 @dataclass
@@ -94,11 +109,25 @@ def _normalize_group(value: str) -> str:
     return m.group(1) if m else value
 
 
+def _tag_text_ok(text: str) -> bool:
+    """The service's tag pattern: letters, separators, numbers and _ . : / = + - @."""
+    return all(c in _TAG_PUNCTUATION or unicodedata.category(c)[0] in "LZN" for c in text)
+
+
+def _model_regions(model_id: str) -> tuple[str, ...]:
+    return C.NOVA_REGIONS if C.is_nova_model(model_id) else C.OPEN_WEIGHTS_REGIONS
+
+
 def validate_input(raw: Any, settings: StackSettings) -> dict[str, Any]:
     """Schema and stack-level checks (no AWS). Returns the input with defaults filled in."""
     if isinstance(raw, dict) and "technique" in raw and raw["technique"] not in C.TECHNIQUES:
         raise UnsupportedTechnique("technique", raw["technique"], f"one of {', '.join(C.TECHNIQUES)}")
     validate_execution_input(raw)
+    for name, prop in load_schema()["properties"].items():
+        value = raw.get(name)
+        if "pattern" in prop and isinstance(value, str) and _LINE_BREAKS & set(value):
+            # Python's "$" also matches before a final newline; the service's patterns do not.
+            raise InvalidInput(name, value, f"a value without line breaks, matching {prop['pattern']}")
     inp = copy.deepcopy(raw)
     for name, prop in load_schema()["properties"].items():
         if "default" in prop:
@@ -114,14 +143,24 @@ def validate_input(raw: Any, settings: StackSettings) -> dict[str, Any]:
         raise InvalidInput("model", inp["model"], "a hub model id or a model package ARN arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>")
     if not inp["model"].startswith("arn:") and not re.match(r"^[a-zA-Z0-9](-*[a-zA-Z0-9.]){0,62}$", inp["model"]):
         raise InvalidInput("model", inp["model"], "a SageMakerPublicHub model id such as huggingface-llm-qwen3-0-6b")
+    # Bedrock-style ids (amazon.nova-2-lite-v1) name hub models (SDK v3 model_aliases.normalize_model_name).
+    inp["model"] = C.MODEL_NAME_ALIASES.get(inp["model"], inp["model"])
     if not is_continued(inp):
-        regions = C.NOVA_REGIONS if C.is_nova_model(inp["model"]) else C.OPEN_WEIGHTS_REGIONS
+        regions = _model_regions(inp["model"])
         if settings.region not in regions:
             raise ModelNotAvailableInRegion("model", inp["model"], f"a region offering it: {', '.join(regions)} (this stack is in {settings.region})")
 
     # Datasets must be readable by the training role; output writable.
     for key in ("training_dataset", "validation_dataset"):
         uri = inp.get(key)
+        if uri and uri.startswith("s3://") and len(uri) > MAX_S3_URI:
+            raise InvalidInput(key, uri, f"an S3 URI of at most {MAX_S3_URI} characters")
+        if uri and uri.startswith("arn:") and (len(uri) > MAX_ARN or not DATASET_ARN.match(uri)):
+            raise InvalidInput(
+                key, uri,
+                "a DataSet ARN arn:aws:sagemaker:<region>:<account>:hub-content/<hub>/DataSet/<name>/<x.y.z> "
+                "(hub and dataset names of letters, digits and dashes)",
+            )
         if uri and uri.startswith("s3://") and _bucket_of(uri) not in settings.readable_buckets:
             raise DatasetAccessDenied(
                 key, uri, f"an S3 location in a bucket the training role may read: {', '.join(settings.readable_buckets)}",
@@ -131,9 +170,14 @@ def validate_input(raw: Any, settings: StackSettings) -> dict[str, Any]:
     if _bucket_of(inp["s3_output_path"]) != settings.bucket:
         raise DatasetAccessDenied("s3_output_path", inp["s3_output_path"], f"a location in the stack bucket s3://{settings.bucket}/ (the only bucket the training role may write)")
 
+    # Names: the schema patterns bound the characters; the service also bounds the length.
+    if len(inp.get("training_job_name", "")) > C.MAX_NAME_LENGTH:
+        raise InvalidInput("training_job_name", inp["training_job_name"], f"at most {C.MAX_NAME_LENGTH} characters (a SageMaker training job name)")
     # Model package group: the stack's by default (continued: checked against the source later).
     if "model_package_group" in inp:
         inp["model_package_group"] = _normalize_group(inp["model_package_group"])
+        if len(inp["model_package_group"]) > C.MAX_NAME_LENGTH:
+            raise InvalidInput("model_package_group", inp["model_package_group"], f"a group name of at most {C.MAX_NAME_LENGTH} characters")
     elif settings.model_package_group_name and not is_continued(inp):
         inp["model_package_group"] = settings.model_package_group_name
     if not is_continued(inp) and "model_package_group" not in inp:
@@ -144,14 +188,10 @@ def validate_input(raw: Any, settings: StackSettings) -> dict[str, Any]:
     if inp["max_runtime_in_seconds"] > settings.max_runtime_seconds:
         raise InvalidInput("max_runtime_in_seconds", inp["max_runtime_in_seconds"], f"an integer between 1 and {settings.max_runtime_seconds} (the stack's maximum runtime)")
 
-    hp = inp.get("hyperparameters", {})
     if technique == "RLVR":
+        # Without a reward function the recipe's preset_reward_function (default or override) must be
+        # set; that needs the recipe, so plan_training_job checks it (as RLVRTrainer.train does).
         fn = inp.get("custom_reward_function") or settings.reward_evaluator_arn
-        if not fn and "preset_reward_function" not in hp:
-            raise RewardFunctionMissing(
-                "custom_reward_function", None,
-                "an evaluator ARN or Lambda ARN (this stack has no default reward function), or hyperparameters.preset_reward_function",
-            )
         if fn:
             inp["custom_reward_function"] = fn
             if LAMBDA_ARN.match(fn):
@@ -183,12 +223,37 @@ def validate_input(raw: Any, settings: StackSettings) -> dict[str, Any]:
                 raise InvalidInput("reward_prompt", prompt, "Builtin.<" + "|".join(C.BUILTIN_JUDGE_PROMPTS) + "> or a RewardPrompt evaluator ARN")
             if prompt.startswith("Builtin.") and prompt.split(".", 1)[1] not in C.BUILTIN_JUDGE_PROMPTS:
                 raise InvalidInput("reward_prompt", prompt, "one of " + ", ".join("Builtin." + p for p in C.BUILTIN_JUDGE_PROMPTS))
+            if prompt.startswith("arn:") and not EVALUATOR_ARN.match(prompt):
+                raise InvalidInput(
+                    "reward_prompt", prompt,
+                    "a RewardPrompt evaluator ARN arn:aws:sagemaker:<region>:<account>:hub-content/<hub>/JsonDoc/<name>/<version>",
+                )
     else:
         for key in ("reward_model_id", "reward_prompt"):
             if key in inp:
                 raise InvalidInput(key, inp[key], "no value: only RLAIF uses a judge")
+    reserved = {C.JUMPSTART_MODEL_TAG, C.JUMPSTART_HUB_TAG, C.EXECUTION_TAG}
+    for key, value in (inp.get("tags") or {}).items():
+        if key in reserved:
+            raise InvalidInput(f"tags.{key}", value, f"a key other than {', '.join(sorted(reserved))} (the workflow sets those)")
+        for text in (key, value):
+            if not _tag_text_ok(text):
+                raise InvalidInput(f"tags.{key}", text, "letters, digits, spaces and _ . : / = + - @ only (the SageMaker tag alphabet)")
+    own = len(reserved) + len({**settings.stack_tags, **(inp.get("tags") or {})})
+    if own > MAX_TAGS:
+        raise InvalidInput(
+            "tags", f"{len(inp.get('tags') or {})} tags",
+            f"at most {MAX_TAGS - len(reserved) - len(settings.stack_tags)} tags (a training job has at most {MAX_TAGS}; "
+            f"the stack adds {len(settings.stack_tags)} and the workflow {len(reserved)})",
+        )
     if inp.get("mlflow_resource_arn") is None and settings.mlflow_resource_arn:
         inp["mlflow_resource_arn"] = settings.mlflow_resource_arn
+    if len(inp.get("mlflow_resource_arn") or "") > MAX_ARN:
+        raise InvalidInput("mlflow_resource_arn", inp["mlflow_resource_arn"], f"an ARN of at most {MAX_ARN} characters")
+    for key in ("mlflow_experiment_name", "mlflow_run_name"):
+        if key in inp and _LINE_BREAKS & set(inp[key]):
+            # The service pattern is ".*", which matches no line terminator.
+            raise InvalidInput(key, inp[key], "a name without line breaks (1 to 256 characters)")
     return inp
 
 
@@ -256,6 +321,12 @@ def plan_training_job(
     recipe = select_recipe(resolved.recipes, resolved.model_id, technique, inp["training_type"], inp.get("sequence_length"))
 
     if continued:
+        regions = _model_regions(resolved.model_id)
+        if settings.region not in regions:
+            raise ModelNotAvailableInRegion(
+                "model", inp["model"],
+                f"a model package whose base model ({resolved.model_id}) is customizable here: {', '.join(regions)} (this stack is in {settings.region})",
+            )
         group = inp.get("model_package_group") or resolved.source_model_package_group
         if resolved.source_model_package_group and group != resolved.source_model_package_group:
             raise InvalidInput(
@@ -274,24 +345,37 @@ def plan_training_job(
         accept_eula = bool(inp["accept_eula"])
 
     hyperparameters, prompt_evaluator = hyperparameters_for(inp, recipe, override_params)
+    if technique == "RLVR" and not inp.get("custom_reward_function") and not hyperparameters.get("preset_reward_function"):
+        raise RewardFunctionMissing(
+            "custom_reward_function", None,
+            "an evaluator ARN or Lambda ARN (this stack has no default reward function), or hyperparameters.preset_reward_function",
+        )
 
     serverless: dict[str, Any] = {
         "BaseModelArn": resolved.base_model_arn,
         "JobType": C.JOB_TYPE,
         "CustomizationTechnique": technique,
-        "AcceptEula": accept_eula,
     }
+    if accept_eula:
+        # SDK v3 sends AcceptEula only when true (sagemaker-core drops false shape members).
+        serverless["AcceptEula"] = True
     if inp["training_type"] == "LORA":
         serverless["Peft"] = "LORA"
     if technique == "RLVR" and inp.get("custom_reward_function"):
         fn = inp["custom_reward_function"]
         if LAMBDA_ARN.match(fn):
             # The stack registered an evaluator for each reward function it owns.
+            # An evaluator refers to one exact function version/alias (SDK v3 registers the ARN as
+            # given), so a qualified ARN needs an evaluator of its own; :$LATEST is the function itself.
             by_lambda = {v: k for k, v in settings.reward_evaluators.items()}
-            unqualified = fn.split(":function:")[0] + ":function:" + fn.split(":function:")[1].split(":")[0]
-            if unqualified not in by_lambda:
-                raise RewardFunctionNotAllowed("custom_reward_function", fn, "a reward function this stack registered as an evaluator: " + ", ".join(by_lambda) or "none")
-            fn = by_lambda[unqualified]
+            target = fn[: -len(":$LATEST")] if fn.endswith(":$LATEST") else fn
+            if target not in by_lambda:
+                raise RewardFunctionNotAllowed(
+                    "custom_reward_function", fn,
+                    "a reward function this stack registered as an evaluator: " + (", ".join(by_lambda) or "none")
+                    + " (for another version or alias, register an evaluator for it and pass the evaluator ARN)",
+                )
+            fn = by_lambda[target]
         serverless["EvaluatorArn"] = fn
     if prompt_evaluator:
         serverless["EvaluatorArn"] = prompt_evaluator

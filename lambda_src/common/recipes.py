@@ -22,6 +22,8 @@ from .errors import (
 RECIPE_TEMPLATE_KEY = "SmtjRecipeTemplateS3Uri"
 OVERRIDE_PARAMS_KEY = "SmtjOverrideParamsS3Uri"
 _VALUE_RE = re.compile(HYPERPARAMETER_VALUE_PATTERN)
+#: CreateTrainingJob HyperParameters: values of at most 2500 characters.
+MAX_HYPERPARAMETER_VALUE = 2500
 
 
 def parse_sequence_length(value: str | None) -> int:
@@ -149,6 +151,8 @@ def to_request_values(values: dict[str, Any]) -> dict[str, str]:
     """FineTuningOptions.to_dict: str() of every non-None value, checked like the SDK does."""
     out = {k: str(v) for k, v in values.items() if v is not None}
     for k, v in out.items():
+        if len(v) > MAX_HYPERPARAMETER_VALUE:
+            raise HyperparameterOutOfRange(f"hyperparameters.{k}", v, f"a value of at most {MAX_HYPERPARAMETER_VALUE} characters")
         if not _VALUE_RE.match(v):
             raise HyperparameterOutOfRange(
                 f"hyperparameters.{k}", v,

@@ -1,0 +1,685 @@
+"""The pure planner: every validation it raises (class, field, value, expectation) and what it plans.
+
+Each failing case asserts the error CLASS (the name a Step Functions Catch matches) and that the
+message names the field, shows the received value and says what is expected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import re
+from typing import Any, Callable
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import sdk_oracle as O
+from sagemaker_finetuning.lambda_src.common import constants as C
+from sagemaker_finetuning.lambda_src.common import planner as P
+from sagemaker_finetuning.lambda_src.common.errors import (
+    DatasetAccessDenied,
+    EulaNotAccepted,
+    FineTuningInputError,
+    HyperparameterOutOfRange,
+    InvalidInput,
+    JudgeMissing,
+    JudgeModelNotAvailable,
+    ModelNotAvailableInRegion,
+    RewardFunctionMissing,
+    RewardFunctionNotAllowed,
+    SequenceLengthNotOffered,
+    UnknownHyperparameter,
+    UnsupportedTechnique,
+    UnsupportedTrainingType,
+    show,
+)
+from sagemaker_finetuning.lambda_src.common.recipes import OVERRIDE_PARAMS_KEY, select_recipe
+from sagemaker_finetuning.lambda_src.common.schema_check import load_schema
+from sagemaker_finetuning.lambda_src.common.settings import StackSettings
+from sagemaker_finetuning.local import catalog
+
+REGION, ACCOUNT = "us-east-1", "123456789012"
+BUCKET, DATA_BUCKET, GROUP = "ft-stack-bucket", "ft-shared-datasets", "ft-models"
+EXECUTION = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:FineTuningWorkflow:run-0001"
+LAMBDA = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:ft-reward"
+EVALUATOR = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub-content/FtRegistry/JsonDoc/ft-reward/1.0.0"
+PROMPT_EVALUATOR = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub-content/FtRegistry/JsonDoc/judge-prompt/1.0.0"
+MLFLOW = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-app/app-ABCDEF123456"
+KMS = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def package(version: int, group: str = GROUP, region: str = REGION) -> str:
+    return f"arn:aws:sagemaker:{region}:{ACCOUNT}:model-package/{group}/{version}"
+
+
+#: model package ARN -> (base model, group), as DescribeModelPackage would answer.
+PACKAGES = {
+    package(1): (catalog.DEFAULT_MODEL_ID, GROUP),
+    package(2): (catalog.GATED_MODEL_ID, GROUP),
+    package(3, region="eu-west-1"): (catalog.NOVA_MODEL_ID, GROUP),
+}
+
+SETTINGS = StackSettings(
+    region=REGION, account=ACCOUNT, partition="aws", role_arn=f"arn:aws:iam::{ACCOUNT}:role/FineTuningTrainingRole",
+    bucket=BUCKET, dataset_buckets=(DATA_BUCKET,), model_package_group_name=GROUP, base_model=catalog.DEFAULT_MODEL_ID,
+    reward_evaluator_arn=EVALUATOR, reward_function_arns=(LAMBDA,), reward_evaluators={EVALUATOR: LAMBDA},
+    judge_model_id="openai.gpt-oss-120b-1:0", stack_tags={"project": "fine-tuning"},
+)
+BARE = dataclasses.replace(
+    SETTINGS, base_model=None, model_package_group_name=None, reward_evaluator_arn=None, judge_model_id=None, stack_tags={}
+)
+
+
+def raw(technique: str = "SFT", **fields: Any) -> dict[str, Any]:
+    return {"technique": technique, "training_dataset": f"s3://{BUCKET}/data/train.jsonl", **fields}
+
+
+def resolve(inp: dict[str, Any], settings: StackSettings = SETTINGS) -> tuple[P.ResolvedModel, dict[str, Any]]:
+    """As the workflow's ResolveBaseModel state does, from the catalogue."""
+    model_id, extra = inp["model"], {}
+    if P.is_continued(inp):
+        model_id, group = PACKAGES[inp["model"]]
+        extra = {"source_model_package_arn": inp["model"], "source_model_package_group": group}
+    desc = catalog.describe_hub_content(settings.region, model_id)
+    resolved = P.ResolvedModel.from_hub(desc, json.loads(desc["HubContentDocument"]), **extra)
+    recipe = select_recipe(resolved.recipes, resolved.model_id, inp["technique"], inp["training_type"], inp.get("sequence_length"))
+    return resolved, json.loads(recipe_objects(settings.region)[recipe[OVERRIDE_PARAMS_KEY]])
+
+
+@functools.lru_cache(maxsize=None)
+def recipe_objects(region: str) -> dict[str, bytes]:
+    return catalog.recipe_objects(region)
+
+
+def plan(body: dict[str, Any], settings: StackSettings = SETTINGS, execution: str = EXECUTION) -> dict[str, Any]:
+    inp = P.validate_input(body, settings)
+    resolved, params = resolve(inp, settings)
+    return P.plan_training_job(inp, resolved, params, settings, execution)
+
+
+def expect(error: type[FineTuningInputError], field: str, received: Any, expected: str, call: Callable[[], Any]) -> FineTuningInputError:
+    """``call`` raises exactly ``error``, for ``field``, showing ``received`` and saying ``expected``."""
+    with pytest.raises(FineTuningInputError) as info:
+        call()
+    err = info.value
+    assert type(err) is error, f"{type(err).__name__}: {err}"
+    assert err.field == field
+    message = str(err)
+    assert message.startswith(f"{field}: received {show(received)}; expected "), message
+    assert expected in err.expected, err.expected
+    assert err.to_dict()["error"] == error.__name__
+    return err
+
+
+# ----------------------------------------------------------------------------- schema-level
+def test_unknown_technique():
+    expect(UnsupportedTechnique, "technique", "CPT", "one of SFT, DPO, RLVR, RLAIF", lambda: P.validate_input(raw("CPT"), SETTINGS))
+
+
+@pytest.mark.parametrize("uri", ["s3:/bucket/x", "s3://Bucket/x", "bucket/train.jsonl", "https://ft-stack-bucket.s3.amazonaws.com/x"])
+def test_bad_s3_uri(uri):
+    expect(InvalidInput, "training_dataset", uri, "matching", lambda: P.validate_input(raw(training_dataset=uri), SETTINGS))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("training_job_name", "my-job\n"),
+        ("sequence_length", "8K\n"),
+        ("training_dataset", f"s3://{BUCKET}/train.jsonl\n"),
+        ("s3_output_path", f"s3://{BUCKET}/out\r/"),
+        ("custom_reward_function", EVALUATOR + "\n"),
+    ],
+)
+def test_line_breaks_in_patterned_fields(field, value):
+    """The schema's ``^...$`` lets a final newline through in Python (jsonschema too); the service does not."""
+    body = raw("RLVR", **{field: value})
+    expect(InvalidInput, field, value, "without line breaks", lambda: P.validate_input(body, SETTINGS))
+
+
+def test_unknown_field_names_the_known_fields():
+    err = expect(InvalidInput, "learning_rate", 1e-4, "no such field", lambda: P.validate_input(raw(learning_rate=1e-4), SETTINGS))
+    assert "hyperparameters" in err.expected and "training_dataset" in err.expected
+
+
+def test_missing_training_dataset():
+    expect(InvalidInput, "training_dataset", None, "required", lambda: P.validate_input({"technique": "SFT"}, SETTINGS))
+
+
+@pytest.mark.parametrize("group", ["my_group", "-group", "g" * 64])
+def test_group_name_pattern(group):
+    expect(InvalidInput, "model_package_group", group, "matching", lambda: P.validate_input(raw(model_package_group=group), SETTINGS))
+
+
+@pytest.mark.parametrize("name", ["my_job", "-job", "j" * 64, "job name"])
+def test_job_name_pattern(name):
+    expect(InvalidInput, "training_job_name", name, "matching", lambda: P.validate_input(raw(training_job_name=name), SETTINGS))
+
+
+def test_names_the_pattern_allows_but_the_service_does_not():
+    """``(-*[a-zA-Z0-9]){0,62}`` bounds letters, not dashes: 64 characters still match it."""
+    name = "a" + "-" * 62 + "b"
+    expect(InvalidInput, "training_job_name", name, "at most 63 characters", lambda: P.validate_input(raw(training_job_name=name), SETTINGS))
+    expect(InvalidInput, "model_package_group", name, "at most 63 characters", lambda: P.validate_input(raw(model_package_group=name), SETTINGS))
+    arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package-group/{name}"
+    expect(InvalidInput, "model_package_group", name, "at most 63 characters", lambda: P.validate_input(raw(model_package_group=arn), SETTINGS))
+
+
+def test_max_runtime_zero():
+    expect(InvalidInput, "max_runtime_in_seconds", 0, "between 1 and inf", lambda: P.validate_input(raw(max_runtime_in_seconds=0), SETTINGS))
+
+
+def test_max_runtime_above_the_stack_maximum():
+    short = dataclasses.replace(SETTINGS, max_runtime_seconds=3600)
+    expect(InvalidInput, "max_runtime_in_seconds", 3601, "between 1 and 3600", lambda: P.validate_input(raw(max_runtime_in_seconds=3601), short))
+    assert plan(raw(max_runtime_in_seconds=3600), short)["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600}
+
+
+# ----------------------------------------------------------------------------- model
+@pytest.mark.parametrize("model", ["bad model!", "-model", "m" * 64])
+def test_model_id_malformed(model):
+    expect(InvalidInput, "model", model, "model id", lambda: P.validate_input(raw(model=model), SETTINGS))
+
+
+def test_model_arn_that_is_not_a_model_package():
+    arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/my-model"
+    expect(InvalidInput, "model", arn, "model package ARN", lambda: P.validate_input(raw(model=arn), SETTINGS))
+
+
+def test_no_model_and_no_stack_default():
+    expect(InvalidInput, "model", None, "no default base model", lambda: P.validate_input(raw(), BARE))
+
+
+def test_bedrock_style_model_id_is_the_hub_name():
+    assert P.validate_input(raw(model="amazon.nova-2-lite-v1"), SETTINGS)["model"] == catalog.NOVA_MODEL_ID
+
+
+def test_model_not_available_in_region():
+    eu = dataclasses.replace(SETTINGS, region="eu-west-1")
+    err = expect(ModelNotAvailableInRegion, "model", catalog.NOVA_MODEL_ID, "us-east-1, us-west-2", lambda: P.validate_input(raw(model=catalog.NOVA_MODEL_ID), eu))
+    assert "eu-west-1" in err.expected
+    assert P.validate_input(raw(model=catalog.DEFAULT_MODEL_ID), eu)["model"] == catalog.DEFAULT_MODEL_ID  # open weights are offered
+    frankfurt = dataclasses.replace(SETTINGS, region="eu-central-1")
+    expect(ModelNotAvailableInRegion, "model", catalog.DEFAULT_MODEL_ID, "us-east-1", lambda: P.validate_input(raw(), frankfurt))
+
+
+def test_continued_customization_of_a_model_not_available_in_region():
+    """SDK v3 checks the package's base model's region too (_resolve_model_and_name)."""
+    eu = dataclasses.replace(SETTINGS, region="eu-west-1")
+    body = raw(model=package(3, region="eu-west-1"))
+    err = expect(ModelNotAvailableInRegion, "model", body["model"], "us-east-1, us-west-2", lambda: plan(body, eu))
+    assert catalog.NOVA_MODEL_ID in err.expected
+
+
+def test_technique_not_offered_by_the_model():
+    err = expect(UnsupportedTechnique, "technique", "DPO", "RLAIF, RLVR, SFT", lambda: plan(raw("DPO", model=catalog.LORA_ONLY_MODEL_ID)))
+    assert catalog.LORA_ONLY_MODEL_ID in err.expected
+
+
+def test_full_not_offered():
+    expect(UnsupportedTrainingType, "training_type", "FULL", "one of LORA", lambda: plan(raw(model=catalog.LORA_ONLY_MODEL_ID, training_type="FULL")))
+
+
+def test_sequence_length_not_offered():
+    expect(SequenceLengthNotOffered, "sequence_length", "64K", "one of 4K, 8K", lambda: plan(raw(sequence_length="64K")))
+    request = plan(raw(sequence_length="8K"))
+    assert request["ServerlessJobConfig"]["SequenceLength"] == "8K"
+    assert request["HyperParameters"]["dataset_max_len"] == "8192"
+
+
+# ----------------------------------------------------------------------------- EULA, groups, continued
+def test_gated_model_without_eula():
+    expect(EulaNotAccepted, "accept_eula", False, "gated", lambda: plan(raw(model=catalog.GATED_MODEL_ID)))
+
+
+def test_gated_model_with_eula():
+    assert plan(raw(model=catalog.GATED_MODEL_ID, accept_eula=True))["ServerlessJobConfig"]["AcceptEula"] is True
+
+
+def test_open_model_sends_no_accept_eula():
+    """SDK v3 leaves AcceptEula out when it is false (sagemaker-core drops false shape members)."""
+    assert "AcceptEula" not in plan(raw())["ServerlessJobConfig"]
+    assert plan(raw(accept_eula=True))["ServerlessJobConfig"]["AcceptEula"] is True
+
+
+@pytest.mark.parametrize("accept", [False, True])
+def test_continued_customization_ignores_accept_eula(accept):
+    request = plan(raw(model=package(2), accept_eula=accept))
+    assert request["ServerlessJobConfig"]["AcceptEula"] is True
+    assert request["ModelPackageConfig"] == {
+        "ModelPackageGroupArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package-group/{GROUP}",
+        "SourceModelPackageArn": package(2),
+    }
+
+
+def test_continued_customization_into_another_group():
+    body = raw(model=package(1), model_package_group="other-group")
+    expect(InvalidInput, "model_package_group", "other-group", f"group {GROUP!r}", lambda: plan(body))
+
+
+def test_continued_customization_group_as_arn():
+    arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package-group/{GROUP}"
+    assert plan(raw(model=package(1), model_package_group=arn))["ModelPackageConfig"]["ModelPackageGroupArn"] == arn
+
+
+def test_no_group_and_no_stack_default():
+    expect(InvalidInput, "model_package_group", None, "no default group", lambda: P.validate_input(raw(model=catalog.DEFAULT_MODEL_ID), BARE))
+
+
+# ----------------------------------------------------------------------------- datasets and output
+def test_dataset_outside_the_stack_buckets():
+    uri = "s3://someone-elses-bucket/train.jsonl"
+    err = expect(DatasetAccessDenied, "training_dataset", uri, BUCKET, lambda: P.validate_input(raw(training_dataset=uri), SETTINGS))
+    assert DATA_BUCKET in err.expected and "datasetBuckets" in str(err)
+    expect(DatasetAccessDenied, "validation_dataset", uri, BUCKET, lambda: P.validate_input(raw(validation_dataset=uri), SETTINGS))
+    assert P.validate_input(raw(training_dataset=f"s3://{DATA_BUCKET}/x/"), SETTINGS)
+
+
+def test_output_path_outside_the_stack_bucket():
+    uri = f"s3://{DATA_BUCKET}/outputs/"
+    expect(DatasetAccessDenied, "s3_output_path", uri, f"s3://{BUCKET}/", lambda: P.validate_input(raw(s3_output_path=uri), SETTINGS))
+
+
+def test_dataset_arns_become_dataset_sources():
+    arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub-content/FtRegistry/DataSet/train/1.0.0"
+    channels = plan(raw(training_dataset=arn))["InputDataConfig"]
+    assert channels == [{"ChannelName": "train", "DataSource": {"DatasetSource": {"DatasetArn": arn}}}]
+
+
+def test_nova_sft_uses_converse_and_rlvr_s3prefix():
+    sft = plan(raw(model=catalog.NOVA_MODEL_ID, validation_dataset=f"s3://{BUCKET}/data/val.jsonl"))
+    assert [c["DataSource"]["S3DataSource"]["S3DataType"] for c in sft["InputDataConfig"]] == ["Converse", "Converse"]
+    assert "max_epochs" not in sft["HyperParameters"] and "lr_warmup_steps_ratio" not in sft["HyperParameters"]
+    rlvr = plan(raw("RLVR", model=catalog.NOVA_MODEL_ID))
+    assert rlvr["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3DataType"] == "S3Prefix"
+
+
+# ----------------------------------------------------------------------------- reward functions (RLVR)
+def test_rlvr_without_any_reward_function():
+    expect(
+        RewardFunctionMissing, "custom_reward_function", None, "preset_reward_function",
+        lambda: plan(raw("RLVR"), dataclasses.replace(SETTINGS, reward_evaluator_arn=None)),
+    )
+
+
+def test_rlvr_with_preset_reward_function_only():
+    request = plan(raw("RLVR", hyperparameters={"preset_reward_function": "prime_math"}), dataclasses.replace(SETTINGS, reward_evaluator_arn=None))
+    assert request["HyperParameters"]["preset_reward_function"] == "prime_math"
+    assert "EvaluatorArn" not in request["ServerlessJobConfig"]
+
+
+def test_rlvr_preset_reward_function_default_of_the_recipe_is_enough():
+    """RLVRTrainer.train accepts a recipe whose preset_reward_function has a default."""
+    settings = dataclasses.replace(SETTINGS, reward_evaluator_arn=None)
+    inp = P.validate_input(raw("RLVR"), settings)
+    resolved, params = resolve(inp, settings)
+    params["preset_reward_function"] = {**params["preset_reward_function"], "default": "gsm8k"}
+    request = P.plan_training_job(inp, resolved, params, settings, EXECUTION)
+    assert request["HyperParameters"]["preset_reward_function"] == "gsm8k"
+
+
+def test_rlvr_stack_default_evaluator():
+    assert plan(raw("RLVR"))["ServerlessJobConfig"]["EvaluatorArn"] == EVALUATOR
+
+
+def test_rlvr_lambda_maps_to_the_evaluator_the_stack_registered():
+    assert plan(raw("RLVR", custom_reward_function=LAMBDA))["ServerlessJobConfig"]["EvaluatorArn"] == EVALUATOR
+    assert plan(raw("RLVR", custom_reward_function=LAMBDA + ":$LATEST"))["ServerlessJobConfig"]["EvaluatorArn"] == EVALUATOR
+
+
+def test_reward_lambda_not_allowed():
+    other = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:someone-elses"
+    err = expect(RewardFunctionNotAllowed, "custom_reward_function", other, LAMBDA, lambda: P.validate_input(raw("RLVR", custom_reward_function=other), SETTINGS))
+    assert "may invoke" in err.expected
+
+
+def test_reward_lambda_alias_without_its_own_evaluator():
+    """The stack's evaluator refers to the function itself; an alias would silently run another version."""
+    alias = LAMBDA + ":live"
+    expect(RewardFunctionNotAllowed, "custom_reward_function", alias, "register an evaluator for it", lambda: plan(raw("RLVR", custom_reward_function=alias)))
+
+
+def test_reward_lambda_allowed_but_not_registered():
+    settings = dataclasses.replace(SETTINGS, reward_evaluators={})
+    expect(RewardFunctionNotAllowed, "custom_reward_function", LAMBDA, "registered as an evaluator: none", lambda: plan(raw("RLVR", custom_reward_function=LAMBDA), settings))
+
+
+def test_reward_function_only_for_rlvr():
+    expect(InvalidInput, "custom_reward_function", EVALUATOR, "only RLVR", lambda: P.validate_input(raw(custom_reward_function=EVALUATOR), SETTINGS))
+
+
+# ----------------------------------------------------------------------------- judges (RLAIF)
+def test_rlaif_without_judge():
+    expect(JudgeMissing, "reward_model_id", None, "openai.gpt-oss-120b-1:0", lambda: P.validate_input(raw("RLAIF", model=catalog.DEFAULT_MODEL_ID, model_package_group=GROUP), BARE))
+
+
+def test_judge_not_offered_in_the_region():
+    judge = "qwen.qwen3-235b-a22b-2507-v1:0"
+    err = expect(JudgeModelNotAvailable, "reward_model_id", judge, "offered in us-east-1", lambda: P.validate_input(raw("RLAIF", reward_model_id=judge), SETTINGS))
+    assert "qwen.qwen3-32b-v1:0" in err.expected and judge not in err.expected
+    west = dataclasses.replace(SETTINGS, region="us-west-2")
+    assert P.validate_input(raw("RLAIF", reward_model_id=judge), west)["reward_model_id"] == judge
+
+
+def test_unknown_judge():
+    expect(JudgeModelNotAvailable, "reward_model_id", "anthropic.claude", "openai.gpt-oss-20b-1:0", lambda: P.validate_input(raw("RLAIF", reward_model_id="anthropic.claude"), SETTINGS))
+
+
+@pytest.mark.parametrize(
+    ("prompt", "expected"),
+    [
+        ("Builtin.Poetry", "Builtin.Summarize"),
+        ("summarize", "Builtin.<Summarize|"),
+        (f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:judge", "JsonDoc"),
+        (f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub-content/H/Model/judge/1.0.0", "JsonDoc"),
+    ],
+)
+def test_bad_judge_prompt(prompt, expected):
+    expect(InvalidInput, "reward_prompt", prompt, expected, lambda: P.validate_input(raw("RLAIF", reward_prompt=prompt), SETTINGS))
+
+
+def test_builtin_prompt_the_recipe_does_not_offer():
+    inp = P.validate_input(raw("RLAIF", reward_prompt="Builtin.Evaluation"), SETTINGS)
+    resolved, params = resolve(inp)
+    params["judge_prompt_template"]["enum"] = params["judge_prompt_template"]["enum"][:2]
+    expect(InvalidInput, "reward_prompt", "Builtin.Evaluation", "summarize, faithfulness", lambda: P.plan_training_job(inp, resolved, params, SETTINGS, EXECUTION))
+
+
+def test_judge_hyperparameters():
+    builtin = plan(raw("RLAIF", reward_prompt="Builtin.ChainOfThought", reward_model_id="qwen.qwen3-32b-v1:0"))
+    assert builtin["HyperParameters"]["judge_model_id"] == "bedrock/qwen.qwen3-32b-v1:0"
+    assert builtin["HyperParameters"]["judge_prompt_template"].endswith("chainofthought.jinja")
+    assert "EvaluatorArn" not in builtin["ServerlessJobConfig"]
+    custom = plan(raw("RLAIF", reward_prompt=PROMPT_EVALUATOR))
+    assert custom["ServerlessJobConfig"]["EvaluatorArn"] == PROMPT_EVALUATOR
+    assert "judge_prompt_template" not in custom["HyperParameters"]
+    expect(
+        UnknownHyperparameter, "hyperparameters.judge_prompt_template", "x", "one of the recipe's hyperparameters",
+        lambda: plan(raw("RLAIF", reward_prompt=PROMPT_EVALUATOR, hyperparameters={"judge_prompt_template": "x"})),
+    )
+
+
+@pytest.mark.parametrize("key", ["reward_model_id", "reward_prompt"])
+def test_judge_fields_only_for_rlaif(key):
+    value = "Builtin.Summarize" if key == "reward_prompt" else "openai.gpt-oss-20b-1:0"
+    expect(InvalidInput, key, value, "only RLAIF", lambda: P.validate_input(raw("DPO", **{key: value}), SETTINGS))
+
+
+# ----------------------------------------------------------------------------- hyperparameters
+def test_hyperparameter_unknown():
+    err = expect(UnknownHyperparameter, "hyperparameters.lerning_rate", 1e-4, "learning_rate", lambda: plan(raw(hyperparameters={"lerning_rate": 1e-4})))
+    assert "data_path" not in err.expected  # stripped keys are not offered
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("learning_rate", "0.001", "a number"),
+        ("learning_rate", True, "a number"),
+        ("max_epochs", 2.5, "an integer"),
+        ("max_epochs", 5.0, "an integer"),
+        ("max_epochs", True, "an integer"),
+        ("max_epochs", 0, "a value >= 1"),
+        ("max_epochs", 21, "a value <= 20"),
+        ("learning_rate", 1e-9, "a value >= 1e-07"),
+        ("learning_rate", 0.5, "a value <= 0.001"),
+        ("lora_rank", 12, "one of [8, 16, 32, 64]"),
+    ],
+)
+def test_hyperparameter_wrong_type_or_out_of_range(name, value, expected):
+    expect(HyperparameterOutOfRange, f"hyperparameters.{name}", value, expected, lambda: plan(raw(hyperparameters={name: value})))
+
+
+def test_prompt_and_response_longer_than_the_sequence_length():
+    body = raw("RLVR", hyperparameters={"max_prompt_length": 2048, "max_response_length": 2049})
+    expect(HyperparameterOutOfRange, "hyperparameters.max_prompt_length + max_response_length", 4097, "at most 4096", lambda: plan(body))
+    ok = plan(raw("RLVR", hyperparameters={"max_prompt_length": 2048, "max_response_length": 2048}))
+    assert (ok["HyperParameters"]["max_prompt_length"], ok["HyperParameters"]["max_response_length"]) == ("2048", "2048")
+
+
+def test_hyperparameter_value_characters():
+    value = "bedrock/x;rm -rf"
+    expect(HyperparameterOutOfRange, "hyperparameters.judge_model_id", value, "only letters", lambda: plan(raw("RLAIF", hyperparameters={"judge_model_id": value})))
+
+
+def test_hyperparameter_overrides_become_strings():
+    hp = plan(raw(hyperparameters={"learning_rate": 2e-5, "lora_rank": 64, "max_epochs": 1}))["HyperParameters"]
+    assert (hp["learning_rate"], hp["lora_rank"], hp["max_epochs"]) == ("2e-05", "64", "1")
+    assert not set(hp) & set(C.STRIPPED_HYPERPARAMETERS["SFT"])
+
+
+# ----------------------------------------------------------------------------- tags, MLflow
+def test_tags_with_a_reserved_key():
+    expect(InvalidInput, f"tags.{C.EXECUTION_TAG}", "x", "the workflow sets those", lambda: P.validate_input(raw(tags={C.EXECUTION_TAG: "x"}), SETTINGS))
+
+
+@pytest.mark.parametrize(("tags", "bad"), [({"team": "a,b"}, "a,b"), ({"team!": "a"}, "team!"), ({"team": "line\nbreak"}, "line\nbreak")])
+def test_tags_outside_the_tag_alphabet(tags, bad):
+    key = next(iter(tags))
+    expect(InvalidInput, f"tags.{key}", bad, "SageMaker tag alphabet", lambda: P.validate_input(raw(tags=tags), SETTINGS))
+    assert P.validate_input(raw(tags={"équipe": "données 1.0 @x=y+z/ü"}), SETTINGS)
+
+
+def test_too_many_tags_with_the_stack_tags():
+    many = dataclasses.replace(SETTINGS, stack_tags={f"stack{i}": "v" for i in range(10)})
+    tags = {f"k{i}": "v" for i in range(38)}
+    expect(InvalidInput, "tags", "38 tags", "at most 37 tags", lambda: P.validate_input(raw(tags=tags), many))
+    assert len(plan(raw(tags=dict(list(tags.items())[:37])), many)["Tags"]) == 50
+
+
+def test_tags_request_shape():
+    request = plan(raw(tags={"team": "support", "project": "chatbot"}))
+    assert request["Tags"][:2] == [
+        {"Key": C.JUMPSTART_MODEL_TAG, "Value": catalog.DEFAULT_MODEL_ID},
+        {"Key": C.JUMPSTART_HUB_TAG, "Value": "SageMakerPublicHub"},
+    ]
+    assert {t["Key"]: t["Value"] for t in request["Tags"][2:]} == {"project": "chatbot", "team": "support", C.EXECUTION_TAG: EXECUTION}
+
+
+@pytest.mark.parametrize("key", ["mlflow_experiment_name", "mlflow_run_name"])
+def test_mlflow_names_need_an_mlflow_resource(key):
+    """Without an MLflow ARN (input or stack) no MlflowConfig is sent, so the names are not used."""
+    assert "MlflowConfig" not in plan(raw(**{key: "exp"}))
+    request = plan(raw(**{key: "exp"}), dataclasses.replace(SETTINGS, mlflow_resource_arn=MLFLOW))
+    assert request["MlflowConfig"] == {
+        "MlflowResourceArn": MLFLOW, ("MlflowExperimentName" if key == "mlflow_experiment_name" else "MlflowRunName"): "exp"
+    }
+
+
+@pytest.mark.parametrize("name", ["run\n1", "run\r", "run\u2028"])
+def test_mlflow_names_with_line_breaks(name):
+    """The service pattern for both names is ".*", which matches no line terminator."""
+    body = raw(mlflow_resource_arn=MLFLOW, mlflow_run_name=name)
+    expect(InvalidInput, "mlflow_run_name", name, "without line breaks", lambda: P.validate_input(body, SETTINGS))
+
+
+def test_no_mlflow_config_without_an_arn():
+    assert "MlflowConfig" not in plan(raw())
+
+
+def test_kms_and_uncompressed_output():
+    request = plan(raw(disable_output_compression=True, s3_output_path=f"s3://{BUCKET}/runs/"), dataclasses.replace(SETTINGS, kms_key_arn=KMS))
+    assert request["OutputDataConfig"] == {"S3OutputPath": f"s3://{BUCKET}/runs/", "KmsKeyId": KMS, "CompressionType": "NONE"}
+
+
+# ----------------------------------------------------------------------------- job names
+def test_job_name_is_deterministic():
+    first, again = plan(raw(), execution=EXECUTION)["TrainingJobName"], plan(raw(), execution=EXECUTION)["TrainingJobName"]
+    other = plan(raw(), execution=EXECUTION.replace("run-0001", "run-0002"))["TrainingJobName"]
+    assert first == again != other
+    assert re.fullmatch(rf"{catalog.DEFAULT_MODEL_ID}-sft-[0-9a-f]{{10}}", first)
+
+
+@given(model=st.sampled_from(catalog.model_ids()), technique=st.sampled_from(C.TECHNIQUES), execution=st.text(min_size=1, max_size=300))
+@settings(max_examples=100, deadline=None)
+def test_job_names_fit_the_service_pattern(model, technique, execution):
+    from sagemaker_finetuning.lambda_src.common.naming import training_job_name
+
+    name = training_job_name(model, technique, execution)
+    assert len(name) <= 63 and re.fullmatch(C.NAME_PATTERN, name)
+    assert name.endswith(f"-{technique.lower()}-" + name[-10:])
+
+
+def test_long_model_ids_are_truncated_to_63_characters():
+    from sagemaker_finetuning.lambda_src.common.naming import training_job_name
+
+    name = training_job_name("m" * 80 + "_x.y", "RLAIF", EXECUTION)
+    assert len(name) == 63 and re.fullmatch(C.NAME_PATTERN, name) and "-rlaif-" in name
+
+
+def test_explicit_training_job_name_is_used_as_is():
+    assert plan(raw(training_job_name="my-job-1"))["TrainingJobName"] == "my-job-1"
+
+
+# ----------------------------------------------------------------------------- every planned request is valid
+NAMES = st.from_regex(r"\A[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z").filter(lambda n: len(n) <= C.MAX_NAME_LENGTH)
+
+
+@st.composite
+def valid_intents(draw) -> tuple[dict[str, Any], StackSettings]:
+    """A random valid combination of model, technique, recipe, overrides and options."""
+    stack_tags = draw(st.dictionaries(st.from_regex(r"\A[a-z][a-z0-9\-]{0,15}\Z"), st.from_regex(r"\A[a-zA-Z0-9 _.:/=+\-@]{0,20}\Z"), max_size=10))
+    settings = dataclasses.replace(
+        SETTINGS,
+        region=draw(st.sampled_from(["us-east-1", "us-west-2"])),
+        kms_key_arn=draw(st.none() | st.just(KMS)),
+        mlflow_resource_arn=draw(st.none() | st.just(MLFLOW)),
+        stack_tags=stack_tags,
+        max_runtime_seconds=draw(st.integers(3600, 5 * 86400)),
+    )
+    model = draw(st.sampled_from(catalog.model_ids()))
+    document = catalog.hub_document(settings.region, model)
+    offered = sorted({(r["CustomizationTechnique"], "LORA" if r.get("Peft") else "FULL", r["SequenceLength"]) for r in document["RecipeCollection"]})
+    technique, training_type, seq = draw(st.sampled_from(offered))
+    body: dict[str, Any] = {"technique": technique, "training_type": training_type}
+    continued = draw(st.booleans())
+    if continued:
+        arn = f"arn:aws:sagemaker:{settings.region}:{ACCOUNT}:model-package/{GROUP}/{draw(st.integers(1, 999))}"
+        PACKAGES[arn] = (model, GROUP)
+        body["model"] = arn
+    else:
+        body["model"] = model
+        body["accept_eula"] = True if document["GatedBucket"] else draw(st.booleans())
+    if draw(st.booleans()):
+        body["sequence_length"] = seq
+    key = draw(st.from_regex(r"\A[a-zA-Z0-9!_.*'()\-/]{1,40}\Z"))
+    body["training_dataset"] = draw(st.sampled_from([f"s3://{BUCKET}/{key}", f"s3://{DATA_BUCKET}/{key}", f"arn:aws:sagemaker:{settings.region}:{ACCOUNT}:hub-content/FtRegistry/DataSet/d-1/1.0.0"]))
+    if draw(st.booleans()):
+        body["validation_dataset"] = f"s3://{BUCKET}/val/{key}"
+    if draw(st.booleans()):
+        body["s3_output_path"] = f"s3://{BUCKET}/{draw(st.from_regex(r'[a-z0-9/]{0,30}', fullmatch=True))}"
+    body["disable_output_compression"] = draw(st.booleans())
+    if not continued and draw(st.booleans()):
+        body["model_package_group"] = draw(NAMES)
+    if technique == "RLVR":
+        body["custom_reward_function"] = draw(st.sampled_from([EVALUATOR, LAMBDA, PROMPT_EVALUATOR.replace("judge-prompt", "math")]))
+    if technique == "RLAIF":
+        body["reward_model_id"] = draw(st.sampled_from([m for m, regions in C.JUDGE_MODEL_REGIONS.items() if settings.region in regions]))
+        body["reward_prompt"] = draw(st.sampled_from(["Builtin." + p for p in C.BUILTIN_JUDGE_PROMPTS] + [PROMPT_EVALUATOR]))
+    # Hyperparameter overrides drawn from the recipe's own spec.
+    recipe = select_recipe(document["RecipeCollection"], model, technique, training_type, body.get("sequence_length"))
+    params = catalog.override_params(model, technique, training_type == "LORA", recipe["SequenceLength"])
+    overrides = {}
+    for name, spec in params.items():
+        if name in C.STRIPPED_HYPERPARAMETERS[technique] or not isinstance(spec, dict) or not draw(st.integers(0, 3)) == 0:
+            continue
+        if "enum" in spec:
+            overrides[name] = draw(st.sampled_from(spec["enum"]))
+        elif spec.get("type") == "integer":
+            overrides[name] = draw(st.integers(spec.get("min", 0), spec.get("max", 10**6)))
+        elif spec.get("type") == "float":
+            overrides[name] = draw(st.floats(spec.get("min", 0.0), spec.get("max", 1.0), allow_nan=False))
+    if technique == "RLAIF" and body["reward_prompt"].startswith("arn:"):
+        overrides.pop("judge_prompt_template", None)
+    if overrides:
+        body["hyperparameters"] = overrides
+    if settings.mlflow_resource_arn or draw(st.booleans()):
+        body.setdefault("mlflow_resource_arn", MLFLOW)
+        if draw(st.booleans()):
+            names = st.text(st.characters(exclude_characters="\n\r\x85\u2028\u2029"), min_size=1, max_size=256)
+            body["mlflow_experiment_name"] = draw(names)
+            body["mlflow_run_name"] = draw(names)
+    if draw(st.booleans()):
+        body["max_runtime_in_seconds"] = draw(st.integers(1, settings.max_runtime_seconds))
+    if draw(st.booleans()):
+        body["training_job_name"] = draw(NAMES)
+    tag_text = st.text(st.characters(categories=["L", "N", "Zs"], include_characters="_.:/=+-@"), max_size=40)
+    body["tags"] = draw(st.dictionaries(tag_text.filter(lambda k: 0 < len(k) <= 128 and not k.startswith("aws:")), tag_text, max_size=40))
+    return body, settings
+
+
+@given(valid_intents())
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+def test_every_planned_request_validates_against_botocore(case):
+    body, stack = case
+    try:
+        request = plan(body, stack)
+    except InvalidInput as err:
+        # The only planned refusal for a schema-valid combination: more tags than a job may carry.
+        assert err.field == "tags" and len(body["tags"]) + len(stack.stack_tags) + 3 > 50, err
+        assume(False)
+    except HyperparameterOutOfRange as err:
+        assert err.field == "hyperparameters.max_prompt_length + max_response_length", err
+        assume(False)
+    O.assert_valid_request(request)
+    assert request["StoppingCondition"]["MaxRuntimeInSeconds"] == body.get("max_runtime_in_seconds", stack.max_runtime_seconds)
+    assert request["ServerlessJobConfig"]["CustomizationTechnique"] == body["technique"]
+    assert ("Peft" in request["ServerlessJobConfig"]) == (body["training_type"] == "LORA")
+
+
+SCHEMA = load_schema()["properties"]
+DATASET_ARN_PATTERN = SCHEMA["training_dataset"]["pattern"].split("|", 1)[1].rstrip(")$")
+HP_TEXT = st.text(alphabet="abcXYZ019/_.:,- '\"[]", min_size=1, max_size=3000)
+
+
+@st.composite
+def schema_valid_edges(draw) -> tuple[dict[str, Any], set[str]]:
+    """Values the input schema accepts but the service may not: the planner plans them or refuses by name."""
+    key = draw(st.from_regex(r"\A(/.*)?\Z") | st.text(st.sampled_from("abc/-_."), min_size=1000, max_size=1100).map(lambda k: "/" + k))
+    s3 = f"s3://{BUCKET}{key}"
+    arn = draw(st.from_regex(r"\A" + DATASET_ARN_PATTERN.lstrip("(") + r"\Z"))
+    body = raw("RLAIF", training_dataset=draw(st.sampled_from([s3, arn])))
+    if draw(st.booleans()):
+        body["validation_dataset"] = draw(st.sampled_from([s3, arn]))
+    if draw(st.booleans()):
+        body["mlflow_resource_arn"] = draw(st.from_regex(SCHEMA["mlflow_resource_arn"]["pattern"], fullmatch=True) | st.just(MLFLOW + "x" * 2000))
+    if draw(st.booleans()):
+        body["hyperparameters"] = {"judge_model_id": draw(HP_TEXT)}
+    fields = {"training_dataset", "validation_dataset", "mlflow_resource_arn", "hyperparameters.judge_model_id"}
+    return body, fields
+
+
+@given(schema_valid_edges())
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_schema_valid_edges_plan_a_valid_request_or_are_refused_by_name(case):
+    body, fields = case
+    try:
+        request = plan(body)
+    except FineTuningInputError as err:
+        assert err.field in fields and isinstance(err, (InvalidInput, HyperparameterOutOfRange)), err
+        return
+    O.assert_valid_request(request)
+
+
+def test_dataset_values_the_service_refuses():
+    long = f"s3://{BUCKET}/" + "k" * 1010
+    expect(InvalidInput, "training_dataset", long, "at most 1024 characters", lambda: P.validate_input(raw(training_dataset=long), SETTINGS))
+    for arn in (
+        f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub-content/my_hub/DataSet/d/1.0.0",
+        f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub-content/H/DataSet/d.v2/1.0.0",
+        f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub-content/H/DataSet/d/1.0",
+    ):
+        expect(InvalidInput, "validation_dataset", arn, "DataSet ARN", lambda: P.validate_input(raw(validation_dataset=arn), SETTINGS))
+
+
+def test_hyperparameter_value_longer_than_the_service_allows():
+    value = "x" * 2501
+    expect(HyperparameterOutOfRange, "hyperparameters.judge_model_id", value, "at most 2500 characters", lambda: plan(raw("RLAIF", hyperparameters={"judge_model_id": value})))
+
+
+def test_mlflow_arn_longer_than_the_service_allows():
+    arn = MLFLOW + "x" * 2000
+    expect(InvalidInput, "mlflow_resource_arn", arn, "at most 2048 characters", lambda: P.validate_input(raw(mlflow_resource_arn=arn), SETTINGS))
