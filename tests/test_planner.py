@@ -74,7 +74,7 @@ BARE = dataclasses.replace(
 
 
 def raw(technique: str = "SFT", **fields: Any) -> dict[str, Any]:
-    return {"technique": technique, "training_dataset": f"s3://{BUCKET}/data/train.jsonl", **fields}
+    return {"technique": technique, "training_dataset": f"s3://{BUCKET}/datasets/train.jsonl", **fields}
 
 
 def resolve(inp: dict[str, Any], settings: StackSettings = SETTINGS) -> tuple[P.ResolvedModel, dict[str, Any]]:
@@ -273,7 +273,7 @@ def test_no_group_and_no_stack_default():
 def test_dataset_outside_the_stack_buckets():
     uri = "s3://someone-elses-bucket/train.jsonl"
     err = expect(DatasetAccessDenied, "training_dataset", uri, BUCKET, lambda: P.validate_input(raw(training_dataset=uri), SETTINGS))
-    assert DATA_BUCKET in err.expected and "datasetBuckets" in str(err)
+    assert DATA_BUCKET in err.expected and "dataset_buckets" in str(err)
     expect(DatasetAccessDenied, "validation_dataset", uri, BUCKET, lambda: P.validate_input(raw(validation_dataset=uri), SETTINGS))
     assert P.validate_input(raw(training_dataset=f"s3://{DATA_BUCKET}/x/"), SETTINGS)
 
@@ -290,7 +290,7 @@ def test_dataset_arns_become_dataset_sources():
 
 
 def test_nova_sft_uses_converse_and_rlvr_s3prefix():
-    sft = plan(raw(model=catalog.NOVA_MODEL_ID, validation_dataset=f"s3://{BUCKET}/data/val.jsonl"))
+    sft = plan(raw(model=catalog.NOVA_MODEL_ID, validation_dataset=f"s3://{BUCKET}/datasets/val.jsonl"))
     assert [c["DataSource"]["S3DataSource"]["S3DataType"] for c in sft["InputDataConfig"]] == ["Converse", "Converse"]
     assert "max_epochs" not in sft["HyperParameters"] and "lr_warmup_steps_ratio" not in sft["HyperParameters"]
     rlvr = plan(raw("RLVR", model=catalog.NOVA_MODEL_ID))
@@ -501,8 +501,8 @@ def test_no_mlflow_config_without_an_arn():
 
 
 def test_kms_and_uncompressed_output():
-    request = plan(raw(disable_output_compression=True, s3_output_path=f"s3://{BUCKET}/runs/"), dataclasses.replace(SETTINGS, kms_key_arn=KMS))
-    assert request["OutputDataConfig"] == {"S3OutputPath": f"s3://{BUCKET}/runs/", "KmsKeyId": KMS, "CompressionType": "NONE"}
+    request = plan(raw(disable_output_compression=True, s3_output_path=f"s3://{BUCKET}/outputs/runs/"), dataclasses.replace(SETTINGS, kms_key_arn=KMS))
+    assert request["OutputDataConfig"] == {"S3OutputPath": f"s3://{BUCKET}/outputs/runs/", "KmsKeyId": KMS, "CompressionType": "NONE"}
 
 
 # ----------------------------------------------------------------------------- job names
@@ -566,14 +566,15 @@ def valid_intents(draw) -> tuple[dict[str, Any], StackSettings]:
     if draw(st.booleans()):
         body["sequence_length"] = seq
     key = draw(st.from_regex(r"\A[a-zA-Z0-9!_.*'()\-/]{1,40}\Z"))
-    body["training_dataset"] = draw(st.sampled_from([f"s3://{BUCKET}/{key}", f"s3://{DATA_BUCKET}/{key}", f"arn:aws:sagemaker:{settings.region}:{ACCOUNT}:hub-content/FtRegistry/DataSet/d-1/1.0.0"]))
+    body["training_dataset"] = draw(st.sampled_from([f"s3://{BUCKET}/datasets/{key}", f"s3://{DATA_BUCKET}/{key}", f"arn:aws:sagemaker:{settings.region}:{ACCOUNT}:hub-content/FtRegistry/DataSet/d-1/1.0.0"]))
     if draw(st.booleans()):
-        body["validation_dataset"] = f"s3://{BUCKET}/val/{key}"
+        body["validation_dataset"] = f"s3://{BUCKET}/datasets/val/{key}"
     if draw(st.booleans()):
-        body["s3_output_path"] = f"s3://{BUCKET}/{draw(st.from_regex(r'[a-z0-9/]{0,30}', fullmatch=True))}"
+        body["s3_output_path"] = f"s3://{BUCKET}/outputs/{draw(st.from_regex(r'[a-z0-9/]{0,30}', fullmatch=True))}"
     body["disable_output_compression"] = draw(st.booleans())
     if not continued and draw(st.booleans()):
         body["model_package_group"] = draw(NAMES)
+        settings = dataclasses.replace(settings, model_package_groups=(body["model_package_group"],))  # granted to the role
     if technique == "RLVR":
         body["custom_reward_function"] = draw(st.sampled_from([EVALUATOR, LAMBDA, PROMPT_EVALUATOR.replace("judge-prompt", "math")]))
     if technique == "RLAIF":
@@ -639,7 +640,7 @@ HP_TEXT = st.text(alphabet="abcXYZ019/_.:,- '\"[]", min_size=1, max_size=3000)
 def schema_valid_edges(draw) -> tuple[dict[str, Any], set[str]]:
     """Values the input schema accepts but the service may not: the planner plans them or refuses by name."""
     key = draw(st.from_regex(r"\A(/.*)?\Z") | st.text(st.sampled_from("abc/-_."), min_size=1000, max_size=1100).map(lambda k: "/" + k))
-    s3 = f"s3://{BUCKET}{key}"
+    s3 = f"s3://{BUCKET}/datasets/x{key}"
     arn = draw(st.from_regex(r"\A" + DATASET_ARN_PATTERN.lstrip("(") + r"\Z"))
     body = raw("RLAIF", training_dataset=draw(st.sampled_from([s3, arn])))
     if draw(st.booleans()):
@@ -665,7 +666,7 @@ def test_schema_valid_edges_plan_a_valid_request_or_are_refused_by_name(case):
 
 
 def test_dataset_values_the_service_refuses():
-    long = f"s3://{BUCKET}/" + "k" * 1010
+    long = f"s3://{BUCKET}/datasets/" + "k" * 1010
     expect(InvalidInput, "training_dataset", long, "at most 1024 characters", lambda: P.validate_input(raw(training_dataset=long), SETTINGS))
     for arn in (
         f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub-content/my_hub/DataSet/d/1.0.0",

@@ -378,9 +378,10 @@ CASES: dict[str, tuple[dict[str, Any], StackSettings]] = {**matrix(),
     "RLVR-stack-mlflow": (intent("RLVR", mlflow_run_name="rlvr-1"), dataclasses.replace(SETTINGS, mlflow_resource_arn=MLFLOW)),
     "DPO-kms": (intent("DPO"), dataclasses.replace(SETTINGS, kms_key_arn=KMS)),
     "SFT-tags": (intent("SFT", tags={"team": "support", "project": "chatbot v2"}), SETTINGS),
-    "SFT-output-uncompressed": (intent("SFT", s3_output_path=f"s3://{BUCKET}/runs/sft/", disable_output_compression=True), SETTINGS),
+    "SFT-output-uncompressed": (intent("SFT", s3_output_path=f"s3://{BUCKET}/outputs/runs/sft/", disable_output_compression=True), SETTINGS),
     "RLAIF-output-uncompressed": (intent("RLAIF", disable_output_compression=True), SETTINGS),
-    "DPO-group-arn": (intent("DPO", model_package_group=f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package-group/other-models"), SETTINGS),
+    "DPO-group-arn": (intent("DPO", model_package_group=f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package-group/other-models"),
+                      dataclasses.replace(SETTINGS, model_package_groups=("other-models",))),
     "RLAIF-max-runtime": (intent("RLAIF", max_runtime_in_seconds=7200), SETTINGS),
     "RLVR-everything-continued": (
         intent(

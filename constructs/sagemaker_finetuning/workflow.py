@@ -150,6 +150,7 @@ class FineTuningWorkflow(Construct):
             "role_arn": execution_role.role_arn,
             "bucket": bucket.bucket_name,
             "output_prefix": bucket.output_prefix,
+            "dataset_prefix": bucket.dataset_prefix,
             "dataset_buckets": [b.bucket_name for b in dataset_buckets],
             "model_package_group_name": model_package_group.model_package_group_name,
             "base_model": base_model,

@@ -164,11 +164,18 @@ def validate_input(raw: Any, settings: StackSettings) -> dict[str, Any]:
         if uri and uri.startswith("s3://") and _bucket_of(uri) not in settings.readable_buckets:
             raise DatasetAccessDenied(
                 key, uri, f"an S3 location in a bucket the training role may read: {', '.join(settings.readable_buckets)}",
-                "Add the bucket to the construct's datasetBuckets prop or copy the data into the stack bucket",
+                "Add the bucket to the construct's dataset_buckets prop or copy the data into the stack bucket",
+            )
+        if uri and _bucket_of(uri) == settings.bucket and not uri.startswith(f"s3://{settings.bucket}/{settings.dataset_prefix}"):
+            raise DatasetAccessDenied(
+                key, uri, f"a location under s3://{settings.bucket}/{settings.dataset_prefix} (the training role reads only that prefix of the stack bucket)",
             )
     inp.setdefault("s3_output_path", f"s3://{settings.bucket}/{settings.output_prefix}")
-    if _bucket_of(inp["s3_output_path"]) != settings.bucket:
-        raise DatasetAccessDenied("s3_output_path", inp["s3_output_path"], f"a location in the stack bucket s3://{settings.bucket}/ (the only bucket the training role may write)")
+    if not inp["s3_output_path"].startswith(f"s3://{settings.bucket}/{settings.output_prefix}"):
+        raise DatasetAccessDenied(
+            "s3_output_path", inp["s3_output_path"],
+            f"a location under s3://{settings.bucket}/{settings.output_prefix} (the only place the training role may write)",
+        )
 
     # Names: the schema patterns bound the characters; the service also bounds the length.
     if len(inp.get("training_job_name", "")) > C.MAX_NAME_LENGTH:
@@ -182,6 +189,8 @@ def validate_input(raw: Any, settings: StackSettings) -> dict[str, Any]:
         inp["model_package_group"] = settings.model_package_group_name
     if not is_continued(inp) and "model_package_group" not in inp:
         raise InvalidInput("model_package_group", None, "a model package group name (this stack has no default group)")
+    if not is_continued(inp) and inp.get("model_package_group"):
+        _check_group_allowed(inp["model_package_group"], settings)
 
     # Runtime bound.
     inp.setdefault("max_runtime_in_seconds", settings.max_runtime_seconds)
@@ -255,6 +264,13 @@ def validate_input(raw: Any, settings: StackSettings) -> dict[str, Any]:
             # The service pattern is ".*", which matches no line terminator.
             raise InvalidInput(key, inp[key], "a name without line breaks (1 to 256 characters)")
     return inp
+
+
+def _check_group_allowed(group: str, settings: StackSettings) -> None:
+    """The training role registers only into the groups the stack granted (empty: not restricted)."""
+    allowed = tuple(g for g in (settings.model_package_group_name, *settings.model_package_groups) if g)
+    if allowed and group not in allowed:
+        raise InvalidInput("model_package_group", group, f"a group the training role may register into: {', '.join(allowed)}")
 
 
 def _normalize_template(value: str) -> str:
@@ -333,6 +349,7 @@ def plan_training_job(
                 "model_package_group", group,
                 f"the source model package's own group {resolved.source_model_package_group!r} (continued customization registers into the same group)",
             )
+        _check_group_allowed(group, settings)
         accept_eula = True  # SDK v3: EULA is taken as accepted for model package inputs.
     else:
         group = inp["model_package_group"]

@@ -20,6 +20,9 @@ class StackSettings:
     role_arn: str
     bucket: str
     output_prefix: str = "outputs/"
+    dataset_prefix: str = "datasets/"
+    #: Further groups (besides ``model_package_group_name``) the training role may register into.
+    model_package_groups: tuple[str, ...] = ()
     #: Buckets the training role may read datasets from (the stack bucket is always one).
     dataset_buckets: tuple[str, ...] = ()
     model_package_group_name: str | None = None
@@ -50,7 +53,7 @@ class StackSettings:
         env = os.environ if env is None else env
         raw = json.loads(env["FINETUNE_SETTINGS"])
         raw.setdefault("region", env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"))
-        for key in ("dataset_buckets", "reward_function_arns"):
+        for key in ("dataset_buckets", "reward_function_arns", "model_package_groups"):
             raw[key] = tuple(raw.get(key) or ())
         return cls(**raw)
 

@@ -1,0 +1,70 @@
+"""Malformed inputs fail in a named state with a named error, before any training job exists."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+GPT_OSS = "openai-reasoning-gpt-oss-20b"
+GATED = "meta-textgeneration-llama-3-2-1b-instruct"
+
+
+def bad_inputs(u: dict[str, str], bucket: str) -> list[tuple[str, dict, str, str]]:
+    """(label, input, expected error name, field the cause must name)."""
+    sft = {"technique": "SFT", "training_dataset": u["sft"]}
+    return [
+        ("empty input", {}, "InvalidInput", "technique"),
+        ("unknown technique", {**sft, "technique": "PPO"}, "UnsupportedTechnique", "technique"),
+        ("unknown field", {**sft, "epochs": 3}, "InvalidInput", "epochs"),
+        ("bad S3 URI", {**sft, "training_dataset": "s3:/nope/x.jsonl"}, "InvalidInput", "training_dataset"),
+        ("dataset in another bucket", {**sft, "training_dataset": "s3://someone-elses-bucket/x.jsonl"}, "DatasetAccessDenied", "training_dataset"),
+        ("dataset outside datasets/", {**sft, "training_dataset": f"s3://{bucket}/outputs/x.jsonl"}, "DatasetAccessDenied", "training_dataset"),
+        ("output elsewhere", {**sft, "s3_output_path": "s3://someone-elses-bucket/out/"}, "DatasetAccessDenied", "s3_output_path"),
+        ("training type", {**sft, "training_type": "QLORA"}, "InvalidInput", "training_type"),
+        ("accept_eula not boolean", {**sft, "accept_eula": "yes"}, "InvalidInput", "accept_eula"),
+        ("gated model without EULA", {**sft, "model": GATED}, "EulaNotAccepted", "accept_eula"),
+        ("group name pattern", {**sft, "model_package_group": "Customer Support!"}, "InvalidInput", "model_package_group"),
+        ("group not granted", {**sft, "model_package_group": "someone-elses-group"}, "InvalidInput", "model_package_group"),
+        ("job name pattern", {**sft, "training_job_name": "my job"}, "InvalidInput", "training_job_name"),
+        ("unknown hyperparameter", {**sft, "hyperparameters": {"warmup": 0.1}}, "UnknownHyperparameter", "hyperparameters.warmup"),
+        ("hyperparameter above range", {**sft, "hyperparameters": {"learning_rate": 0.5}}, "HyperparameterOutOfRange", "hyperparameters.learning_rate"),
+        ("hyperparameter wrong type", {**sft, "hyperparameters": {"max_epochs": "two"}}, "HyperparameterOutOfRange", "hyperparameters.max_epochs"),
+        ("lengths over sequence length", {"technique": "RLVR", "training_dataset": u["rlvr"], "hyperparameters": {"max_prompt_length": 3000, "max_response_length": 3000}},
+         "HyperparameterOutOfRange", "max_prompt_length"),
+        ("max runtime zero", {**sft, "max_runtime_in_seconds": 0}, "InvalidInput", "max_runtime_in_seconds"),
+        ("max runtime above the stack's", {**sft, "max_runtime_in_seconds": 90000}, "InvalidInput", "max_runtime_in_seconds"),
+        ("FULL not offered", {**sft, "model": GPT_OSS, "training_type": "FULL"}, "UnsupportedTrainingType", "training_type"),
+        ("technique not offered", {**sft, "technique": "DPO", "model": GPT_OSS}, "UnsupportedTechnique", "technique"),
+        ("sequence length not offered", {**sft, "sequence_length": "64K"}, "SequenceLengthNotOffered", "sequence_length"),
+        ("unknown model", {**sft, "model": "no-such-model-v9"}, "ModelNotFound", "model"),
+        ("malformed model id", {**sft, "model": "bad model!"}, "InvalidInput", "model"),
+        ("missing source package", {**sft, "model": "arn:aws:sagemaker:us-east-1:123456789012:model-package/serverless-fine-tuning-models/999"}, "ModelNotFound", "model"),
+        ("judge not offered here", {"technique": "RLAIF", "training_dataset": u["rlaif"], "reward_model_id": "qwen.qwen3-235b-a22b-2507-v1:0"}, "JudgeModelNotAvailable", "reward_model_id"),
+        ("unknown judge", {"technique": "RLAIF", "training_dataset": u["rlaif"], "reward_model_id": "anthropic.claude-v2"}, "JudgeModelNotAvailable", "reward_model_id"),
+        ("unknown built-in prompt", {"technique": "RLAIF", "training_dataset": u["rlaif"], "reward_prompt": "Builtin.Helpfulness"}, "InvalidInput", "reward_prompt"),
+        ("reward Lambda not granted", {"technique": "RLVR", "training_dataset": u["rlvr"], "custom_reward_function": "arn:aws:lambda:us-east-1:123456789012:function:other"},
+         "RewardFunctionNotAllowed", "custom_reward_function"),
+        ("reward function on SFT", {**sft, "custom_reward_function": "arn:aws:lambda:us-east-1:123456789012:function:other"}, "InvalidInput", "custom_reward_function"),
+        ("judge on SFT", {**sft, "reward_model_id": "openai.gpt-oss-120b-1:0"}, "InvalidInput", "reward_model_id"),
+        ("reserved tag", {**sft, "tags": {"aws:team": "x"}}, "InvalidInput", "tags"),
+        ("no samples to verify the reward", {"technique": "RLVR", "training_dataset": f"s3://{bucket}/datasets/empty/"}, "RewardFunctionVerificationFailed", "training_dataset"),
+    ]
+
+
+def test_bad_inputs_fail_by_name_and_start_no_job(harness):
+    cases = bad_inputs(harness.uris, harness.outputs["BucketName"])
+    assert len(cases) >= 25
+    jobs_before = set(harness.job_names())
+    arns = {label: harness.start(payload) for label, payload, _, _ in cases}
+    problems = []
+    for label, payload, error, field in cases:
+        desc = harness.wait(arns[label], timeout=90)
+        if desc["status"] != "FAILED" or desc.get("error") != error or field not in (desc.get("cause") or ""):
+            problems.append(f"{label}: {desc['status']} {desc.get('error')} {desc.get('cause')}")
+            continue
+        states = [e["stateEnteredEventDetails"]["name"] for e in harness.history(desc["executionArn"]) if "stateEnteredEventDetails" in e]
+        assert "CreateTrainingJob" not in states and "CreateTrainingJobWithMlflow" not in states, label
+        assert states[-1] == "InputRejected", (label, states[-3:])
+    assert not problems, "\n".join(problems)
+    assert set(harness.job_names()) == jobs_before, "a malformed input created a training job"
