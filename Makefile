@@ -40,6 +40,7 @@ synth: setup
 bench: setup
 	$(PY) bench/reward_bench.py
 	$(PY) bench/dataset_bench.py
+	$(PY) bench/tracking_bench.py
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache
