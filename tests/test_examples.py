@@ -64,3 +64,15 @@ def test_readme_documents_every_input_field_and_error():
         assert f"`{error}`" in readme, error
     for path in EXAMPLES:
         assert f"examples/{path.name}" in readme, path.name
+
+
+def test_readme_lists_every_deliberate_difference_from_sdk():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_planner_vs_sdk import DELIBERATE_DIFFERENCES
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Differences from SageMaker Python SDK v3"):readme.index("## Operations")]
+    for field in DELIBERATE_DIFFERENCES:
+        assert f"| `{field}` |" in section, field
