@@ -169,7 +169,7 @@ def test_names_the_pattern_allows_but_the_service_does_not():
 
 
 def test_max_runtime_zero():
-    expect(InvalidInput, "max_runtime_in_seconds", 0, "between 1 and inf", lambda: P.validate_input(raw(max_runtime_in_seconds=0), SETTINGS))
+    expect(InvalidInput, "max_runtime_in_seconds", 0, "integer >= 1", lambda: P.validate_input(raw(max_runtime_in_seconds=0), SETTINGS))
 
 
 def test_max_runtime_above_the_stack_maximum():

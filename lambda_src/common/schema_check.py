@@ -60,20 +60,28 @@ def _regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def _describe(schema: dict[str, Any]) -> str:
-    """What a schema node expects, in words."""
+def describe_expectation(schema: dict[str, Any]) -> str:
+    """What a schema node expects, in words (shared by the workflow and the ``finetune`` CLI)."""
     if "enum" in schema:
         return "one of " + ", ".join(json.dumps(v) for v in schema["enum"])
+    if "const" in schema:
+        return f"exactly {json.dumps(schema['const'])}"
     parts = []
     t = schema.get("type")
     if t:
         parts.append(" or ".join(t) if isinstance(t, list) else t)
     if "pattern" in schema:
         parts.append(f"matching {schema['pattern']}")
-    if "minLength" in schema or "maxLength" in schema:
-        parts.append(f"of length {schema.get('minLength', 0)}..{schema.get('maxLength', 'any')}")
-    if "minimum" in schema or "maximum" in schema:
-        parts.append(f"between {schema.get('minimum', '-inf')} and {schema.get('maximum', 'inf')}")
+    if "minLength" in schema and "maxLength" in schema:
+        parts.append(f"of {schema['minLength']}-{schema['maxLength']} characters")
+    elif "minLength" in schema:
+        parts.append(f"of at least {schema['minLength']} characters")
+    elif "maxLength" in schema:
+        parts.append(f"of at most {schema['maxLength']} characters")
+    if "minimum" in schema:
+        parts.append(f">= {schema['minimum']}")
+    if "maximum" in schema:
+        parts.append(f"<= {schema['maximum']}")
     return " ".join(parts) or "a valid value"
 
 
@@ -84,25 +92,25 @@ def iter_errors(value: Any, schema: dict[str, Any], path: str = "") -> Iterator[
     if t is not None:
         types = t if isinstance(t, list) else [t]
         if not any(_TYPES[x](value) for x in types):
-            yield InvalidInput(field, value, _describe({"type": t}))
+            yield InvalidInput(field, value, describe_expectation({"type": t}))
             return
     if "enum" in schema and value not in schema["enum"]:
-        yield InvalidInput(field, value, _describe(schema))
+        yield InvalidInput(field, value, describe_expectation(schema))
         return
     if "not" in schema and not any(True for _ in iter_errors(value, schema["not"], path)):
-        yield InvalidInput(field, value, f"not {_describe(schema['not'])}")
+        yield InvalidInput(field, value, f"not {describe_expectation(schema['not'])}")
     if isinstance(value, str):
         if "minLength" in schema and len(value) < schema["minLength"]:
-            yield InvalidInput(field, value, _describe(schema))
+            yield InvalidInput(field, value, describe_expectation(schema))
         elif "maxLength" in schema and len(value) > schema["maxLength"]:
-            yield InvalidInput(field, value, _describe(schema))
+            yield InvalidInput(field, value, describe_expectation(schema))
         elif "pattern" in schema and not _regex(schema["pattern"]).search(value):
-            yield InvalidInput(field, value, _describe(schema))
+            yield InvalidInput(field, value, describe_expectation(schema))
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if ("minimum" in schema and value < schema["minimum"]) or (
             "maximum" in schema and value > schema["maximum"]
         ):
-            yield InvalidInput(field, value, _describe(schema))
+            yield InvalidInput(field, value, describe_expectation(schema))
     if isinstance(value, dict):
         for name in schema.get("required", []):
             if name not in value:

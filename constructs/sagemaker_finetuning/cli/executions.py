@@ -52,34 +52,12 @@ def json_path(parts) -> str:
     return out
 
 
+from ..lambda_src.common.schema_check import describe_expectation  # noqa: E402 (one wording for workflow and CLI)
+
+
 def show(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
-
-
-def expectation(schema: dict[str, Any]) -> str:
-    """What a schema node expects, in words."""
-    if "enum" in schema:
-        return "one of " + ", ".join(json.dumps(v) for v in schema["enum"])
-    if "const" in schema:
-        return f"exactly {json.dumps(schema['const'])}"
-    parts = []
-    t = schema.get("type")
-    if t:
-        parts.append(" or ".join(t) if isinstance(t, list) else t)
-    if "pattern" in schema:
-        parts.append(f"matching {schema['pattern']}")
-    if "minLength" in schema and "maxLength" in schema:
-        parts.append(f"of {schema['minLength']}-{schema['maxLength']} characters")
-    elif "minLength" in schema:
-        parts.append(f"of at least {schema['minLength']} characters")
-    elif "maxLength" in schema:
-        parts.append(f"of at most {schema['maxLength']} characters")
-    if "minimum" in schema:
-        parts.append(f">= {schema['minimum']}")
-    if "maximum" in schema:
-        parts.append(f"<= {schema['maximum']}")
-    return " ".join(parts) or "a valid value"
 
 
 def schema_errors(doc: Any, schema: dict[str, Any]) -> list[str]:
@@ -92,13 +70,13 @@ def schema_errors(doc: Any, schema: dict[str, Any]) -> list[str]:
         path = list(e.absolute_path)
         v = e.validator
         if "propertyNames" in list(e.schema_path):  # the instance is a key of the object at path
-            expected = f"not {expectation(e.validator_value)}" if v == "not" else expectation(e.schema)
+            expected = f"not {describe_expectation(e.validator_value)}" if v == "not" else describe_expectation(e.schema)
             lines.append(f"{json_path(path)}: key {show(e.instance)} is not allowed; expected a key {expected}")
         elif v == "required":
             missing = [p for p in e.validator_value if not isinstance(e.instance, dict) or p not in e.instance]
             props = e.schema.get("properties", {})
             for p in missing:
-                lines.append(f"{json_path(path + [p])}: missing (required); expected {expectation(props.get(p, {}))}")
+                lines.append(f"{json_path(path + [p])}: missing (required); expected {describe_expectation(props.get(p, {}))}")
         elif v == "additionalProperties" and isinstance(e.instance, dict):
             known = set(e.schema.get("properties", {}))
             extra = [k for k in e.instance if k not in known]
@@ -111,11 +89,11 @@ def schema_errors(doc: Any, schema: dict[str, Any]) -> list[str]:
                     hint = f" (did you mean {close[0]!r}?)" if close else ""
                 lines.append(f"{json_path(path + [k])}: received {show(e.instance[k])}; expected no such field{hint}")
         elif v in ("enum", "const", "type", "pattern", "minLength", "maxLength", "minimum", "maximum"):
-            lines.append(f"{json_path(path)}: received {show(e.instance)}; expected {expectation(e.schema)}")
+            lines.append(f"{json_path(path)}: received {show(e.instance)}; expected {describe_expectation(e.schema)}")
         elif v in ("maxProperties", "minProperties"):
             lines.append(f"{json_path(path)}: received {len(e.instance)} entries; expected {v[:3]} {e.validator_value}")
         elif v == "not":
-            lines.append(f"{json_path(path)}: received {show(e.instance)}; expected not {expectation(e.validator_value)}")
+            lines.append(f"{json_path(path)}: received {show(e.instance)}; expected not {describe_expectation(e.validator_value)}")
         else:
             lines.append(f"{json_path(path)}: received {show(e.instance)}; {e.message}")
     return lines
