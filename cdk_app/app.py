@@ -2,7 +2,7 @@
 
 Context values (cdk.json defaults, override with ``-c key=value``): ``stackName``, ``baseModel``,
 ``modelPackageGroupName``, ``judgeModelId``, ``destroyOnDelete`` (demo stacks: delete bucket and
-group with the stack), ``minPollSeconds`` / ``maxPollSeconds``, ``maxRuntimeHours``.
+group with the stack), ``minPollSeconds`` / ``maxPollSeconds``, ``maxRuntimeHours``, ``enableNotifications`` (SNS topic).
 No context lookups and no Docker: ``cdk synth`` works offline without credentials.
 """
 
@@ -38,6 +38,7 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
         max_runtime=cdk.Duration.hours(float(ctx("maxRuntimeHours") or 24)),
         min_poll_interval=cdk.Duration.seconds(int(ctx("minPollSeconds") or 60)),
         max_poll_interval=cdk.Duration.seconds(int(ctx("maxPollSeconds") or 900)),
+        enable_notifications=_flag(ctx("enableNotifications") or False),
     )
     return app
 

@@ -18,7 +18,7 @@ from app import build_app
 @pytest.fixture(scope="module")
 def nagged_app(tmp_path_factory):
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app = cdk.App(outdir=str(outdir), context={"judgeModelId": "openai.gpt-oss-120b-1:0", "destroyOnDelete": "true"})
+    app = cdk.App(outdir=str(outdir), context={"judgeModelId": "openai.gpt-oss-120b-1:0", "destroyOnDelete": "true", "enableNotifications": "true"})
     cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
     build_app(app)
     assembly = app.synth()

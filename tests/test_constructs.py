@@ -281,7 +281,9 @@ class TestPattern:
         stack = new_stack()
         ServerlessFineTuning(stack, "FT", enable_notifications=True)
         t = Template.from_stack(stack)
-        t.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+        t.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [Match.string_like_regexp("NotificationsKey"), "Arn"]}})
+        t.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True, "KeyPolicy": {"Statement": Match.array_with([
+            Match.object_like({"Sid": "CloudWatchAlarmsPublish", "Principal": {"Service": "cloudwatch.amazonaws.com"}})])}})
         t.has_resource_properties("AWS::Lambda::Function", {
             "Handler": "lambda_src.workflow.handler.on_execution_end",
             "Environment": {"Variables": Match.object_like({"NOTIFICATION_TOPIC_ARN": Match.any_value()})},

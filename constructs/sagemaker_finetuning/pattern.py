@@ -115,9 +115,18 @@ class ServerlessFineTuning(Construct):
             self.reward_function = reward_function or RewardFunction(self, "RewardFunction")
         reward_functions = ([self.reward_function] if self.reward_function else []) + list(additional_reward_functions)
         if enable_notifications and notification_topic is None:
+            # A customer managed key: CloudWatch alarms cannot publish to a topic encrypted with the
+            # AWS managed aws/sns key.
+            topic_key = encryption_key or kms.Key(
+                self, "NotificationsKey", enable_key_rotation=True, description="Encrypts the fine-tuning notification topic",
+            )
+            topic_key.add_to_resource_policy(iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=["*"],
+            ))
             notification_topic = sns.Topic(
-                self, "Notifications", display_name="SageMaker fine-tuning runs", enforce_ssl=True,
-                master_key=encryption_key or kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
+                self, "Notifications", display_name="SageMaker fine-tuning runs", enforce_ssl=True, master_key=topic_key,
             )
         self.notification_topic = notification_topic
         if judge_prompt is not None and judge_prompt_file is not None:

@@ -202,6 +202,10 @@ class FineTuningWorkflow(Construct):
         ))
         if notification_topic is not None:
             notification_topic.grant_publish(self.execution_end_function)
+            suppress(self.execution_end_function, [Suppression(
+                "AwsSolutions-IAM5", "Publishing to the KMS-encrypted notification topic needs kms:GenerateDataKey* on its key (CDK's grant_publish).",
+                ["Action::kms:GenerateDataKey*"],
+            )])
         versions = "regex:/^Resource::<.*Arn>:\\*$/"
         suppress(self.steps_function, [Suppression(
             "AwsSolutions-IAM5",
