@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence, Union
 
-from aws_cdk import Stack
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -102,7 +102,7 @@ class FineTuningExecutionRole(Construct):
             sid="TrainingJobLogs",
             actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
             resources=[stack.format_arn(service="logs", resource="log-group", resource_name="/aws/sagemaker/TrainingJobs*",
-                                        arn_format=_colon())],
+                                        arn_format=ArnFormat.COLON_RESOURCE_NAME)],
         ))
         self.role.add_to_policy(iam.PolicyStatement(
             sid="TrainingJobMetrics", actions=["cloudwatch:PutMetricData"], resources=["*"],
@@ -151,9 +151,3 @@ class FineTuningExecutionRole(Construct):
             grantee=grantee, actions=["iam:PassRole"], resource_arns=[self.role.role_arn],
             conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
         )
-
-
-def _colon():
-    from aws_cdk import ArnFormat
-
-    return ArnFormat.COLON_RESOURCE_NAME

@@ -33,14 +33,12 @@ from .reward_function import RewardFunction
 #: Errors of SageMaker SDK-integration calls worth retrying (throttling, transient service faults).
 SAGEMAKER_RETRYABLE = [
     "SageMaker.ThrottlingException",
-    "SageMaker.ThrottlingException",
     "SageMaker.AmazonSageMakerException",
     "SageMaker.SageMakerException",
     "SageMaker.InternalFailureException",
     "SageMaker.ServiceUnavailableException",
     "SageMaker.SdkClientException",
 ]
-SAGEMAKER_RETRYABLE = sorted(set(SAGEMAKER_RETRYABLE))
 #: CreateTrainingJob fields the planner always emits (MlflowConfig is the only optional one).
 REQUEST_FIELDS = (
     "TrainingJobName", "RoleArn", "InputDataConfig", "OutputDataConfig", "ServerlessJobConfig",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from . import constants as C
@@ -441,15 +441,3 @@ def plan_training_job(
             mlflow["MlflowRunName"] = inp["mlflow_run_name"]
         request["MlflowConfig"] = mlflow
     return request
-
-
-@dataclass
-class Plan:
-    """What the plan state hands to the rest of the workflow."""
-
-    request: dict[str, Any]
-    verify_reward: bool
-    reward_lambda_arn: str | None
-    samples: int
-    contract: str
-    summary: dict[str, Any] = field(default_factory=dict)
