@@ -56,17 +56,7 @@ trainer = RLAIFTrainer(
     reward_model_id=REWARD_MODEL_ID,
     reward_prompt=JUDGE_PROMPT,
     training_dataset=dataset.arn,
-    s3_output_path=S3_OUTPUT_PATH,
-    mlflow_experiment_name=MODEL_PACKAGE_GROUP_NAME,
-    #% if mlflow_resource_arn
-    mlflow_resource_arn=MLFLOW_RESOURCE_ARN,
-    #% endif
-    sagemaker_session=sagemaker_session,
-    role=ROLE_ARN,
-    #% if is_meta
-    accept_eula=ACCEPT_EULA,
-    #% endif
-)
+#% include "_trainer_args.py"
 #% if not is_nova
 print("Epochs:", getattr(trainer.hyperparameters, "max_epochs", None))
 #% endif

@@ -22,17 +22,7 @@ trainer = SFTTrainer(
     training_type={{ training_type_enum }},
     model_package_group=model_package_group,
     training_dataset=dataset.arn,
-    s3_output_path=S3_OUTPUT_PATH,
-    mlflow_experiment_name=MODEL_PACKAGE_GROUP_NAME,
-    #% if mlflow_resource_arn
-    mlflow_resource_arn=MLFLOW_RESOURCE_ARN,
-    #% endif
-    sagemaker_session=sagemaker_session,
-    role=ROLE_ARN,
-    #% if is_meta
-    accept_eula=ACCEPT_EULA,
-    #% endif
-)
+#% include "_trainer_args.py"
 #% if not is_nova
 print("Epochs:", getattr(trainer.hyperparameters, "max_epochs", None))
 #% endif
