@@ -18,7 +18,6 @@ from .helpers import RAW  # noqa: E402
 def emulator() -> Any:
     emu = Emulator(port=0, job_seconds=0.8)
     emu.start()
-    emu.reset()
     try:
         yield emu
     finally:

@@ -101,3 +101,23 @@ def test_patches_are_inert_once_the_emulator_stopped():
             StoppingCondition={"MaxRuntimeInSeconds": 60},
         )
         assert sm.describe_training_job(TrainingJobName="stock")["TrainingJobStatus"] == "Completed"  # moto's own
+
+
+def test_every_start_begins_from_empty_backends_and_default_settings():
+    """moto keeps its backends in the process: a second emulator must not find the first one's
+    stacks (the e2e order-dependence: 'AlreadyExistsException' on the second deploy)."""
+    template = '{"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}'
+    with Emulator(port=0, job_seconds=0.3) as first:
+        cfn = boto3.client("cloudformation", **first.client_kwargs())
+        cfn.create_stack(StackName="Leftover", TemplateBody=template)
+        boto3.client("s3", **first.client_kwargs()).create_bucket(Bucket="leftover-bucket")
+        first.control.inject_fault("CreateTrainingJob")
+        first.control.set_sim(speed=5)
+    with Emulator(port=0) as second:
+        kw = second.client_kwargs()
+        assert boto3.client("cloudformation", **kw).describe_stacks()["Stacks"] == []
+        buckets = [b["Name"] for b in boto3.client("s3", **kw).list_buckets()["Buckets"]]
+        assert buckets == ["jumpstart-cache-prod-us-east-1"]  # only the seeded public-hub recipes
+        status = second.control.status()
+        assert second.control.faults() == [] and status["sim"]["speed"] == 1.0 and status["sim"]["job_seconds"] == 3.0
+        boto3.client("cloudformation", **kw).create_stack(StackName="Leftover", TemplateBody=template)

@@ -12,6 +12,8 @@ Usage in tests::
 From a shell: ``python -m sagemaker_finetuning.local serve --port 5000``.
 
 One emulator per process: moto's backends, ``MOTO_PORT`` and the patches are process-wide.
+Every start begins from empty backends and default simulation settings (moto keeps its state in
+the process, so without this a second emulator would find the first one's stacks and jobs).
 Clients should use ``http://localhost:<port>`` (the server binds 127.0.0.1 only).
 """
 
@@ -23,7 +25,7 @@ import threading
 from typing import Any
 
 from . import catalog
-from .runtime import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, LOG, RUNTIME, SIMULATED
+from .runtime import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, LOG, RUNTIME, SIMULATED, SimSettings
 
 _running_lock = threading.Lock()
 _running: "Emulator | None" = None
@@ -92,6 +94,7 @@ class Emulator:
             # moto's ASL evaluator logs every *handled* state error (Catch, IsPresent ...) at ERROR.
             logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").setLevel(logging.CRITICAL)
         RUNTIME.region = self.region
+        RUNTIME.settings = SimSettings()
         if self._settings:
             RUNTIME.settings.update(self._settings)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._requested_port, verbose=self.verbose)
@@ -101,7 +104,7 @@ class Emulator:
         # The SFN parser's aws-sdk client and moto's own URLs read MOTO_PORT at call time.
         self._set_env("MOTO_PORT", str(port))
         RUNTIME.reset_hooks.append(self._seed)
-        self._seed()
+        self.reset()  # fresh state: empty backends, no faults or simulated jobs, the catalogue seeded
         patch_sagemaker_jobs.CLOCK.ensure_running()
 
     def stop(self) -> None:
