@@ -14,10 +14,10 @@ PYTEST_ARGS ?=
 
 setup: $(STAMP) $(NPM_STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml emulator/pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip==25.3"
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]" -e ./emulator
 	touch $@
 
 $(NPM_STAMP): package.json package-lock.json
@@ -30,7 +30,7 @@ test: setup
 
 ## make demo: the main job, offline: deploy the app to the local emulator and run executions.
 demo: setup
-	$(PY) -m sagemaker_finetuning.demo
+	$(PY) -m sagemaker_finetuning_emulator.demo
 
 ## make synth: synthesize the app with the pinned CDK CLI (offline, no credentials).
 synth: setup

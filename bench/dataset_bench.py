@@ -5,7 +5,7 @@ same file and best of ``--repeat`` runs each:
 
 * a plain read: ``for line in f: pass`` (binary mode),
 * ``json.loads`` of every line (text mode, the cheapest stdlib parse loop),
-* ``sagemaker_finetuning.datasets.validate(path, "sft")``.
+* ``sagemaker_finetuning.tools.datasets.validate(path, "sft")``.
 
 and prints MB/s for each and the validator's ratios to the first two. Target: >= 100 MB/s.
 
@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sagemaker_finetuning.datasets import validate
+from sagemaker_finetuning.tools.datasets import validate
 
 TARGET_MB_S = 100.0
 

@@ -80,8 +80,8 @@ def main() -> int:
     import aws_cdk as cdk
     from app import build_app
     from conftest import resolve_definition  # tests/conftest.py helper
-    from sagemaker_finetuning.demo import deploy_assembly, stack_outputs, upload_samples
-    from sagemaker_finetuning.local import Emulator
+    from sagemaker_finetuning_emulator.demo import deploy_assembly, stack_outputs, upload_samples
+    from sagemaker_finetuning_emulator import Emulator
 
     outdir = Path(tempfile.mkdtemp(prefix="tracking-bench-"))
     app = build_app(cdk.App(outdir=str(outdir), context={"minPollSeconds": str(MIN_POLL), "maxPollSeconds": str(MAX_POLL)}))

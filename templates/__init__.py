@@ -1,7 +1,7 @@
 """Jinja2 sources of the generated SageMaker Python SDK v3 notebooks and scripts.
 
 The ``*.py`` files here are templates, not modules: do not import them (they would call AWS).
-``sagemaker_finetuning.render`` reads them as text and renders them with:
+``sagemaker_finetuning.tools.notebooks`` reads them as text and renders them with:
 
 * ``#% ...`` line statements (``#% if is_meta`` / ``#% endif``, ``#% include "_tail.py"``), which
   keep most sources readable as Python;

@@ -77,7 +77,7 @@ import botocore.session  # noqa: E402
 from botocore.awsrequest import AWSResponse  # noqa: E402
 from botocore.response import StreamingBody  # noqa: E402
 
-from sagemaker_finetuning.local import catalog  # noqa: E402
+from sagemaker_finetuning_emulator import catalog  # noqa: E402
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -15,7 +15,7 @@ from sagemaker.train import constants as sdk_constants
 from sagemaker.train.common_utils import finetune_utils
 from sagemaker.train.common_utils.model_aliases import MODEL_NAME_ALIASES
 from sagemaker.train.utils import _get_jumpstart_tags
-from sagemaker_finetuning.lambda_src.common import constants as C
+from sagemaker_finetuning.core import constants as C
 
 
 def test_judge_model_regions_equal_sdk_allowed_reward_models():

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from sagemaker_finetuning import datasets as D
-from sagemaker_finetuning.datasets import DatasetError, diagnose_record, format_for, validate, validate_lines
+from sagemaker_finetuning.tools import datasets as D
+from sagemaker_finetuning.tools.datasets import DatasetError, diagnose_record, format_for, validate, validate_lines
 
 FIX = Path(__file__).parent / "fixtures" / "datasets"
 

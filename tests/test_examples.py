@@ -10,11 +10,11 @@ import jsonschema
 import pytest
 from botocore.validate import ParamValidator
 
-from sagemaker_finetuning.lambda_src.common import planner as P
-from sagemaker_finetuning.lambda_src.common.recipes import select_recipe
-from sagemaker_finetuning.lambda_src.common.schema_check import load_schema
-from sagemaker_finetuning.lambda_src.common.settings import StackSettings
-from sagemaker_finetuning.local import catalog
+from sagemaker_finetuning.core import planner as P
+from sagemaker_finetuning.core.recipes import select_recipe
+from sagemaker_finetuning.core.schema_check import load_schema
+from sagemaker_finetuning.core.settings import StackSettings
+from sagemaker_finetuning_emulator import catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
@@ -55,7 +55,7 @@ def test_example_plans_a_valid_request(path):
 
 
 def test_readme_documents_every_input_field_and_error():
-    from sagemaker_finetuning.lambda_src.common.errors import ERROR_NAMES
+    from sagemaker_finetuning.core.errors import ERROR_NAMES
 
     readme = (ROOT / "README.md").read_text()
     for name in load_schema()["properties"]:

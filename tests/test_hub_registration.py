@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from sagemaker_finetuning.lambda_src.common import evaluators as ev
+from sagemaker_finetuning.core import evaluators as ev
 from sagemaker_finetuning.lambda_src.hub_registration import handler as hr
 
 REGION, ACCOUNT = "us-west-2", "123456789012"

@@ -7,7 +7,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from sagemaker_finetuning import BuiltinJudgePrompt, FineTuningBucket, JudgeModel, ServerlessFineTuning
-from sagemaker_finetuning.judge_prompt import JudgePrompt, check_prompt_template
+from sagemaker_finetuning.rewards.judge_prompt import JudgePrompt, check_prompt_template
 
 GOOD = "You are a strict grader.\nQuestion: {{ prompt }}\nAnswer: {{ response }}\n{% if reference %}Reference: {{ reference }}{% endif %}\nScore 1-10."
 

@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import sdk_oracle as O
-from sagemaker_finetuning.lambda_src.common import constants as C
-from sagemaker_finetuning.lambda_src.common import planner as P
-from sagemaker_finetuning.lambda_src.common.errors import (
+from sagemaker_finetuning.core import constants as C
+from sagemaker_finetuning.core import planner as P
+from sagemaker_finetuning.core.errors import (
     DatasetAccessDenied,
     EulaNotAccepted,
     FineTuningInputError,
@@ -36,10 +36,10 @@ from sagemaker_finetuning.lambda_src.common.errors import (
     UnsupportedTrainingType,
     show,
 )
-from sagemaker_finetuning.lambda_src.common.recipes import OVERRIDE_PARAMS_KEY, select_recipe
-from sagemaker_finetuning.lambda_src.common.schema_check import load_schema
-from sagemaker_finetuning.lambda_src.common.settings import StackSettings
-from sagemaker_finetuning.local import catalog
+from sagemaker_finetuning.core.recipes import OVERRIDE_PARAMS_KEY, select_recipe
+from sagemaker_finetuning.core.schema_check import load_schema
+from sagemaker_finetuning.core.settings import StackSettings
+from sagemaker_finetuning_emulator import catalog
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 BUCKET, DATA_BUCKET, GROUP = "ft-stack-bucket", "ft-shared-datasets", "ft-models"
@@ -516,7 +516,7 @@ def test_job_name_is_deterministic():
 @given(model=st.sampled_from(catalog.model_ids()), technique=st.sampled_from(C.TECHNIQUES), execution=st.text(min_size=1, max_size=300))
 @settings(max_examples=100, deadline=None)
 def test_job_names_fit_the_service_pattern(model, technique, execution):
-    from sagemaker_finetuning.lambda_src.common.naming import training_job_name
+    from sagemaker_finetuning.core.naming import training_job_name
 
     name = training_job_name(model, technique, execution)
     assert len(name) <= 63 and re.fullmatch(C.NAME_PATTERN, name)
@@ -524,7 +524,7 @@ def test_job_names_fit_the_service_pattern(model, technique, execution):
 
 
 def test_long_model_ids_are_truncated_to_63_characters():
-    from sagemaker_finetuning.lambda_src.common.naming import training_job_name
+    from sagemaker_finetuning.core.naming import training_job_name
 
     name = training_job_name("m" * 80 + "_x.y", "RLAIF", EXECUTION)
     assert len(name) == 63 and re.fullmatch(C.NAME_PATTERN, name) and "-rlaif-" in name

@@ -22,12 +22,12 @@ from typing import Any, Callable
 import pytest
 
 import sdk_oracle as O
-from sagemaker_finetuning.lambda_src.common import constants as C
-from sagemaker_finetuning.lambda_src.common import planner as P
-from sagemaker_finetuning.lambda_src.common.naming import sanitize, training_job_name
-from sagemaker_finetuning.lambda_src.common.recipes import OVERRIDE_PARAMS_KEY, select_recipe
-from sagemaker_finetuning.lambda_src.common.settings import StackSettings
-from sagemaker_finetuning.local import catalog
+from sagemaker_finetuning.core import constants as C
+from sagemaker_finetuning.core import planner as P
+from sagemaker_finetuning.core.naming import sanitize, training_job_name
+from sagemaker_finetuning.core.recipes import OVERRIDE_PARAMS_KEY, select_recipe
+from sagemaker_finetuning.core.settings import StackSettings
+from sagemaker_finetuning_emulator import catalog
 
 # Noise from inside SDK v3 (its own deprecated imports and OmegaConf resolvers), not from this code.
 pytestmark = [

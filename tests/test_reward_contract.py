@@ -1,5 +1,5 @@
-"""The reward-reply contract checker (lambda_src/common/reward_contract.py) and the "bring your own
-handler" checker (sagemaker_finetuning.testing), including deliberately broken handlers."""
+"""The reward-reply contract checker (sagemaker_finetuning.core.reward_contract) and the "bring your own
+handler" checker (sagemaker_finetuning.tools.reward_check), including deliberately broken handlers."""
 
 import json
 import subprocess
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sagemaker_finetuning import testing as T
-from sagemaker_finetuning.lambda_src.common import reward_contract as RC
+from sagemaker_finetuning.tools import reward_check as T
+from sagemaker_finetuning.core import reward_contract as RC
 from sagemaker_finetuning.lambda_src.reward import handler as H
 from sagemaker_finetuning.lambda_src.reward.scoring import sample_id
 
@@ -186,7 +186,7 @@ def test_our_handler_passes_the_checker_on_every_fixture(contract):
 
 
 # --------------------------------------------------------------------------------------------
-# sagemaker_finetuning.testing: bring your own handler
+# sagemaker_finetuning.tools.reward_check: bring your own handler
 
 
 def write_jsonl(path, rows):
@@ -353,17 +353,17 @@ def test_main_exit_codes_and_output(tmp_path, dataset, capsys):
 
 def test_module_entry_point_and_no_aws_cdk_needed(tmp_path, dataset):
     good = write_handler(tmp_path, GOOD, name="good.py")
-    proc = subprocess.run([sys.executable, "-m", "sagemaker_finetuning.testing", str(good), str(dataset)],
+    proc = subprocess.run([sys.executable, "-m", "sagemaker_finetuning.tools.reward_check", str(good), str(dataset)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "reward function contract check (open-weights): OK" in proc.stdout
-    # testing.py itself imports no aws_cdk: load it by file, with aws_cdk made unimportable.
+    # reward_check.py itself imports no aws_cdk: load it by file, with aws_cdk made unimportable.
     code = textwrap.dedent(f"""
         import sys, types, importlib.util
         sys.modules["aws_cdk"] = None
-        import sagemaker_finetuning.lambda_src.common.reward_contract  # noqa
+        import sagemaker_finetuning.core.reward_contract  # noqa
         spec = importlib.util.spec_from_file_location(
-            "sagemaker_finetuning.testing", {str(REPO / "constructs" / "sagemaker_finetuning" / "testing.py")!r})
+            "sagemaker_finetuning.tools.reward_check", {str(REPO / "constructs" / "sagemaker_finetuning" / "tools" / "reward_check.py")!r})
         mod = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = mod
         spec.loader.exec_module(mod)

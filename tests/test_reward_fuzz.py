@@ -18,7 +18,7 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sagemaker_finetuning.lambda_src.common import reward_contract as RC
+from sagemaker_finetuning.core import reward_contract as RC
 from sagemaker_finetuning.lambda_src.reward import components as C
 from sagemaker_finetuning.lambda_src.reward import extract as X
 from sagemaker_finetuning.lambda_src.reward import handler as H

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sagemaker_finetuning.lambda_src.common.errors import InvalidInput
-from sagemaker_finetuning.lambda_src.common.schema_check import iter_errors, load_schema, validate_execution_input
+from sagemaker_finetuning.core.errors import InvalidInput
+from sagemaker_finetuning.core.schema_check import iter_errors, load_schema, validate_execution_input
 
 SCHEMA = load_schema()
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)

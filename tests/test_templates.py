@@ -20,8 +20,8 @@ import typing
 import nbformat
 import pytest
 
-from sagemaker_finetuning import render as R
-from sagemaker_finetuning.render import RenderError, group_name_from_use_case, render
+from sagemaker_finetuning.tools import notebooks as R
+from sagemaker_finetuning.tools.notebooks import RenderError, group_name_from_use_case, render
 
 
 
@@ -467,7 +467,7 @@ def test_every_template_parses_as_jinja():
 
 
 def test_metric_names_in_the_notebook_match_the_metrics_module():
-    from sagemaker_finetuning.metrics import TECHNIQUE_METRICS
+    from sagemaker_finetuning.tools.metrics import TECHNIQUE_METRICS
 
     code = render("dpo", OPEN, use_case="x").code
     assert f"METRIC_NAMES = {json.dumps(list(TECHNIQUE_METRICS['DPO']))}" in code

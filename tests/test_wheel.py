@@ -50,15 +50,31 @@ def test_wheel_contents(wheel):
         "sagemaker_finetuning/__init__.py",
         "sagemaker_finetuning/pattern.py",
         "sagemaker_finetuning/lambda_src/workflow/handler.py",
-        "sagemaker_finetuning/lambda_src/common/planner.py",
-        "sagemaker_finetuning/lambda_src/common/execution_input.schema.json",
+        "sagemaker_finetuning/core/planner.py",
+        "sagemaker_finetuning/core/execution_input.schema.json",
         "sagemaker_finetuning/lambda_src/hub_registration/handler.py",
         "sagemaker_finetuning/lambda_src/reward/__init__.py",
         "sagemaker_finetuning/templates/__init__.py",
-        "sagemaker_finetuning/local/catalog.py",
+        "sagemaker_finetuning/templates/samples/sft.jsonl",
+        "sagemaker_finetuning/storage/bucket.py",
+        "sagemaker_finetuning/workflow/construct.py",
+        "sagemaker_finetuning/tools/datasets/__init__.py",
+        "sagemaker_finetuning/cli/app.py",
     ):
         assert required in names, required
-    assert not any(n.startswith(("constructs/", "tests/", "lambda_src/")) for n in names)
+    # Every package of the source tree is in the wheel (pyproject lists them one by one).
+    roots = {ROOT / "constructs" / "sagemaker_finetuning": "sagemaker_finetuning",
+             ROOT / "lambda_src": "sagemaker_finetuning/lambda_src", ROOT / "templates": "sagemaker_finetuning/templates"}
+    for src, dest in roots.items():
+        for init in src.rglob("__init__.py"):
+            packaged = f"{dest}/{init.relative_to(src).as_posix()}"
+            assert packaged in names, f"{init.relative_to(ROOT)} is not packaged (add it to pyproject.toml)"
+    # The wheel a user installs ships the library only: no emulator, demo, tests or repo folders.
+    top = {n.split("/", 1)[0] for n in names}
+    assert top == {"sagemaker_finetuning", "sagemaker_finetuning_constructs-0.1.0.dist-info"}, top
+    assert not any("emulator" in n or "/local/" in n or n.endswith("demo.py") for n in names), sorted(names)
+    sources = [zipfile.ZipFile(wheel).read(n).decode() for n in names if n.endswith(".py")]
+    assert not any(("import moto" in s or "from moto" in s) for s in sources), "emulator code (moto) in the wheel"
 
 
 def test_other_app_synthesizes_from_installed_wheel(wheel, tmp_path):
@@ -89,3 +105,4 @@ def test_other_app_synthesizes_from_installed_wheel(wheel, tmp_path):
     # The Lambda asset staged from the installed package contains the handlers.
     assets = list((app_dir / "cdk.out").glob("asset.*/lambda_src/workflow/handler.py"))
     assert assets, "the workflow handler is not in the Lambda asset"
+    assert (assets[0].parents[2] / "sagemaker_finetuning" / "core" / "planner.py").is_file(), "the core is not in the Lambda asset"

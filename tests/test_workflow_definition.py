@@ -31,7 +31,7 @@ def test_no_sync_integrations(definition):
 
 
 def test_create_passes_the_planned_request(definition):
-    from sagemaker_finetuning.workflow import REQUEST_FIELDS
+    from sagemaker_finetuning.workflow.construct import REQUEST_FIELDS
 
     for name, extra in (("CreateTrainingJob", ()), ("CreateTrainingJobWithMlflow", ("MlflowConfig",))):
         create = definition["States"][name]
@@ -48,13 +48,12 @@ def test_create_passes_the_planned_request(definition):
 def test_planner_emits_exactly_the_fields_the_state_machine_sends():
     """Every request field is sent, and only MlflowConfig may be absent (a path to a missing field fails)."""
     import json as _json
-    from pathlib import Path
 
-    from sagemaker_finetuning.lambda_src.common import planner as P
-    from sagemaker_finetuning.lambda_src.common.recipes import select_recipe
-    from sagemaker_finetuning.lambda_src.common.settings import StackSettings
-    from sagemaker_finetuning.local import catalog
-    from sagemaker_finetuning.workflow import REQUEST_FIELDS
+    from sagemaker_finetuning.core import planner as P
+    from sagemaker_finetuning.core.recipes import select_recipe
+    from sagemaker_finetuning.core.settings import StackSettings
+    from sagemaker_finetuning_emulator import catalog
+    from sagemaker_finetuning.workflow.construct import REQUEST_FIELDS
 
     settings = StackSettings(region="us-east-1", account="123456789012", partition="aws", role_arn="arn:aws:iam::123456789012:role/r",
                              bucket="ft-bucket", model_package_group_name="g", base_model=catalog.DEFAULT_MODEL_ID)
@@ -87,7 +86,7 @@ def test_terminal_states(definition):
 
 
 def test_input_errors_route_to_rejection(definition):
-    from sagemaker_finetuning.lambda_src.common.errors import ERROR_NAMES
+    from sagemaker_finetuning.core.errors import ERROR_NAMES
 
     catch = definition["States"]["ValidateInput"]["Catch"]
     assert set(catch[0]["ErrorEquals"]) == set(ERROR_NAMES) and catch[0]["Next"] == "ExplainRejection"

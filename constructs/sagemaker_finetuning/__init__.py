@@ -12,16 +12,16 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "FineTuningBucket": "bucket",
-    "FineTuningExecutionRole": "execution_role",
-    "ModelPackageGroup": "model_package_group",
-    "IModelPackageGroup": "model_package_group",
-    "HubEvaluator": "hub_evaluator",
-    "RewardFunction": "reward_function",
-    "JudgePrompt": "judge_prompt",
-    "FineTuningWorkflow": "workflow",
-    "JudgeModel": "judges",
-    "BuiltinJudgePrompt": "judges",
+    "FineTuningBucket": "storage.bucket",
+    "FineTuningExecutionRole": "access.execution_role",
+    "ModelPackageGroup": "registry.model_package_group",
+    "IModelPackageGroup": "registry.model_package_group",
+    "HubEvaluator": "registry.hub_evaluator",
+    "RewardFunction": "rewards.reward_function",
+    "JudgePrompt": "rewards.judge_prompt",
+    "FineTuningWorkflow": "workflow.construct",
+    "JudgeModel": "rewards.judges",
+    "BuiltinJudgePrompt": "rewards.judges",
     "ServerlessFineTuning": "pattern",
     "DEFAULT_BASE_MODEL": "pattern",
 }

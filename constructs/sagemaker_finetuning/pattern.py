@@ -12,14 +12,14 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from .bucket import FineTuningBucket
-from .execution_role import FineTuningExecutionRole
-from .judge_prompt import JudgePrompt
-from .judges import BuiltinJudgePrompt
-from .lambda_src.common.constants import JUDGE_MODEL_REGIONS
-from .model_package_group import IModelPackageGroup, ModelPackageGroup
-from .reward_function import RewardFunction
-from .workflow import FineTuningWorkflow
+from sagemaker_finetuning.storage.bucket import FineTuningBucket
+from sagemaker_finetuning.access.execution_role import FineTuningExecutionRole
+from sagemaker_finetuning.rewards.judge_prompt import JudgePrompt
+from sagemaker_finetuning.rewards.judges import BuiltinJudgePrompt
+from sagemaker_finetuning.core.constants import JUDGE_MODEL_REGIONS
+from sagemaker_finetuning.registry.model_package_group import IModelPackageGroup, ModelPackageGroup
+from sagemaker_finetuning.rewards.reward_function import RewardFunction
+from sagemaker_finetuning.workflow.construct import FineTuningWorkflow
 
 #: The library's default base model: small, open weights, not gated.
 DEFAULT_BASE_MODEL = "huggingface-llm-qwen3-0-6b"

@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from ..common import evaluators as ev
+from sagemaker_finetuning.core import evaluators as ev
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)

@@ -20,14 +20,14 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ..common import evaluators as ev
-from ..common import planner as P
-from ..common import reward_contract
-from ..common.constants import is_nova_model
-from ..common.errors import InvalidInput, ModelNotFound, RewardFunctionNotAllowed, RewardFunctionVerificationFailed
-from ..common.recipes import OVERRIDE_PARAMS_KEY, select_recipe
-from ..common.settings import StackSettings
-from ..common.tracking import summarize_job, waiter_key_for_execution, waiter_key_for_job
+from sagemaker_finetuning.core import evaluators as ev
+from sagemaker_finetuning.core import planner as P
+from sagemaker_finetuning.core import reward_contract
+from sagemaker_finetuning.core.constants import is_nova_model
+from sagemaker_finetuning.core.errors import InvalidInput, ModelNotFound, RewardFunctionNotAllowed, RewardFunctionVerificationFailed
+from sagemaker_finetuning.core.recipes import OVERRIDE_PARAMS_KEY, select_recipe
+from sagemaker_finetuning.core.settings import StackSettings
+from sagemaker_finetuning.core.tracking import summarize_job, waiter_key_for_execution, waiter_key_for_job
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)

@@ -24,7 +24,7 @@ def test_e2e_modules_interleaved_with_other_tests_in_one_process():
         "tests/e2e/test_cli_e2e.py::test_bad_input_is_one_line_and_starts_nothing",
         "tests/test_judges.py",
         "tests/e2e/test_workflow_e2e.py::test_happy_path[SFT-payload0]",
-        "tests/local/test_server.py::test_only_one_emulator_per_process",
+        "tests/emulator/test_server.py::test_only_one_emulator_per_process",
         "tests/e2e/test_cli_e2e.py::test_start_watch_status_list",
     ]
     proc = subprocess.run(

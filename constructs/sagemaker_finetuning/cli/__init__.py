@@ -5,9 +5,9 @@ Console-script entry point: ``finetune = "sagemaker_finetuning.cli:main"``.
 
 from __future__ import annotations
 
-from .app import CliError, cli
-from . import executions as _executions  # noqa: F401  (registers start/status/watch/list/stop)
-from . import tools as _tools  # noqa: F401  (registers generate/validate-dataset/metrics)
+from sagemaker_finetuning.cli.app import CliError, cli
+from sagemaker_finetuning.cli import executions as _executions  # noqa: F401  (registers start/status/watch/list/stop)
+from sagemaker_finetuning.cli import tools as _tools  # noqa: F401  (registers generate/validate-dataset/metrics)
 
 __all__ = ["CliError", "cli", "main"]
 

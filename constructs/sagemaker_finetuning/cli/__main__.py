@@ -1,5 +1,5 @@
 """``python -m sagemaker_finetuning.cli`` = ``finetune``."""
 
-from . import main
+from sagemaker_finetuning.cli import main
 
 main()

@@ -130,7 +130,7 @@ def aws_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, stack: str, state_machine_arn: str | None, region: str | None,
                 profile: str | None, **kwargs: Any) -> Any:
-        from .aws import Aws
+        from sagemaker_finetuning.cli.aws import Aws
 
         return fn(*args, aws=Aws(stack=stack, state_machine_arn=state_machine_arn, region=region,
                                  profile=profile), **kwargs)

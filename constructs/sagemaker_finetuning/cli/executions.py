@@ -12,10 +12,10 @@ from typing import Any
 
 import click
 
-from .app import CliError, aws_options, cli, err_line
-from .aws import TERMINAL_EXECUTION, TERMINAL_JOB, Aws, newest_first, progress_of
+from sagemaker_finetuning.cli.app import CliError, aws_options, cli, err_line
+from sagemaker_finetuning.cli.aws import TERMINAL_EXECUTION, TERMINAL_JOB, Aws, newest_first, progress_of
 
-SCHEMA_PACKAGE = "sagemaker_finetuning.lambda_src.common"
+SCHEMA_PACKAGE = "sagemaker_finetuning.core"
 SCHEMA_FILE = "execution_input.schema.json"
 _SHOWN = 80
 
@@ -52,7 +52,7 @@ def json_path(parts) -> str:
     return out
 
 
-from ..lambda_src.common.schema_check import describe_expectation  # noqa: E402 (one wording for workflow and CLI)
+from sagemaker_finetuning.core.schema_check import describe_expectation  # noqa: E402 (one wording for workflow and CLI)
 
 
 def show(value: Any) -> str:
@@ -220,7 +220,7 @@ def start(aws: Aws, input_file, execution_name, dry_run, check_dataset, watch, i
 
 
 def _check_dataset(doc: dict[str, Any]) -> None:
-    from sagemaker_finetuning.datasets import DatasetError, format_for, validate
+    from sagemaker_finetuning.tools.datasets import DatasetError, format_for, validate
 
     source = doc.get("training_dataset", "")
     if not source.startswith("s3://"):

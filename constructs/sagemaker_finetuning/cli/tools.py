@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from .app import CliError, aws_options, cli, err_line
-from .aws import Aws
+from sagemaker_finetuning.cli.app import CliError, aws_options, cli, err_line
+from sagemaker_finetuning.cli.aws import Aws
 
 TEMPLATE_CHOICES = ("sft", "dpo", "rlvr", "rlaif-builtin", "rlaif-custom-prompt", "continued")
 
 
 def _console():
-    from .executions import _console as console
+    from sagemaker_finetuning.cli.executions import _console as console
 
     return console()
 
@@ -67,9 +67,9 @@ def generate(technique, model, use_case, group, group_version, output, fmt, acce
       finetune generate continued -m huggingface-llm-qwen3-0-6b -g support-v1 --continue-with DPO \\
           --previous-job qwen-sft-abc123 -o round2.ipynb
     """
-    from sagemaker_finetuning.render import RenderError, render
+    from sagemaker_finetuning.tools.notebooks import RenderError, render
 
-    from .executions import _pairs, parse_value
+    from sagemaker_finetuning.cli.executions import _pairs, parse_value
 
     if not use_case and not group:
         raise click.UsageError("pass --use-case SENTENCE or --group NAME")
@@ -142,7 +142,7 @@ def validate_dataset(source, technique, model, fmt, max_errors, as_json, region,
       finetune validate-dataset s3://my-bucket/data/ -t DPO -m nova-textgeneration-lite-v2
       finetune validate-dataset prefs.jsonl --format dpo --max-errors 5 --json
     """
-    from sagemaker_finetuning.datasets import DatasetError, format_for, validate
+    from sagemaker_finetuning.tools.datasets import DatasetError, format_for, validate
 
     try:
         if fmt is None:
@@ -205,7 +205,7 @@ def metrics(aws: Aws, execution, job_name, run_id, tracking_uri, technique, metr
       finetune metrics --job qwen-sft-1a2b3c --aggregate mean --plot loss.png
       finetune metrics --run-id 0f1e... --tracking-uri sqlite:///mlflow.db -t SFT --no-plot
     """
-    from sagemaker_finetuning.metrics import MetricsError, plot, read_run_metrics
+    from sagemaker_finetuning.tools.metrics import MetricsError, plot, read_run_metrics
 
     label = None
     if run_id:

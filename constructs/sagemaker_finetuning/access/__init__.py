@@ -1,0 +1,1 @@
+"""IAM: the execution role serverless training jobs run as."""

@@ -1,0 +1,1 @@
+"""SageMaker registries: model package groups and AI Registry hub evaluators."""

@@ -1,0 +1,1 @@
+"""RLVR reward functions (Lambda + hub evaluator) and RLAIF judges and judge prompts."""

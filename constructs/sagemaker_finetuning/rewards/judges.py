@@ -1,0 +1,68 @@
+"""RLAIF judges: the Bedrock judge models SDK v3 allows (with their regions) and the built-in prompts."""
+
+from __future__ import annotations
+
+from typing import Tuple
+
+from sagemaker_finetuning.core.constants import BUILTIN_JUDGE_PROMPTS, JUDGE_MODEL_REGIONS
+
+
+class JudgeModel:
+    """An Amazon Bedrock model offered as RLAIF judge (``sagemaker.train.constants._ALLOWED_REWARD_MODEL_IDS``)."""
+
+    def __init__(self, model_id: str) -> None:
+        if model_id not in JUDGE_MODEL_REGIONS:
+            raise ValueError(f"model_id: received {model_id!r}; expected one of {', '.join(JUDGE_MODEL_REGIONS)}")
+        self.model_id = model_id
+
+    @property
+    def regions(self) -> Tuple[str, ...]:
+        """The regions that offer this judge."""
+        return JUDGE_MODEL_REGIONS[self.model_id]
+
+    def is_offered_in(self, region: str) -> bool:
+        return region in self.regions
+
+    @staticmethod
+    def offered_in(region: str) -> list["JudgeModel"]:
+        return [JudgeModel(m) for m, regions in JUDGE_MODEL_REGIONS.items() if region in regions]
+
+    def __repr__(self) -> str:
+        return f"JudgeModel({self.model_id!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, JudgeModel) and other.model_id == self.model_id
+
+    def __hash__(self) -> int:
+        return hash(self.model_id)
+
+
+JudgeModel.GPT_OSS_120B = JudgeModel("openai.gpt-oss-120b-1:0")  # type: ignore[attr-defined]
+JudgeModel.GPT_OSS_20B = JudgeModel("openai.gpt-oss-20b-1:0")  # type: ignore[attr-defined]
+JudgeModel.QWEN3_32B = JudgeModel("qwen.qwen3-32b-v1:0")  # type: ignore[attr-defined]
+JudgeModel.QWEN3_CODER_30B_A3B = JudgeModel("qwen.qwen3-coder-30b-a3b-v1:0")  # type: ignore[attr-defined]
+JudgeModel.QWEN3_CODER_480B_A35B = JudgeModel("qwen.qwen3-coder-480b-a35b-v1:0")  # type: ignore[attr-defined]
+JudgeModel.QWEN3_235B_A22B_2507 = JudgeModel("qwen.qwen3-235b-a22b-2507-v1:0")  # type: ignore[attr-defined]
+
+
+class BuiltinJudgePrompt:
+    """A built-in RLAIF judge prompt (``reward_prompt="Builtin.<Name>"``); no evaluator is needed."""
+
+    def __init__(self, name: str) -> None:
+        if name not in BUILTIN_JUDGE_PROMPTS:
+            raise ValueError(f"name: received {name!r}; expected one of {', '.join(BUILTIN_JUDGE_PROMPTS)}")
+        self.name = name
+
+    @property
+    def reward_prompt(self) -> str:
+        """The value executions (and SDK v3's RLAIFTrainer) take as ``reward_prompt``."""
+        return f"Builtin.{self.name}"
+
+    def __repr__(self) -> str:
+        return f"BuiltinJudgePrompt({self.name!r})"
+
+
+BuiltinJudgePrompt.SUMMARIZE = BuiltinJudgePrompt("Summarize")  # type: ignore[attr-defined]
+BuiltinJudgePrompt.FAITHFULNESS = BuiltinJudgePrompt("Faithfulness")  # type: ignore[attr-defined]
+BuiltinJudgePrompt.CHAIN_OF_THOUGHT = BuiltinJudgePrompt("ChainOfThought")  # type: ignore[attr-defined]
+BuiltinJudgePrompt.EVALUATION = BuiltinJudgePrompt("Evaluation")  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+"""S3: the fine-tuning bucket (``datasets/``, ``outputs/``, ``prompts/``)."""

@@ -1,0 +1,1 @@
+"""Operator-side tools (no ``aws_cdk``): dataset validation, training metrics, SDK v3 notebooks, reward checks."""

@@ -1,0 +1,525 @@
+"""Render the SageMaker Python SDK v3 fine-tuning templates into a notebook or a script.
+
+    from sagemaker_finetuning.tools.notebooks import render, write
+
+    rendered = render("sft", base_model="huggingface-llm-qwen3-0-6b", use_case="Customer Support Chatbot")
+    rendered.model_package_group_name      # 'customer-support-chatbot-v1'
+    print(rendered.to_script())            # a runnable Python script
+    rendered.units("notebook")             # [Unit(number, label, code), ...]
+    nb = rendered.to_notebook()            # an nbformat v4 notebook
+    write("train.ipynb", "dpo", base_model=..., use_case=...)   # format from the suffix
+
+Rules the renderer enforces (the ones the plugin's finetuning skill states):
+
+* ``ACCEPT_EULA`` / ``accept_eula=`` lines exist only for ``meta-`` models, and acceptance is
+  ``True`` only when the caller passes ``accept_eula=True``; continued customization never
+  passes ``accept_eula``.
+* For Nova models (``nova`` in the id) every line touching ``max_epochs`` or
+  ``lr_warmup_steps_ratio`` is dropped.
+* ``MODEL_PACKAGE_GROUP_NAME`` matches ``[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}``.
+
+Values reach the code as Python literals (``repr``), never as raw text.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+import jinja2
+
+from sagemaker_finetuning.core.constants import BUILTIN_JUDGE_PROMPTS, JUDGE_MODEL_REGIONS
+from sagemaker_finetuning.tools.metrics import metric_names_for
+from sagemaker_finetuning.templates import TEMPLATE_FILES
+
+__all__ = [
+    "TECHNIQUES",
+    "RenderError",
+    "Rendered",
+    "Unit",
+    "check_group_name",
+    "group_name_from_use_case",
+    "is_meta_model",
+    "is_nova_model",
+    "render",
+    "write",
+]
+
+TECHNIQUES = tuple(TEMPLATE_FILES)
+#: technique key -> SDK customization technique
+TECHNIQUE_OF = {
+    "sft": "SFT",
+    "dpo": "DPO",
+    "rlvr": "RLVR",
+    "rlaif-builtin": "RLAIF",
+    "rlaif-custom-prompt": "RLAIF",
+}
+TITLES = {
+    "SFT": "supervised fine-tuning (SFT)",
+    "DPO": "direct preference optimization (DPO)",
+    "RLVR": "reinforcement learning with verifiable rewards (RLVR)",
+    "RLAIF": "reinforcement learning from AI feedback (RLAIF)",
+}
+GROUP_NAME_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+MAX_GROUP_NAME = 63
+MAX_EVALUATOR_NAME = 20
+NOVA_ONLY_OMITTED = ("max_epochs", "lr_warmup_steps_ratio")
+DEFAULT_JUDGE_PROMPT_FILE = "prompts/judge_prompt.jinja"
+DEFAULT_JUDGE_PROMPT = "Builtin.Summarize"
+SDK_PIN = "sagemaker>=3.7.1,<4.0"
+
+_GROUP_RE = re.compile(GROUP_NAME_PATTERN)
+_MODEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+\-]{0,2047}")
+_S3_OR_ARN = re.compile(r"(s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?|arn:aws[a-z\-]*:sagemaker:[^:]+:[0-9]{12}:hub-content/.+)")
+_EVALUATOR_ARN = re.compile(r"arn:aws[a-z\-]*:sagemaker:[^:]+:[0-9]{12}:hub-content/[^/]+/JsonDoc/[^/]+/[0-9.]+")
+_REWARD_FUNCTION = re.compile(
+    _EVALUATOR_ARN.pattern + r"|arn:aws[a-z\-]*:lambda:[a-z0-9\-]+:[0-9]{12}:function:[a-zA-Z0-9\-_]+(:[a-zA-Z0-9\-_$]+)?"
+)
+_MLFLOW_ARN = re.compile(r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:mlflow-[a-zA-Z-]*/.+")
+_ROLE_ARN = re.compile(r"arn:aws[a-z\-]*:iam::[0-9]{12}:role/.+")
+_JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+_PACKAGE_ARN = re.compile(r"arn:aws[a-z\-]*:sagemaker:[^:]+:[0-9]{12}:model-package/.+")
+_CELL = re.compile(r"^# Cell \d+: (.+?)\s*$")
+_NOTEBOOK_ONLY = re.compile(r"\s*# NOTEBOOK_ONLY\s*$")
+_SCRIPT_ONLY = re.compile(r"\s*# SCRIPT_ONLY\s*$")
+_EULA_LINE = re.compile(r"ACCEPT_EULA|accept_eula")
+_NOVA_LINE = re.compile("|".join(NOVA_ONLY_OMITTED))
+
+
+class RenderError(ValueError):
+    """A value the templates cannot be filled with; the message names it and what is expected."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    number: int
+    label: str
+    code: str
+
+
+@dataclass
+class Rendered:
+    technique: str  # template key
+    sdk_technique: str  # SFT / DPO / RLVR / RLAIF
+    base_model: str
+    model_package_group_name: str
+    #: units with their ``# NOTEBOOK_ONLY`` / ``# SCRIPT_ONLY`` lines still marked
+    raw_units: list[Unit]
+    title: str
+    notes: list[str] = field(default_factory=list)
+    judge_prompt_file: str | None = None  # rlaif-custom-prompt: the prompt file the code reads
+
+    def units(self, mode: str = "script") -> list[Unit]:
+        """The units of one output kind ("script" or "notebook"), numbered from 1."""
+        if mode not in ("notebook", "script"):
+            raise RenderError(f"mode {mode!r}: expected notebook or script")
+        keep, drop = (_NOTEBOOK_ONLY, _SCRIPT_ONLY) if mode == "notebook" else (_SCRIPT_ONLY, _NOTEBOOK_ONLY)
+        out: list[Unit] = []
+        for u in self.raw_units:
+            lines = [keep.sub("", line) for line in u.code.split("\n") if not drop.search(line)]
+            code = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+            if code.strip():
+                out.append(Unit(len(out) + 1, u.label, code))
+        return out
+
+    @property
+    def code(self) -> str:
+        """All of the script's code, joined (what the script runs, without its docstring)."""
+        return "\n\n".join(u.code for u in self.units("script")) + "\n"
+
+    def to_script(self) -> str:
+        doc = [self.title, ""] + self.notes + ["", f"Generated by `finetune generate` (sagemaker-finetuning). Needs {SDK_PIN}."]
+        header = '"""' + "\n".join(doc).replace("\\", "\\\\").replace('"""', "\'\'\'") + '\n"""\n'
+        parts = [header]
+        for u in self.units("script"):
+            parts.append(f"\n# Cell {u.number}: {u.label}\n{u.code}\n")
+        return "".join(parts)
+
+    def to_notebook(self):
+        import nbformat
+        from nbformat import v4
+
+        nb = v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.metadata["language_info"] = {"name": "python"}
+        intro = [f"# {self.title}", ""] + [f"- {n}" for n in self.notes]
+        intro += ["", f"Generated by `finetune generate` (sagemaker-finetuning). Needs `{SDK_PIN}`; "
+                  "run the cells in order (Jupyter with ipykernel)."]
+        cells = [v4.new_markdown_cell("\n".join(intro), id="intro")]
+        for u in self.units("notebook"):
+            cells.append(v4.new_markdown_cell(f"## {u.number}. {u.label}", id=f"cell-{u.number}-md"))
+            cells.append(v4.new_code_cell(u.code, id=f"cell-{u.number}"))
+        nb.cells = cells
+        nbformat.validate(nb)
+        return nb
+
+    def write(self, path: str | Path, fmt: str | None = None) -> list[Path]:
+        """Write a ``.ipynb`` or ``.py`` (``fmt`` overrides the suffix). Returns the files written:
+        the output, plus an example judge prompt next to it when the code reads one that is missing."""
+        path = Path(path)
+        kind = fmt or _format_from_suffix(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if kind == "notebook":
+            import nbformat
+
+            nbformat.write(self.to_notebook(), str(path))
+        elif kind == "script":
+            path.write_text(self.to_script(), encoding="utf-8")
+        else:
+            raise RenderError(f"output format {kind!r}: expected notebook or script")
+        written = [path]
+        if self.judge_prompt_file:
+            prompt = path.parent / self.judge_prompt_file
+            if not prompt.exists():
+                prompt.parent.mkdir(parents=True, exist_ok=True)
+                prompt.write_text(example_judge_prompt(), encoding="utf-8")
+                written.append(prompt)
+        return written
+
+
+def _format_from_suffix(path: Path) -> str:
+    if path.suffix == ".ipynb":
+        return "notebook"
+    if path.suffix == ".py":
+        return "script"
+    raise RenderError(f"output file {str(path)!r}: expected a .ipynb (notebook) or .py (script) name")
+
+
+# --------------------------------------------------------------------------------------------
+# Naming
+
+
+def is_meta_model(model_id: str) -> bool:
+    """Meta (Llama) models are gated: their id starts with ``meta-``."""
+    return model_id.startswith("meta-")
+
+
+def is_nova_model(model_id: str) -> bool:
+    """SDK v3's rule: ``nova`` anywhere in the id, case-insensitively."""
+    return "nova" in model_id.lower()
+
+
+def check_group_name(name: str) -> str:
+    """Return ``name`` if it is a valid model package group name, else raise RenderError."""
+    if not isinstance(name, str) or not name:
+        raise RenderError(f"model package group name {name!r}: expected 1-{MAX_GROUP_NAME} characters")
+    if len(name) > MAX_GROUP_NAME:
+        raise RenderError(
+            f"model package group name {name!r} has {len(name)} characters; the limit is {MAX_GROUP_NAME}"
+        )
+    if not _GROUP_RE.fullmatch(name):
+        raise RenderError(
+            f"model package group name {name!r} does not match {GROUP_NAME_PATTERN} "
+            "(letters, digits and single or repeated hyphens, starting and ending with a letter or digit)"
+        )
+    return name
+
+
+def group_name_from_use_case(use_case: str, version: int = 1) -> str:
+    """``"Customer Support Chatbot"`` -> ``"customer-support-chatbot-v1"``.
+
+    Lowercase; every run of characters other than a-z and 0-9 becomes one hyphen; trimmed so the
+    name with its ``-v<version>`` suffix fits 63 characters.
+    """
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise RenderError(f"version {version!r}: expected an integer >= 1")
+    suffix = f"-v{version}"
+    base = re.sub(r"[^a-z0-9]+", "-", (use_case or "").lower()).strip("-")
+    base = base[: MAX_GROUP_NAME - len(suffix)].rstrip("-")
+    if not base:
+        raise RenderError(
+            f"use case {use_case!r} has no letters or digits (a-z, 0-9) to build a model package group name from"
+        )
+    return check_group_name(base + suffix)
+
+
+def _short_name(group: str, suffix: str, limit: int = MAX_EVALUATOR_NAME) -> str:
+    base = group.lower()[: limit - len(suffix)].rstrip("-")
+    return base + suffix
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+
+_ENV: jinja2.Environment | None = None
+
+
+def _load_template(name: str) -> str:
+    try:
+        return (resources.files("sagemaker_finetuning.templates") / name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise jinja2.TemplateNotFound(name) from None
+
+
+def _environment() -> jinja2.Environment:
+    global _ENV
+    if _ENV is None:
+        env = jinja2.Environment(
+            loader=jinja2.FunctionLoader(_load_template),
+            line_statement_prefix="#%",
+            keep_trailing_newline=True,
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+        )
+        env.filters["py"] = _py_literal
+        _ENV = env
+    return _ENV
+
+
+def _py_literal(value: Any) -> str:
+    if isinstance(value, str):
+        # JSON string syntax (ensure_ascii=False) is a valid Python literal of the same string.
+        return json.dumps(value, ensure_ascii=False)
+    if value is None or isinstance(value, (bool, int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_py_literal(v) for v in value) + "]"
+    raise TypeError(f"cannot render {type(value).__name__} as a Python literal")
+
+
+def example_judge_prompt() -> str:
+    return _load_template(DEFAULT_JUDGE_PROMPT_FILE)
+
+
+def _need(pattern: re.Pattern[str], value: Any, what: str, expected: str) -> str:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise RenderError(f"{what} {value!r}: expected {expected}")
+    return value
+
+
+def _hyperparameter_lines(hyperparameters: Mapping[str, Any] | None, nova: bool) -> list[str]:
+    lines = []
+    for name, value in (hyperparameters or {}).items():
+        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
+            raise RenderError(f"hyperparameter name {name!r}: expected a Python identifier such as learning_rate")
+        if nova and name in NOVA_ONLY_OMITTED:
+            raise RenderError(f"hyperparameter {name!r} is not available for Nova models")
+        if value is None or not isinstance(value, (bool, int, float, str)):
+            raise RenderError(f"hyperparameter {name}={value!r}: expected a number, string or boolean")
+        lines.append(f"trainer.hyperparameters.{name} = {_py_literal(value)}")
+    return lines
+
+
+def _judge_prompt(value: str | None) -> str:
+    if value is None:
+        return DEFAULT_JUDGE_PROMPT
+    if _EVALUATOR_ARN.fullmatch(value):
+        return value
+    name = value[len("Builtin."):] if value.startswith("Builtin.") else value
+    for builtin in BUILTIN_JUDGE_PROMPTS:
+        if name.lower() == builtin.lower():
+            return f"Builtin.{builtin}"
+    raise RenderError(
+        f"reward prompt {value!r}: expected a built-in prompt ("
+        + ", ".join(f"Builtin.{b}" for b in BUILTIN_JUDGE_PROMPTS)
+        + ") or a RewardPrompt evaluator ARN (arn:aws:sagemaker:<region>:<account>:hub-content/<hub>/JsonDoc/<name>/<version>)"
+    )
+
+
+def _judge_model(value: str | None) -> str:
+    if value is None:
+        return next(iter(JUDGE_MODEL_REGIONS))
+    if value not in JUDGE_MODEL_REGIONS:
+        raise RenderError(f"reward model {value!r}: expected one of {', '.join(JUDGE_MODEL_REGIONS)}")
+    return value
+
+
+def render(
+    technique: str,
+    base_model: str,
+    *,
+    use_case: str | None = None,
+    model_package_group_name: str | None = None,
+    version: int = 1,
+    accept_eula: bool = False,
+    training_dataset: str | None = None,
+    role_arn: str | None = None,
+    training_type: str = "LORA",
+    hyperparameters: Mapping[str, Any] | None = None,
+    mlflow_resource_arn: str | None = None,
+    reward_function: str | None = None,
+    reward_model_id: str | None = None,
+    reward_prompt: str | None = None,
+    judge_prompt_file: str = DEFAULT_JUDGE_PROMPT_FILE,
+    continue_technique: str = "SFT",
+    previous_training_job: str | None = None,
+    previous_model_package_arn: str | None = None,
+    round: int = 2,  # noqa: A002 - the customization round, as the docs call it
+) -> Rendered:
+    """Fill one template. ``technique`` is one of :data:`TECHNIQUES`.
+
+    The group name comes from ``model_package_group_name`` or else from ``use_case``
+    (``-v<version>`` appended). The result writes either output kind.
+    """
+    if technique not in TEMPLATE_FILES:
+        raise RenderError(f"technique {technique!r}: expected one of {', '.join(TECHNIQUES)}")
+    _need(_MODEL_RE, base_model, "base model", "a SageMaker Hub model id such as meta-textgeneration-llama-3-2-1b-instruct")
+    continued = technique == "continued"
+    if continued:
+        sdk_technique = str(continue_technique).upper()
+        if sdk_technique not in TITLES:
+            raise RenderError(f"continue technique {continue_technique!r}: expected one of {', '.join(TITLES)}")
+    else:
+        sdk_technique = TECHNIQUE_OF[technique]
+    meta = is_meta_model(base_model)
+    nova = is_nova_model(base_model)
+    if accept_eula not in (True, False):
+        raise RenderError(f"accept_eula {accept_eula!r}: expected true or false")
+    if accept_eula and continued:
+        raise RenderError("accept_eula: continued customization must not pass accept_eula (the first round accepted the license)")
+    if accept_eula and not meta:
+        raise RenderError(f"accept_eula applies to gated meta- models only, not to {base_model!r}")
+
+    if model_package_group_name:
+        group = check_group_name(model_package_group_name)
+    elif use_case:
+        group = group_name_from_use_case(use_case, version)
+    else:
+        raise RenderError("a model package group name or a use case sentence to derive it from is required")
+
+    if training_dataset is not None:
+        _need(_S3_OR_ARN, training_dataset, "training dataset", "an s3:// URI or a hub-content DataSet ARN")
+    if role_arn is not None:
+        _need(_ROLE_ARN, role_arn, "role", "an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
+    if mlflow_resource_arn is not None:
+        _need(_MLFLOW_ARN, mlflow_resource_arn, "MLflow resource", "an MLflow app or tracking server ARN")
+    if training_type not in ("LORA", "FULL"):
+        raise RenderError(f"training type {training_type!r}: expected LORA or FULL")
+    if reward_function is not None:
+        _need(_REWARD_FUNCTION, reward_function, "reward function", "a hub-content JsonDoc evaluator ARN or a Lambda function ARN")
+    if not isinstance(round, int) or isinstance(round, bool) or round < 2:
+        raise RenderError(f"round {round!r}: expected an integer >= 2")
+
+    ctx: dict[str, Any] = {
+        "technique": sdk_technique,
+        "technique_enum": f"CustomizationTechnique.{sdk_technique}",
+        "training_type": training_type,
+        "training_type_enum": f"TrainingType.{training_type}",
+        "base_model": base_model,
+        "model_package_group_name": group,
+        "group_description": f"{sdk_technique} fine-tuning of {base_model}",
+        "is_meta": meta and not continued,
+        "is_nova": nova,
+        "accept_eula": bool(accept_eula),
+        "training_dataset": training_dataset,
+        "role_arn": role_arn,
+        "mlflow_resource_arn": mlflow_resource_arn,
+        "hyperparameter_lines": _hyperparameter_lines(hyperparameters, nova),
+        "metric_names": metric_names_for(sdk_technique),
+        "reward_function": reward_function,
+        "reward_model_id": None,
+        "judge_prompt": None,
+        "judge_prompt_arn": None,
+        "judge_prompt_file": None,
+        "evaluator_name": None,
+        "previous_training_job": previous_training_job,
+        "previous_model_package_arn": previous_model_package_arn,
+        "round": round,
+        "dataset_name": None,
+    }
+    notes: list[str] = []
+    prompt_file = None
+    if sdk_technique == "RLVR":
+        if reward_function is None:
+            if continued:
+                raise RenderError(
+                    "reward function: continued RLVR needs the evaluator or Lambda ARN of the reward function"
+                )
+            ctx["evaluator_name"] = _short_name(group, "-reward")
+            notes.append("Put your reward function (lambda_handler) in reward_function.py next to this file.")
+    if sdk_technique == "RLAIF":
+        ctx["reward_model_id"] = _judge_model(reward_model_id)
+        if technique == "rlaif-custom-prompt":
+            if reward_prompt is not None:
+                ctx["judge_prompt_arn"] = _need(
+                    _EVALUATOR_ARN, reward_prompt, "reward prompt", "a RewardPrompt evaluator ARN (hub-content JsonDoc)"
+                )
+            else:
+                if not isinstance(judge_prompt_file, str) or not judge_prompt_file.strip():
+                    raise RenderError(f"judge prompt file {judge_prompt_file!r}: expected a file path")
+                ctx["judge_prompt_file"] = prompt_file = judge_prompt_file
+                ctx["evaluator_name"] = _short_name(group, "-judge")
+                notes.append(f"Edit the judge prompt in {judge_prompt_file} ({{{{ prompt }}}} and {{{{ response }}}}).")
+        else:
+            ctx["judge_prompt"] = _judge_prompt(reward_prompt)
+    elif reward_model_id is not None or reward_prompt is not None:
+        raise RenderError(f"reward model / reward prompt apply to RLAIF only, not to {sdk_technique}")
+    if reward_function is not None and sdk_technique != "RLVR":
+        raise RenderError(f"reward function applies to RLVR only, not to {sdk_technique}")
+
+    if continued:
+        if previous_model_package_arn is not None:
+            _need(_PACKAGE_ARN, previous_model_package_arn, "previous model package", "a model package ARN")
+        elif previous_training_job is not None:
+            _need(_JOB_NAME, previous_training_job, "previous training job", "a training job name")
+        else:
+            raise RenderError(
+                "continued customization needs the previous training job name or its output model package ARN"
+            )
+        ctx["dataset_name"] = f"{group[:44].rstrip('-')}-{sdk_technique.lower()}-round{round}"
+        notes.append("Continued customization: starts from the earlier output model package and registers "
+                     "the new version in the same group (not re-created, no license flag).")
+    elif previous_training_job is not None or previous_model_package_arn is not None:
+        raise RenderError("previous training job / model package apply to the continued template only")
+
+    if meta and not continued:
+        notes.append(
+            "Gated model: read its license and change ACCEPT_EULA to True only if you accept it (training fails otherwise)."
+            if not accept_eula else "Gated model: ACCEPT_EULA is True because you accepted its license."
+        )
+    if nova:
+        notes.append("Nova model: the epoch-count and warmup-ratio hyperparameters are not available and are left out.")
+
+    try:
+        text = _environment().get_template(TEMPLATE_FILES[technique]).render(**ctx)
+    except jinja2.TemplateError as e:  # a template bug, not the caller's
+        raise RuntimeError(f"template {TEMPLATE_FILES[technique]} failed to render: {e}") from e
+    units = _split_units(text, drop_eula=not ctx["is_meta"], drop_nova=nova)
+    kind = "continued customization" if continued else "fine-tuning"
+    title = f"{sdk_technique} {kind} of {base_model}"
+    notes.insert(0, f"Technique: {TITLES[sdk_technique]}.")
+    rendered = Rendered(
+        technique=technique,
+        sdk_technique=sdk_technique,
+        base_model=base_model,
+        model_package_group_name=group,
+        raw_units=units,
+        title=title,
+        notes=[f"Model package group: {group}."] + notes,
+        judge_prompt_file=prompt_file,
+    )
+    for kind in ("script", "notebook"):
+        try:
+            compile("\n\n".join(u.code for u in rendered.units(kind)), f"<{technique}-{kind}>", "exec")
+        except SyntaxError as e:  # pragma: no cover - a template bug
+            raise RuntimeError(f"template {TEMPLATE_FILES[technique]} rendered invalid Python: {e}") from e
+    return rendered
+
+
+def _split_units(text: str, *, drop_eula: bool, drop_nova: bool) -> list[Unit]:
+    units: list[tuple[str, list[str]]] = []
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        m = _CELL.match(line)
+        if m:
+            units.append((m.group(1), []))
+            continue
+        if (drop_eula and _EULA_LINE.search(line)) or (drop_nova and _NOVA_LINE.search(line)):
+            continue
+        if not units:
+            if line.strip():
+                raise RuntimeError(f"template text before the first '# Cell N: Label' marker: {line!r}")
+            continue
+        units[-1][1].append(line)
+    return [Unit(i, label, "\n".join(lines)) for i, (label, lines) in enumerate(units, start=1)]
+
+
+def write(path: str | Path, technique: str, base_model: str, *, fmt: str | None = None, **options: Any) -> list[Path]:
+    """Render and write; the format is ``fmt`` or the suffix (.ipynb / .py)."""
+    kind = fmt or _format_from_suffix(Path(path))
+    return render(technique, base_model, **options).write(path, kind)

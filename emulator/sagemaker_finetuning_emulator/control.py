@@ -1,0 +1,262 @@
+"""The emulator's control API: HTTP routes under ``/moto-api/finetune/`` plus a Python client.
+
+Routes (JSON in, JSON out) on the emulator's own port:
+
+=======  ====================================  ==========================================================
+GET      /moto-api/finetune/status             emulator info: endpoint, moto version, patches, counters
+GET      /moto-api/finetune/sim                simulation settings
+POST     /moto-api/finetune/sim                change settings: {"job_seconds", "speed", "check_input_data", "steps_per_epoch"}
+GET      /moto-api/finetune/faults             armed faults
+POST     /moto-api/finetune/faults             arm: {"operation", "error_code"="ThrottlingException", "count"=1,
+                                               "message", "http_status"=400, "match"={"TrainingJobName": ...}}
+DELETE   /moto-api/finetune/faults             disarm all
+GET      /moto-api/finetune/jobs               snapshot of every simulated training job (?account=&region=)
+GET      /moto-api/finetune/jobs/<name>        one job (DescribeTrainingJob shape, ISO dates)
+POST     /moto-api/finetune/jobs/<name>/outcome  force {"outcome": "Completed"|"Failed", "failure_reason"}
+POST     /moto-api/finetune/jobs/<name>/events   {"suppress": true|false} drop the job's state-change events
+POST     /moto-api/finetune/clock/advance      {"seconds": N, "job_name"?} move simulated time forward
+POST     /moto-api/finetune/reset              reset every backend (as /moto-api/reset) and the emulator state
+=======  ====================================  ==========================================================
+
+Per-job controls may be set before the job exists (by name). Use :class:`EmulatorControl` from
+tests or other processes; it only needs the standard library.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+ROUTE_PREFIX = "/moto-api/finetune/"
+
+
+class ControlError(RuntimeError):
+    def __init__(self, status: int, message: str):
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, _dt.datetime):
+        return value.isoformat()
+    return str(value)
+
+
+# -- server side ------------------------------------------------------------------------------------
+
+
+def _ok(payload: Any, status: int = 200) -> tuple[int, dict[str, str], str]:
+    return status, {"Content-Type": "application/json"}, json.dumps(payload, default=_json_default)
+
+
+def _fail(status: int, message: str) -> tuple[int, dict[str, str], str]:
+    return status, {"Content-Type": "application/json"}, json.dumps({"error": message})
+
+
+def handle(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
+    """Flask view of ``/moto-api/finetune/<route>`` (registered in moto_api's url_paths)."""
+    from sagemaker_finetuning_emulator import _patching, patch_sagemaker_jobs
+    from sagemaker_finetuning_emulator.runtime import RUNTIME, Fault
+
+    path = request.path
+    route = path[path.index(ROUTE_PREFIX) + len(ROUTE_PREFIX) :].strip("/")
+    method = request.method
+    try:
+        raw = request.get_data() or b""
+        body = json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        return _fail(400, "request body is not JSON")
+    parts = route.split("/")
+    try:
+        if route == "status" and method == "GET":
+            import moto
+
+            return _ok(
+                {
+                    "endpoint_url": RUNTIME.endpoint_url,
+                    "region": RUNTIME.region,
+                    "moto_version": moto.__version__,
+                    "sim": RUNTIME.settings.to_dict(),
+                    "patches": _patching.describe_patches(),
+                    "counters": dict(RUNTIME.counters),
+                }
+            )
+        if route == "sim":
+            if method == "POST":
+                RUNTIME.settings.update(body)
+            return _ok(RUNTIME.settings.to_dict())
+        if route == "faults":
+            if method == "POST":
+                allowed = set(Fault.__dataclass_fields__) - {"id", "hits", "service"}  # SageMaker only
+                unknown = set(body) - allowed
+                if unknown or "operation" not in body:
+                    return _fail(400, f"need 'operation'; allowed keys {sorted(allowed)}")
+                fault = RUNTIME.add_fault(Fault(**body))
+                return _ok(fault.to_dict(), 201)
+            if method == "DELETE":
+                RUNTIME.clear_faults()
+                return _ok({"faults": []})
+            with RUNTIME.lock:
+                return _ok({"faults": [f.to_dict() for f in RUNTIME.faults]})
+        if parts[0] == "jobs":
+            if len(parts) == 1:
+                account = (request.args.get("account") or None) if hasattr(request, "args") else None
+                region = (request.args.get("region") or None) if hasattr(request, "args") else None
+                jobs = [
+                    _job_view(j)
+                    for j in patch_sagemaker_jobs.all_jobs()
+                    if (account is None or j.account_id == account) and (region is None or j.region == region)
+                ]
+                return _ok({"jobs": jobs})
+            name = parts[1]
+            if len(parts) == 2 and method == "GET":
+                matches = [j for j in patch_sagemaker_jobs.all_jobs() if j.name == name]
+                if not matches:
+                    return _fail(404, f"no simulated training job {name}")
+                return _ok(_job_view(matches[-1]))
+            if len(parts) == 3 and parts[2] == "outcome" and method == "POST":
+                outcome = body.get("outcome")
+                if outcome not in ("Completed", "Failed"):
+                    return _fail(400, "outcome must be Completed or Failed")
+                override = RUNTIME.override(name)
+                override.outcome = outcome
+                override.failure_reason = body.get("failure_reason")
+                return _ok({"job": name, "outcome": outcome, "failure_reason": override.failure_reason})
+            if len(parts) == 3 and parts[2] == "events" and method == "POST":
+                override = RUNTIME.override(name)
+                override.suppress_events = bool(body.get("suppress", True))
+                return _ok({"job": name, "suppress_events": override.suppress_events})
+        if route == "clock/advance" and method == "POST":
+            seconds = float(body.get("seconds", 0))
+            if seconds < 0:
+                return _fail(400, "seconds must be >= 0")
+            moved = patch_sagemaker_jobs.advance(seconds, body.get("job_name"))
+            return _ok({"advanced": seconds, "jobs": moved})
+        if route == "reset" and method == "POST":
+            from moto.moto_api._internal.models import moto_api_backend
+
+            moto_api_backend.reset()
+            return _ok({"status": "ok"})
+    except (ValueError, TypeError) as exc:
+        return _fail(400, str(exc))
+    return _fail(404, f"unknown control route {method} {ROUTE_PREFIX}{route}")
+
+
+def _job_view(job: Any) -> dict[str, Any]:
+    from sagemaker_finetuning_emulator.runtime import RUNTIME
+
+    view = job.describe()
+    override = RUNTIME.peek_override(job.name)
+    view["Simulation"] = {
+        "AccountId": job.account_id,
+        "Region": job.region,
+        "DurationSeconds": job.duration,
+        "ElapsedSeconds": round(job.elapsed, 3),
+        "ForcedOutcome": override.outcome if override else None,
+        "EventsSuppressed": bool(override and override.suppress_events),
+        "SuppressedEventCount": job.suppressed_events,
+    }
+    return json.loads(json.dumps(view, default=_json_default))
+
+
+def apply() -> None:
+    """Register the routes with moto's ``/moto-api`` app (before the server builds it)."""
+    from moto.moto_api._internal import urls
+
+    from sagemaker_finetuning_emulator import _patching
+
+    key = "{0}" + ROUTE_PREFIX + "(?P<route>.+)$"
+    if key not in urls.url_paths:
+        urls.url_paths[key] = handle
+        _patching.record("moto.moto_api._internal.urls:url_paths", f"control API routes under {ROUTE_PREFIX}")
+
+
+# -- client ----------------------------------------------------------------------------------------
+
+
+class EmulatorControl:
+    """Client of the control API (standard library only)."""
+
+    def __init__(self, endpoint_url: str, timeout: float = 30.0):
+        self.endpoint_url = endpoint_url.rstrip("/")
+        self.timeout = timeout
+
+    def _call(self, method: str, route: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(
+            f"{self.endpoint_url}{ROUTE_PREFIX}{route}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                return json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as err:
+            raw = err.read()
+            try:
+                message = json.loads(raw).get("error", raw.decode())
+            except ValueError:
+                message = raw.decode(errors="replace")
+            raise ControlError(err.code, message) from None
+
+    # status / settings
+    def status(self) -> dict[str, Any]:
+        return self._call("GET", "status")
+
+    def sim_settings(self) -> dict[str, Any]:
+        return self._call("GET", "sim")
+
+    def set_sim(self, **settings: Any) -> dict[str, Any]:
+        """e.g. ``set_sim(job_seconds=1.5, speed=2.0, check_input_data=False)``."""
+        return self._call("POST", "sim", settings)
+
+    # faults
+    def inject_fault(
+        self,
+        operation: str,
+        error_code: str = "ThrottlingException",
+        count: int = 1,
+        message: str | None = None,
+        http_status: int = 400,
+        match: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The next ``count`` SageMaker ``operation`` calls (matching ``match``) fail with ``error_code``."""
+        body: dict[str, Any] = {"operation": operation, "error_code": error_code, "count": count, "http_status": http_status}
+        if message:
+            body["message"] = message
+        if match:
+            body["match"] = match
+        return self._call("POST", "faults", body)
+
+    def faults(self) -> list[dict[str, Any]]:
+        return self._call("GET", "faults")["faults"]
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
+
+    # jobs
+    def jobs(self, account: str | None = None, region: str | None = None) -> list[dict[str, Any]]:
+        query = "&".join(f"{k}={v}" for k, v in (("account", account), ("region", region)) if v)
+        return self._call("GET", "jobs" + (f"?{query}" if query else ""))["jobs"]
+
+    def job(self, name: str) -> dict[str, Any]:
+        return self._call("GET", f"jobs/{name}")
+
+    def force_outcome(self, job_name: str, outcome: str, failure_reason: str | None = None) -> dict[str, Any]:
+        return self._call("POST", f"jobs/{job_name}/outcome", {"outcome": outcome, "failure_reason": failure_reason})
+
+    def suppress_events(self, job_name: str, suppress: bool = True) -> dict[str, Any]:
+        return self._call("POST", f"jobs/{job_name}/events", {"suppress": suppress})
+
+    def advance(self, seconds: float, job_name: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"seconds": seconds}
+        if job_name:
+            body["job_name"] = job_name
+        return self._call("POST", "clock/advance", body)
+
+    def reset(self) -> None:
+        self._call("POST", "reset")
