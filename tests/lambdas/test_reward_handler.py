@@ -17,7 +17,7 @@ from sagemaker_finetuning.lambda_src.reward import extract as X
 from sagemaker_finetuning.lambda_src.reward import handler as H
 from sagemaker_finetuning.lambda_src.reward.scoring import Scorer
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "reward"
 SCORED_FIXTURES = sorted(p.name for p in FIXTURES.glob("*.json") if p.name != "error_events.json")
 ERROR_CASES = json.loads((FIXTURES / "error_events.json").read_text())["cases"]

@@ -16,7 +16,7 @@ from moto import mock_aws
 from sagemaker_finetuning.tools import datasets as D
 from sagemaker_finetuning.tools.datasets import DatasetError, diagnose_record, format_for, validate, validate_lines
 
-FIX = Path(__file__).parent / "fixtures" / "datasets"
+FIX = Path(__file__).parents[1] / "fixtures" / "datasets"
 
 
 @pytest.fixture(autouse=True)

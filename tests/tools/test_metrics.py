@@ -10,7 +10,7 @@ import pytest
 from sagemaker_finetuning.tools import metrics as M
 from sagemaker_finetuning.tools.metrics import MetricsError, build_table, read_run_metrics
 
-_spec = importlib.util.spec_from_file_location("make_run", Path(__file__).parent / "fixtures" / "mlflow" / "make_run.py")
+_spec = importlib.util.spec_from_file_location("make_run", Path(__file__).parents[1] / "fixtures" / "mlflow" / "make_run.py")
 make_run = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(make_run)
 

@@ -19,7 +19,7 @@ from sagemaker_finetuning.cli.executions import load_schema, schema_errors
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
-FIX = Path(__file__).parent / "fixtures"
+FIX = Path(__file__).parents[1] / "fixtures"
 # A machine that stays RUNNING whether moto only records executions or really runs them (as the
 # local emulator's patched moto does, possibly earlier in the same test process).
 DEFINITION = json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 900, "End": True}}})

@@ -245,7 +245,7 @@ class TestPattern:
             "LoggingConfiguration": {"Level": "ALL", "IncludeExecutionData": True, "Destinations": Match.any_value()},
             "TracingConfiguration": {"Enabled": True},
         })
-        from conftest import resolve_definition
+        from conftest import resolve_definition  # tests/conftest.py
         asl = resolve_definition(t.to_json())
         assert asl["TimeoutSeconds"] == 10 * 3600 + 6 * 3600
 

@@ -14,7 +14,7 @@ from sagemaker_finetuning.core import reward_contract as RC
 from sagemaker_finetuning.lambda_src.reward import handler as H
 from sagemaker_finetuning.lambda_src.reward.scoring import sample_id
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "reward"
 HANDLER_PATH = REPO / "lambda_src" / "reward" / "handler.py"
 
