@@ -11,7 +11,7 @@ botocore event hooks answer them from a small in-memory account (:class:`FakeAcc
     context, and records every ``CreateTrainingJob`` request: that record *is* the oracle's output.
 ``before-call``
     short-circuits the HTTP request and returns a parsed response (or an AWS error) built from
-    ``constructs/sagemaker_finetuning/local/catalog.py`` (DescribeHubContent, the recipes'
+    ``tests/fixtures/hub/`` via ``hub_fixtures`` (DescribeHubContent, the recipes'
     override-params and template objects) and from the intent (model packages, groups, buckets,
     evaluators, DataSets). It also answers what the SDK checks on the way: sts GetCallerIdentity,
     the execution role (iam SimulatePrincipalPolicy / GetRole), S3 bucket and prefix probes, the
@@ -77,7 +77,7 @@ import botocore.session  # noqa: E402
 from botocore.awsrequest import AWSResponse  # noqa: E402
 from botocore.response import StreamingBody  # noqa: E402
 
-from sagemaker_finetuning_emulator import catalog  # noqa: E402
+import hub_fixtures as catalog  # noqa: E402
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -14,7 +14,7 @@ from sagemaker_finetuning.core import planner as P
 from sagemaker_finetuning.core.recipes import select_recipe
 from sagemaker_finetuning.core.schema_check import load_schema
 from sagemaker_finetuning.core.settings import StackSettings
-from sagemaker_finetuning_emulator import catalog
+import hub_fixtures as catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))

@@ -52,7 +52,7 @@ def test_planner_emits_exactly_the_fields_the_state_machine_sends():
     from sagemaker_finetuning.core import planner as P
     from sagemaker_finetuning.core.recipes import select_recipe
     from sagemaker_finetuning.core.settings import StackSettings
-    from sagemaker_finetuning_emulator import catalog
+    import hub_fixtures as catalog
     from sagemaker_finetuning.workflow.construct import REQUEST_FIELDS
 
     settings = StackSettings(region="us-east-1", account="123456789012", partition="aws", role_arn="arn:aws:iam::123456789012:role/r",

@@ -39,7 +39,7 @@ from sagemaker_finetuning.core.errors import (
 from sagemaker_finetuning.core.recipes import OVERRIDE_PARAMS_KEY, select_recipe
 from sagemaker_finetuning.core.schema_check import load_schema
 from sagemaker_finetuning.core.settings import StackSettings
-from sagemaker_finetuning_emulator import catalog
+import hub_fixtures as catalog
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 BUCKET, DATA_BUCKET, GROUP = "ft-stack-bucket", "ft-shared-datasets", "ft-models"

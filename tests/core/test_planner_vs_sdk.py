@@ -27,7 +27,7 @@ from sagemaker_finetuning.core import planner as P
 from sagemaker_finetuning.core.naming import sanitize, training_job_name
 from sagemaker_finetuning.core.recipes import OVERRIDE_PARAMS_KEY, select_recipe
 from sagemaker_finetuning.core.settings import StackSettings
-from sagemaker_finetuning_emulator import catalog
+import hub_fixtures as catalog
 
 # Noise from inside SDK v3 (its own deprecated imports and OmegaConf resolvers), not from this code.
 pytestmark = [

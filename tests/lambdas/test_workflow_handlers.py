@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 from sagemaker_finetuning.core.errors import ModelNotFound, UnsupportedTrainingType
 from sagemaker_finetuning.core.settings import StackSettings
 from sagemaker_finetuning.lambda_src.workflow import handler as wf
-from sagemaker_finetuning_emulator import catalog
+import hub_fixtures as catalog
 
 REGION = "us-east-1"
 SETTINGS = StackSettings(region=REGION, account="123456789012", partition="aws", role_arn="arn:aws:iam::123456789012:role/ft",
