@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
+import sys
 import json
 import re
 from pathlib import Path
@@ -15,7 +18,7 @@ from moto import mock_aws
 
 from sagemaker_finetuning.cli import cli, main
 from sagemaker_finetuning.cli import aws as A
-from sagemaker_finetuning.cli.executions import load_schema, schema_errors
+from sagemaker_finetuning.core.schema_check import load_schema, problems
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -126,20 +129,32 @@ def test_usage_errors_are_one_line():
 # ---- start ---------------------------------------------------------------------------------
 
 
-def test_schema_errors_name_path_value_and_expectation():
-    lines = schema_errors({"technique": "PPO", "training_dataset": "http://x", "hyperparameters": {"lr": [1]},
-                           "reward_verification_samples": 99, "acept_eula": True, "tags": {"aws:x": "y"}},
-                          load_schema())
-    text = "\n".join(lines)
-    assert '$.technique: received "PPO"; expected one of "SFT", "DPO", "RLVR", "RLAIF"' in text
-    assert '$.training_dataset: received "http://x"; expected string matching ^(s3://' in text
-    assert "$.hyperparameters.lr: received [1]; expected number or integer or string or boolean" in text
-    assert "$.reward_verification_samples: received 99; expected integer >= 1 <= 50" in text
-    assert "$.acept_eula: received true; expected no such field (did you mean 'accept_eula'?)" in text
-    assert '$.tags: key "aws:x" is not allowed; expected a key not matching ^aws:' in text
-    assert all("\n" not in line for line in lines)
-    missing = schema_errors({}, load_schema())
-    assert missing[0].startswith('$.technique: missing (required); expected one of "SFT"')
+def test_the_cli_reports_every_problem_in_the_workflows_words():
+    """One contract, one validator: the CLI prints the core's messages (the Lambda's), all of them."""
+    found = [str(p) for p in problems({"technique": "PPO", "training_dataset": "http://x", "hyperparameters": {"lr": [1]},
+                                       "reward_verification_samples": 99, "acept_eula": True, "tags": {"aws:x": "y"}})]
+    text = "\n".join(found)
+    assert 'technique: received "PPO"; expected one of "SFT", "DPO", "RLVR", "RLAIF"' in text
+    assert 'training_dataset: received "http://x"; expected string matching ^(s3://' in text
+    assert "hyperparameters.lr: received [1]; expected number or integer or string or boolean" in text
+    assert "reward_verification_samples: received 99; expected integer >= 1 <= 50" in text
+    assert "acept_eula: received true; expected no such field (did you mean 'accept_eula'?)" in text
+    assert 'tags.aws:x: received "aws:x"; expected a key not matching ^aws:' in text
+    assert len(found) == 6 and all("\n" not in line for line in found)
+    assert str(problems({})[0]).startswith("technique: received null; expected a value (this field is required)")
+
+
+def test_without_the_cli_extra_finetune_prints_what_to_install(tmp_path):
+    """The console script without click (the 'cli' extra): one line, exit code 1, no traceback."""
+    blocker = tmp_path / "sitecustomize.py"
+    blocker.write_text("import sys\nsys.modules['click'] = None\n")
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    proc = subprocess.run([sys.executable, "-m", "sagemaker_finetuning.cli", "list"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [
+        "finetune: error: the command line needs the 'cli' extra (click is not installed): "
+        "pip install 'sagemaker-finetuning-constructs[cli]'"
+    ]
 
 
 def test_start_rejects_bad_input_before_any_call(aws, tmp_path):
@@ -149,9 +164,9 @@ def test_start_rejects_bad_input_before_any_call(aws, tmp_path):
     assert result.exit_code == 1
     err = result.stderr.strip().splitlines()
     assert err == [
-        "finetune: error: invalid input: $.epochs: received 3; expected no such field",
-        'finetune: error: invalid input: $.training_dataset: received "file.jsonl"; expected string matching '
+        'finetune: error: invalid input: training_dataset: received "file.jsonl"; expected string matching '
         + load_schema()["properties"]["training_dataset"]["pattern"],
+        "finetune: error: invalid input: epochs: received 3; expected no such field (known fields: " + ", ".join(sorted(load_schema()["properties"])) + ")",
         "finetune: error: the execution input has 2 problem(s); nothing was started",
     ]
     # Nothing was looked up or started: there is no stack at all.

@@ -31,13 +31,13 @@ def test_stack_bucket_datasets_must_be_under_datasets_prefix(field, uri):
 
 
 def test_output_must_be_under_outputs_prefix():
-    with pytest.raises(DatasetAccessDenied, match=r"s3_output_path: received 's3://ft-bucket/datasets/out/'; expected a location under s3://ft-bucket/outputs/"):
+    with pytest.raises(DatasetAccessDenied, match=r's3_output_path: received "s3://ft-bucket/datasets/out/"; expected a location under s3://ft-bucket/outputs/'):
         run(s3_output_path="s3://ft-bucket/datasets/out/")
     assert run(s3_output_path="s3://ft-bucket/outputs/exp-1/")["s3_output_path"] == "s3://ft-bucket/outputs/exp-1/"
 
 
 def test_group_must_be_one_the_role_may_register_into():
-    with pytest.raises(InvalidInput, match=r"model_package_group: received 'someone-else'; expected a group the training role may register into: team-models"):
+    with pytest.raises(InvalidInput, match=r'model_package_group: received "someone-else"; expected a group the training role may register into: team-models'):
         run(model_package_group="someone-else")
     assert run(model_package_group="arn:aws:sagemaker:us-east-1:123456789012:model-package-group/team-models")["model_package_group"] == "team-models"
     more = dataclasses.replace(S, model_package_groups=("shared-models",))

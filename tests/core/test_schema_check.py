@@ -190,7 +190,7 @@ def test_hand_picked_edges(value, valid):
 def test_errors_name_the_field_the_value_and_the_expectation():
     errors = list(iter_errors({**BASE, "max_runtime_in_seconds": "60", "tags": {"aws:x": "y"}, "bogus": 1}, SCHEMA))
     by_field = {e.field: e for e in errors}
-    assert "max_runtime_in_seconds" in by_field and "'60'" in str(by_field["max_runtime_in_seconds"])
+    assert "max_runtime_in_seconds" in by_field and '"60"' in str(by_field["max_runtime_in_seconds"])
     assert "integer" in by_field["max_runtime_in_seconds"].expected
     assert "tags.aws:x" in by_field and "not matching ^aws:" in by_field["tags.aws:x"].expected
     assert "bogus" in by_field and "known fields" in by_field["bogus"].expected

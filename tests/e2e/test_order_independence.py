@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 def test_e2e_modules_interleaved_with_other_tests_in_one_process():
     order = [
         "tests/e2e/test_cli_e2e.py::test_bad_input_is_one_line_and_starts_nothing",
-        "tests/test_judges.py",
+        "tests/constructs/test_judges.py",
         "tests/e2e/test_workflow_e2e.py::test_happy_path[SFT-payload0]",
         "tests/emulator/test_server.py::test_only_one_emulator_per_process",
         "tests/e2e/test_cli_e2e.py::test_start_watch_status_list",

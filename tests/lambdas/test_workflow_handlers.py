@@ -79,10 +79,10 @@ def test_validate_resolve_plan_summarize(clients):
 
 def test_resolve_unknown_model_and_unsupported_type(clients):
     clients["sagemaker"].add_client_error("describe_hub_content", "ResourceNotFound", "no such model")
-    with pytest.raises(ModelNotFound, match="model: received 'no-such-model'; expected a model id of hub SageMakerPublicHub"):
+    with pytest.raises(ModelNotFound, match='model: received "no-such-model"; expected a model id of hub SageMakerPublicHub'):
         wf.resolve({"input": {"technique": "SFT", "model": "no-such-model", "training_type": "LORA"}})
     clients["sagemaker"].add_response("describe_hub_content", catalog.describe_hub_content(REGION, catalog.LORA_ONLY_MODEL_ID))
-    with pytest.raises(UnsupportedTrainingType, match="training_type: received 'FULL'; expected one of LORA"):
+    with pytest.raises(UnsupportedTrainingType, match='training_type: received "FULL"; expected one of LORA'):
         wf.resolve({"input": {"technique": "SFT", "model": catalog.LORA_ONLY_MODEL_ID, "training_type": "FULL"}})
 
 

@@ -14,19 +14,10 @@ from typing import Any, Callable
 
 import click
 
-PROG = "finetune"
+from sagemaker_finetuning.cli.aws import Aws
+from sagemaker_finetuning.cli.errors import INSTALL_HINT, PROG, CliError, err_line
 
-
-class CliError(click.ClickException):
-    """An expected failure: printed as one line, exit code 1."""
-
-    exit_code = 1
-
-
-def err_line(message: str) -> None:
-    """One line on stderr (newlines folded), never wrapped."""
-    text = " ".join(str(message).split())
-    click.echo(f"{PROG}: error: {text}", err=True)
+__all__ = ["CliError", "FinetuneGroup", "aws_options", "cli", "err_line"]
 
 
 def _botocore_message(e: Exception) -> tuple[str, int] | None:
@@ -81,6 +72,9 @@ class FinetuneGroup(click.Group):
             code = 130
         except BrokenPipeError:  # pragma: no cover - `finetune list | head`
             code = 0
+        except ModuleNotFoundError as e:  # a command's optional dependency (mlflow, matplotlib ...)
+            err_line(f"this command needs the 'cli' extra ({e.name} is not installed): {INSTALL_HINT}")
+            code = 1
         except Exception as e:  # noqa: BLE001 - the policy: never a traceback
             known = _botocore_message(e)
             if known is not None:
@@ -130,8 +124,6 @@ def aws_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, stack: str, state_machine_arn: str | None, region: str | None,
                 profile: str | None, **kwargs: Any) -> Any:
-        from sagemaker_finetuning.cli.aws import Aws
-
         return fn(*args, aws=Aws(stack=stack, state_machine_arn=state_machine_arn, region=region,
                                  profile=profile), **kwargs)
 

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from sagemaker_finetuning.cli.app import CliError
+from sagemaker_finetuning.cli.errors import CliError
 
 TERMINAL_EXECUTION = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 TERMINAL_JOB = ("Completed", "Failed", "Stopped")

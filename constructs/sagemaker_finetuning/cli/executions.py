@@ -6,7 +6,6 @@ import json
 import sys
 import time
 from datetime import datetime, timezone
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -14,108 +13,8 @@ import click
 
 from sagemaker_finetuning.cli.app import CliError, aws_options, cli, err_line
 from sagemaker_finetuning.cli.aws import TERMINAL_EXECUTION, TERMINAL_JOB, Aws, newest_first, progress_of
-
-SCHEMA_PACKAGE = "sagemaker_finetuning.core"
-SCHEMA_FILE = "execution_input.schema.json"
-_SHOWN = 80
-
-
-def _console(stderr: bool = False):
-    from rich.console import Console
-
-    stream = sys.stderr if stderr else sys.stdout
-    # Piped output (CI logs, files) gets a wide console so ARNs and metric names are not cut.
-    width = None if stream.isatty() else 160
-    return Console(file=stream, highlight=False, soft_wrap=True, width=width)
-
-
-# ---- input validation ---------------------------------------------------------------------
-
-
-def load_schema() -> dict[str, Any]:
-    try:
-        text = (resources.files(SCHEMA_PACKAGE) / SCHEMA_FILE).read_text(encoding="utf-8")
-    except (FileNotFoundError, ModuleNotFoundError):
-        raise CliError(f"the execution input schema ({SCHEMA_PACKAGE}/{SCHEMA_FILE}) is missing from the installation") from None
-    return json.loads(text)
-
-
-def json_path(parts) -> str:
-    out = "$"
-    for p in parts:
-        if isinstance(p, int):
-            out += f"[{p}]"
-        elif isinstance(p, str) and p.isidentifier():
-            out += f".{p}"
-        else:
-            out += f"[{json.dumps(p)}]"
-    return out
-
-
-from sagemaker_finetuning.core.schema_check import describe_expectation  # noqa: E402 (one wording for workflow and CLI)
-
-
-def show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
-
-
-def schema_errors(doc: Any, schema: dict[str, Any]) -> list[str]:
-    """Draft 2020-12 validation; one line per problem: JSON path, received value, expectation."""
-    from jsonschema import Draft202012Validator
-
-    validator = Draft202012Validator(schema)
-    lines: list[str] = []
-    for e in sorted(validator.iter_errors(doc), key=lambda e: (list(map(str, e.absolute_path)), e.validator)):
-        path = list(e.absolute_path)
-        v = e.validator
-        if "propertyNames" in list(e.schema_path):  # the instance is a key of the object at path
-            expected = f"not {describe_expectation(e.validator_value)}" if v == "not" else describe_expectation(e.schema)
-            lines.append(f"{json_path(path)}: key {show(e.instance)} is not allowed; expected a key {expected}")
-        elif v == "required":
-            missing = [p for p in e.validator_value if not isinstance(e.instance, dict) or p not in e.instance]
-            props = e.schema.get("properties", {})
-            for p in missing:
-                lines.append(f"{json_path(path + [p])}: missing (required); expected {describe_expectation(props.get(p, {}))}")
-        elif v == "additionalProperties" and isinstance(e.instance, dict):
-            known = set(e.schema.get("properties", {}))
-            extra = [k for k in e.instance if k not in known]
-            for k in extra:
-                hint = ""
-                if known:
-                    import difflib
-
-                    close = difflib.get_close_matches(k, sorted(known), n=1)
-                    hint = f" (did you mean {close[0]!r}?)" if close else ""
-                lines.append(f"{json_path(path + [k])}: received {show(e.instance[k])}; expected no such field{hint}")
-        elif v in ("enum", "const", "type", "pattern", "minLength", "maxLength", "minimum", "maximum"):
-            lines.append(f"{json_path(path)}: received {show(e.instance)}; expected {describe_expectation(e.schema)}")
-        elif v in ("maxProperties", "minProperties"):
-            lines.append(f"{json_path(path)}: received {len(e.instance)} entries; expected {v[:3]} {e.validator_value}")
-        elif v == "not":
-            lines.append(f"{json_path(path)}: received {show(e.instance)}; expected not {describe_expectation(e.validator_value)}")
-        else:
-            lines.append(f"{json_path(path)}: received {show(e.instance)}; {e.message}")
-    return lines
-
-
-def parse_value(text: str) -> Any:
-    """``KEY=VALUE`` values: JSON when it parses (numbers, true/false, quoted strings), else text."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
-    out = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{item!r}: expected KEY=VALUE", param_hint=what)
-        out[key] = value
-    return out
-
+from sagemaker_finetuning.cli.console import console, pairs, parse_value
+from sagemaker_finetuning.core import schema_check
 
 def _read_input(path: str) -> dict[str, Any]:
     try:
@@ -188,18 +87,18 @@ def start(aws: Aws, input_file, execution_name, dry_run, check_dataset, watch, i
     if hyperparameters:
         doc.setdefault("hyperparameters", {})
         if isinstance(doc["hyperparameters"], dict):
-            doc["hyperparameters"].update({k: parse_value(v) for k, v in _pairs(hyperparameters, "--hyperparameter").items()})
+            doc["hyperparameters"].update({k: parse_value(v) for k, v in pairs(hyperparameters, "--hyperparameter").items()})
     if tags:
         doc.setdefault("tags", {})
         if isinstance(doc["tags"], dict):
-            doc["tags"].update(_pairs(tags, "--tag"))
-    for key, value in _pairs(extra, "--set").items():
+            doc["tags"].update(pairs(tags, "--tag"))
+    for key, value in pairs(extra, "--set").items():
         doc[key] = parse_value(value)
 
-    problems = schema_errors(doc, load_schema())
+    problems = schema_check.problems(doc)
     if problems:
-        for line in problems:
-            err_line(f"invalid input: {line}")
+        for problem in problems:
+            err_line(f"invalid input: {problem}")
         raise CliError(f"the execution input has {len(problems)} problem(s); nothing was started")
 
     if check_dataset:
@@ -325,7 +224,7 @@ def status(aws: Aws, execution, as_json):
 def _watch(aws: Aws, arn: str, *, interval: float, timeout: float | None) -> None:
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-    console = _console()
+    out = console()
     started = time.monotonic()
     last_status = None
     with Progress(
@@ -334,7 +233,7 @@ def _watch(aws: Aws, arn: str, *, interval: float, timeout: float | None) -> Non
         TaskProgressColumn(),
         TextColumn("{task.fields[detail]}"),
         TimeElapsedColumn(),
-        console=console,
+        console=out,
         transient=False,
     ) as bar:
         task = bar.add_task("training", total=None, state="starting", detail="")
@@ -360,12 +259,12 @@ def _watch(aws: Aws, arn: str, *, interval: float, timeout: float | None) -> Non
                 raise CliError(f"still {ex_status} after {timeout:.0f}s (the execution goes on)")
             time.sleep(interval)
     if snap.get("output_model_package_arn"):
-        console.print(f"Model package: {snap['output_model_package_arn']}")
+        out.print(f"Model package: {snap['output_model_package_arn']}")
     if ex_status != "SUCCEEDED":
         reason = snap.get("failure_reason") or snap.get("execution_error") or ""
         raise CliError(f"execution {ex_status}" + (f": {reason}" if reason else ""))
     if job_status and job_status not in TERMINAL_JOB:  # pragma: no cover - defensive
-        console.print(f"note: the training job is still {job_status}")
+        out.print(f"note: the training job is still {job_status}")
 
 
 @cli.command()
@@ -433,7 +332,7 @@ def list_(aws: Aws, max_results, status_filter, as_json):
     for e in executions:
         st = e.get("status", "")
         t.add_row(e.get("name", ""), f"[{colours.get(st, 'white')}]{st}[/]", fmt(e.get("startDate")), fmt(e.get("stopDate")))
-    _console().print(t)
+    console().print(t)
 
 
 @cli.command()

@@ -9,14 +9,9 @@ import click
 
 from sagemaker_finetuning.cli.app import CliError, aws_options, cli, err_line
 from sagemaker_finetuning.cli.aws import Aws
+from sagemaker_finetuning.cli.console import console, pairs, parse_value
 
 TEMPLATE_CHOICES = ("sft", "dpo", "rlvr", "rlaif-builtin", "rlaif-custom-prompt", "continued")
-
-
-def _console():
-    from sagemaker_finetuning.cli.executions import _console as console
-
-    return console()
 
 
 # ---- generate -----------------------------------------------------------------------------
@@ -69,11 +64,10 @@ def generate(technique, model, use_case, group, group_version, output, fmt, acce
     """
     from sagemaker_finetuning.tools.notebooks import RenderError, render
 
-    from sagemaker_finetuning.cli.executions import _pairs, parse_value
 
     if not use_case and not group:
         raise click.UsageError("pass --use-case SENTENCE or --group NAME")
-    hp = {k: parse_value(v) for k, v in _pairs(hyperparameters, "--hyperparameter").items()}
+    hp = {k: parse_value(v) for k, v in pairs(hyperparameters, "--hyperparameter").items()}
     try:
         rendered = render(
             technique.lower(), model, use_case=use_case, model_package_group_name=group, version=group_version,
@@ -252,9 +246,9 @@ def metrics(aws: Aws, execution, job_name, run_id, tracking_uri, technique, metr
         t.add_column(m, justify="right")
     for idx, row in table.rows:
         t.add_row(str(idx), *[f"{row[m]:.4f}" if m in row else "-" for m in table.metrics])
-    console = _console()
-    console.print(t)
+    out = console()
+    out.print(t)
     if table.missing:
-        console.print("not logged by this run: " + ", ".join(table.missing))
+        out.print("not logged by this run: " + ", ".join(table.missing))
     if written:
-        console.print(f"plot: {written}")
+        out.print(f"plot: {written}")

@@ -7,14 +7,19 @@ the field, the value received and what is expected.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 _MAX_SHOWN = 200
 
 
 def show(value: Any) -> str:
-    """A short, unambiguous rendering of a received value for an error message."""
-    text = repr(value)
+    """A short, unambiguous rendering of a received value for an error message: JSON, as the
+    value appears in the execution input (``"SFT"``, ``true``, ``null``), else its ``repr``."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(value)
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
 
 

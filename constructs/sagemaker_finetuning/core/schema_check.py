@@ -8,6 +8,7 @@ properties, additionalProperties, propertyNames, maxProperties, not, default (ig
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from functools import lru_cache
@@ -127,10 +128,21 @@ def iter_errors(value: Any, schema: dict[str, Any], path: str = "") -> Iterator[
             if name in props:
                 yield from iter_errors(item, props[name], sub_path)
             elif extra is False:
-                known = ", ".join(sorted(props))
-                yield InvalidInput(sub_path, item, f"no such field (known fields: {known})")
+                yield InvalidInput(sub_path, item, f"no such field{_did_you_mean(name, props)}")
             elif isinstance(extra, dict):
                 yield from iter_errors(item, extra, sub_path)
+
+
+def _did_you_mean(name: str, known: dict[str, Any]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return f" (known fields: {', '.join(sorted(known))})"
+
+
+def problems(value: Any) -> list[InvalidInput]:
+    """Every violation of the execution-input schema, in document order (empty: valid)."""
+    return list(iter_errors(value, load_schema()))
 
 
 def validate_execution_input(value: Any) -> None:
