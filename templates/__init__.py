@@ -1,9 +1,9 @@
 """Jinja2 sources of the generated SageMaker Python SDK v3 notebooks and scripts.
 
-The ``*.py`` files here are templates, not modules: do not import them (they would call AWS).
+The ``*.py.jinja`` files here are Jinja templates of Python sources (not modules).
 ``sagemaker_finetuning.tools.notebooks`` reads them as text and renders them with:
 
-* ``#% ...`` line statements (``#% if is_meta`` / ``#% endif``, ``#% include "_tail.py"``), which
+* ``#% ...`` line statements (``#% if is_meta`` / ``#% endif``, ``#% include "_tail.py.jinja"``), which
   keep most sources readable as Python;
 * ``{{ value | py }}`` placeholders, which render a Python literal (``repr``), never raw text;
 * ``# Cell N: Label`` markers: each marker starts one unit (a notebook code cell with a markdown
@@ -16,10 +16,10 @@ an example RLAIF judge prompt (``{{ prompt }}`` / ``{{ response }}``).
 
 #: technique key -> template file
 TEMPLATE_FILES = {
-    "sft": "sft.py",
-    "dpo": "dpo.py",
-    "rlvr": "rlvr.py",
-    "rlaif-builtin": "rlaif_builtin.py",
-    "rlaif-custom-prompt": "rlaif_custom_prompt.py",
-    "continued": "continued.py",
+    "sft": "sft.py.jinja",
+    "dpo": "dpo.py.jinja",
+    "rlvr": "rlvr.py.jinja",
+    "rlaif-builtin": "rlaif_builtin.py.jinja",
+    "rlaif-custom-prompt": "rlaif_custom_prompt.py.jinja",
+    "continued": "continued.py.jinja",
 }

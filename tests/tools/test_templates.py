@@ -462,7 +462,7 @@ def test_every_template_parses_as_jinja():
     env = R._environment()
     from sagemaker_finetuning.templates import TEMPLATE_FILES
 
-    for name in list(TEMPLATE_FILES.values()) + ["_setup.py", "_group_and_dataset.py", "_tail.py"]:
+    for name in list(TEMPLATE_FILES.values()) + ["_setup.py.jinja", "_group_and_dataset.py.jinja", "_tail.py.jinja", "_trainer_args.py.jinja"]:
         env.parse(R._load_template(name))
 
 
