@@ -1,9 +1,10 @@
-"""The ready-to-deploy app: one stack with the ServerlessFineTuning pattern.
+"""The ready-to-deploy app: one stack with the ServerlessFineTuning pattern and its outputs.
 
 Context values (cdk.json defaults, override with ``-c key=value``): ``stackName``, ``baseModel``,
 ``modelPackageGroupName``, ``judgeModelId``, ``destroyOnDelete`` (demo stacks: delete bucket and
-group with the stack), ``minPollSeconds`` / ``maxPollSeconds``, ``maxRuntimeHours``, ``enableNotifications`` (SNS topic).
-No context lookups and no Docker: ``cdk synth`` works offline without credentials.
+group with the stack), ``minPollSeconds`` / ``maxPollSeconds``, ``maxRuntimeHours``,
+``enableNotifications`` (SNS topic). No context lookups and no Docker: ``cdk synth`` works offline
+without credentials.
 """
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ import os
 
 import aws_cdk as cdk
 
-from sagemaker_finetuning import DEFAULT_BASE_MODEL, ServerlessFineTuning
+from sagemaker_finetuning import (
+    DEFAULT_BASE_MODEL,
+    FineTuningStorage,
+    JudgeModel,
+    ModelPackageGroupSource,
+    Notifications,
+    ServerlessFineTuning,
+)
 
 
 def _flag(value: object) -> bool:
@@ -28,18 +36,21 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
     stack = cdk.Stack(app, ctx("stackName") or "SageMakerFineTuning", env=env,
                       description="SageMaker AI serverless fine-tuning (sagemaker-finetuning-constructs)")
     destroy = _flag(ctx("destroyOnDelete") or False)
-    ServerlessFineTuning(
+    judge = ctx("judgeModelId") or None
+    ft = ServerlessFineTuning(
         stack, "FineTuning",
         base_model=ctx("baseModel") or DEFAULT_BASE_MODEL,
-        model_package_group_name=ctx("modelPackageGroupName"),
-        judge_model_id=ctx("judgeModelId") or None,
+        storage=FineTuningStorage.new_bucket(auto_delete_objects=destroy),
+        model_package_group=ModelPackageGroupSource.new_group(ctx("modelPackageGroupName")),
+        judge_model=JudgeModel(judge) if judge else None,
         removal_policy=cdk.RemovalPolicy.DESTROY if destroy else cdk.RemovalPolicy.RETAIN,
-        auto_delete_objects=destroy,
         max_runtime=cdk.Duration.hours(float(ctx("maxRuntimeHours") or 24)),
         min_poll_interval=cdk.Duration.seconds(int(ctx("minPollSeconds") or 60)),
         max_poll_interval=cdk.Duration.seconds(int(ctx("maxPollSeconds") or 900)),
-        enable_notifications=_flag(ctx("enableNotifications") or False),
+        notifications=Notifications.new_topic() if _flag(ctx("enableNotifications") or False) else Notifications.none(),
     )
+    for key, (value, description) in ft.outputs().items():
+        cdk.CfnOutput(stack, key, value=value, description=description)
     return app
 
 

@@ -23,11 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 OTHER_APP = '''
 import aws_cdk as cdk
 import sagemaker_finetuning
-from sagemaker_finetuning import ServerlessFineTuning
+from sagemaker_finetuning import ModelPackageGroupSource, ServerlessFineTuning
 
 app = cdk.App()
 stack = cdk.Stack(app, "TeamFineTuning")
-ft = ServerlessFineTuning(stack, "FT", model_package_group_name="team-models-v1")
+ft = ServerlessFineTuning(stack, "FT", model_package_group=ModelPackageGroupSource.new_group("team-models-v1"))
 app.synth()
 print(sagemaker_finetuning.__file__)
 '''

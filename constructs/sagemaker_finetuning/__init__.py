@@ -12,18 +12,31 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    # the pattern and its options
+    "ServerlessFineTuning": "pattern",
+    "DEFAULT_BASE_MODEL": "pattern",
+    "FineTuningStorage": "storage.bucket",
+    "ModelPackageGroupSource": "registry.model_package_group",
+    "RewardFunctionSource": "rewards.reward_function",
+    "JudgePromptSource": "rewards.judge_prompt",
+    "Notifications": "workflow.notifications",
+    # the constructs, by AWS concern
     "FineTuningBucket": "storage.bucket",
+    "DataLocations": "storage.bucket",
     "FineTuningExecutionRole": "access.execution_role",
     "ModelPackageGroup": "registry.model_package_group",
     "IModelPackageGroup": "registry.model_package_group",
     "HubEvaluator": "registry.hub_evaluator",
+    "EvaluatorType": "registry.hub_evaluator",
     "RewardFunction": "rewards.reward_function",
+    "RewardContract": "rewards.reward_function",
     "JudgePrompt": "rewards.judge_prompt",
-    "FineTuningWorkflow": "workflow.construct",
+    "JudgePromptTemplate": "rewards.judge_prompt",
     "JudgeModel": "rewards.judges",
     "BuiltinJudgePrompt": "rewards.judges",
-    "ServerlessFineTuning": "pattern",
-    "DEFAULT_BASE_MODEL": "pattern",
+    "FineTuningWorkflow": "workflow.construct",
+    "MetricOptions": "support.metrics",
+    "InvalidProp": "support.props",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -27,6 +27,8 @@ Per-sample result: ``{"id", "aggregate_reward_score" (in [-1, 1]), "metrics_list
 import json
 import os
 
+from sagemaker_finetuning.core.reward_contract import CONTRACT_ALIASES, NOVA, OPEN_WEIGHTS
+
 from .components import RewardConfigError, components_from_env
 from .scoring import Scorer
 
@@ -34,13 +36,7 @@ ENV_CONTRACT = "REWARD_CONTRACT"
 ENV_ID_KEY = "REWARD_ID_KEY"
 
 AUTO = "auto"
-OPEN_WEIGHTS = "open-weights"
-NOVA = "nova"
-_CONTRACT_ALIASES = {
-    "auto": AUTO, "": AUTO,
-    "open-weights": OPEN_WEIGHTS, "open_weights": OPEN_WEIGHTS, "openweights": OPEN_WEIGHTS, "oss": OPEN_WEIGHTS,
-    "nova": NOVA, "nova-2-lite": NOVA, "nova-2.0-lite": NOVA,
-}
+_CONTRACT_ALIASES = {"auto": AUTO, "": AUTO, **CONTRACT_ALIASES}
 _HEADERS = {"Content-Type": "application/json"}
 
 

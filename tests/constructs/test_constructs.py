@@ -10,13 +10,21 @@ import pytest
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Annotations, Match, Template
+
+from aws_cdk import aws_iam as iam
 
 from sagemaker_finetuning import (
     FineTuningBucket,
     FineTuningExecutionRole,
+    FineTuningStorage,
+    JudgeModel,
     ModelPackageGroup,
+    ModelPackageGroupSource,
+    Notifications,
+    RewardContract,
     RewardFunction,
+    RewardFunctionSource,
     ServerlessFineTuning,
 )
 
@@ -86,17 +94,28 @@ class TestBucket:
         assert not t.find_resources("AWS::Lambda::Function", {"Properties": {"Runtime": Match.string_like_regexp("nodejs.*")}})
 
     def test_auto_delete_requires_destroy(self):
-        with pytest.raises(ValueError, match=r"auto_delete_objects: received True .* expected removal_policy=RemovalPolicy.DESTROY"):
+        with pytest.raises(ValueError, match=r"auto_delete_objects: received True; expected removal_policy=RemovalPolicy.DESTROY with it"):
             FineTuningBucket(new_stack(), "Bucket", auto_delete_objects=True)
 
-    def test_existing_bucket(self):
+    def test_existing_bucket_with_its_own_prefixes(self):
+        """An existing bucket is passed as it is (an s3.IBucket), never wrapped or modified."""
         stack = new_stack()
         existing = s3.Bucket.from_bucket_name(stack, "Existing", "my-data")
-        b = FineTuningBucket(stack, "Bucket", bucket=existing)
-        Template.from_stack(stack).resource_count_is("AWS::S3::Bucket", 0)
-        assert b.bucket_name == "my-data"
-        with pytest.raises(ValueError, match="bucket: received an existing bucket together with"):
-            FineTuningBucket(stack, "Bucket2", bucket=existing, encryption_key=kms.Key(stack, "K"))
+        ft = ServerlessFineTuning(stack, "FT", storage=FineTuningStorage.existing_bucket(
+            existing, dataset_prefix="ml/datasets/", output_prefix="ml/outputs/", prompt_prefix="ml/prompts/"))
+        t = Template.from_stack(stack)
+        t.resource_count_is("AWS::S3::Bucket", 0)
+        assert ft.bucket is existing and ft.fine_tuning_bucket is None
+        text = json.dumps(statements(t))
+        assert "my-data/ml/datasets/*" in text and "my-data/ml/outputs/*" in text and "my-data/ml/prompts/*" in text
+        assert '"datasets/*"' not in text and "/datasets/*" not in text.replace("ml/datasets/*", "")
+        settings = [f for f in t.find_resources("AWS::Lambda::Function").values()
+                    if "FINETUNE_SETTINGS" in json.dumps(f["Properties"].get("Environment", {}))]
+        assert settings and '\\"dataset_prefix\\":\\"ml/datasets/\\"' in json.dumps(settings[0]) or "ml/datasets/" in json.dumps(settings[0])
+        with pytest.raises(ValueError, match=r"dataset_prefix: received str 'ml/datasets/'; expected a prefix that neither contains nor lies under output_prefix"):
+            FineTuningStorage.existing_bucket(existing, output_prefix="ml/datasets/out/", dataset_prefix="ml/datasets/")
+        with pytest.raises(ValueError, match=r"dataset_prefix: received str '/data'; expected an S3 key prefix"):
+            FineTuningStorage.existing_bucket(existing, dataset_prefix="/data")
 
 
 # --------------------------------------------------------------------------- ModelPackageGroup
@@ -114,7 +133,7 @@ class TestModelPackageGroup:
         with pytest.raises(ValueError) as err:
             ModelPackageGroup(new_stack(), "Group", model_package_group_name=bad)
         msg = str(err.value)
-        assert msg.startswith("model_package_group_name: received ") and repr(bad) in msg and "expected 1-63" in msg
+        assert msg.startswith("model_package_group_name: received str ") and repr(bad) in msg and "expected 1-63" in msg
 
     def test_generated_name_is_valid_and_token_names_pass(self):
         stack = new_stack()
@@ -134,7 +153,7 @@ class TestModelPackageGroup:
         (s,) = [s for s in st if "sagemaker:CreateModelPackage" in as_list(s["Action"])]
         text = json.dumps(s["Resource"])
         assert "model-package-group/my-group" in text and "model-package/my-group/*" in text
-        with pytest.raises(ValueError, match="model_package_group_name: received 'bad!'"):
+        with pytest.raises(ValueError, match="model_package_group_name: received str 'bad!'"):
             ModelPackageGroup.from_model_package_group_name(stack, "B", "bad!")
         arn_group = ModelPackageGroup.from_model_package_group_arn(stack, "A", "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/other")
         assert arn_group.model_package_group_name == "other"
@@ -164,7 +183,7 @@ class TestRewardFunction:
     def test_provider_is_a_singleton_with_scoped_permissions(self):
         stack = new_stack()
         RewardFunction(stack, "A")
-        RewardFunction(stack, "B", contract="nova")
+        RewardFunction(stack, "B", contract=RewardContract.NOVA)
         t = Template.from_stack(stack)
         t.resource_count_is("Custom::SageMakerHubEvaluator", 2)
         providers = t.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": "lambda_src.hub_registration.handler.handler"}})
@@ -175,19 +194,24 @@ class TestRewardFunction:
     def test_own_code(self, tmp_path):
         (tmp_path / "mine.py").write_text("def handler(event, context):\n    return []\n")
         stack = new_stack()
-        RewardFunction(stack, "Own", code=lambda_.Code.from_asset(str(tmp_path)), handler="mine.handler", contract="nova")
+        RewardFunction(stack, "Own", code=lambda_.Code.from_asset(str(tmp_path)), handler="mine.handler", contract=RewardContract.NOVA)
         Template.from_stack(stack).has_resource_properties("AWS::Lambda::Function", {"Handler": "mine.handler"})
 
     def test_bad_props(self):
         stack = new_stack()
-        with pytest.raises(ValueError, match="contract: received 'bedrock'; expected one of open-weights, nova"):
+        with pytest.raises(ValueError, match="contract: received str 'bedrock'; expected RewardContract.OPEN_WEIGHTS or RewardContract.NOVA"):
             RewardFunction(stack, "A", contract="bedrock")
-        with pytest.raises(ValueError, match="handler: received None with code set"):
+        with pytest.raises(ValueError, match="handler: received None; expected both code and handler"):
             RewardFunction(stack, "B", code=lambda_.Code.from_inline("x"))
-        with pytest.raises(ValueError, match="evaluator_name: received 'this-name-is-far-too-long'"):
+        with pytest.raises(ValueError, match="evaluator_name: received str 'this-name-is-far-too-long'"):
             RewardFunction(stack, "C", evaluator_name="this-name-is-far-too-long")
-        with pytest.raises(ValueError, match="function_name: received 'bad name'"):
+        with pytest.raises(ValueError, match="function_name: received str 'bad name'"):
             RewardFunction(stack, "D", function_name="bad name")
+        # the library handler's own check, at synth time instead of at the first reward call
+        with pytest.raises(ValueError, match=r"components: received list of 1; expected components the reward handler accepts"):
+            RewardFunction(stack, "E", components=[{"name": "exactmatch"}])
+        with pytest.raises(ValueError, match=r"timeout: received int 60; expected an aws_cdk.Duration \(e.g. Duration.seconds\(60\)\)"):
+            RewardFunction(stack, "F", timeout=60)
 
 
 # --------------------------------------------------------------------------- ExecutionRole
@@ -197,7 +221,7 @@ class TestExecutionRole:
         bucket = FineTuningBucket(stack, "Bucket")
         group = ModelPackageGroup(stack, "Group", model_package_group_name="grp")
         rf = RewardFunction(stack, "Reward")
-        FineTuningExecutionRole(stack, "Role", bucket=bucket, model_package_groups=[group], reward_functions=[rf.function], **kwargs)
+        FineTuningExecutionRole(stack, "Role", bucket=bucket.bucket, model_package_groups=[group], reward_functions=[rf.function], **kwargs)
         return Template.from_stack(stack)
 
     def test_trust_and_least_privilege(self):
@@ -216,9 +240,53 @@ class TestExecutionRole:
         assert invoke and all("Reward" in json.dumps(s["Resource"]) for s in invoke)
 
     def test_judges_enable_bedrock_for_those_models_only(self):
-        st = statements(self._role(judge_model_ids=["openai.gpt-oss-120b-1:0"]))
+        st = statements(self._role(judge_models=[JudgeModel.GPT_OSS_120B]))
         (b,) = [s for s in st if "bedrock:InvokeModel" in as_list(s["Action"])]
         assert "foundation-model/openai.gpt-oss-120b-1:0" in json.dumps(b["Resource"])
+
+    def test_a_role_you_pass_gets_the_same_statements(self):
+        stack = new_stack()
+        bucket = FineTuningBucket(stack, "Bucket")
+        mine = iam.Role(stack, "Mine", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+        imported = iam.Role.from_role_arn(stack, "Imported", "arn:aws:iam::123456789012:role/team-training")
+        own = FineTuningExecutionRole(stack, "Own", bucket=bucket.bucket)
+        r1 = FineTuningExecutionRole(stack, "R1", bucket=bucket.bucket, role=mine)
+        r2 = FineTuningExecutionRole(stack, "R2", bucket=bucket.bucket, role=imported)
+        policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+
+        def attached_to(role: iam.IRole) -> list:
+            ref = stack.resolve(role.role_name)
+            return [p["Properties"]["PolicyDocument"]["Statement"] for p in policies if p["Properties"]["Roles"] == [ref]]
+
+        (own_st,), (mine_st,), (imported_st,) = attached_to(own.role), attached_to(mine), attached_to(imported)
+        assert len(own_st) == len(mine_st) == len(imported_st) == len(own.statements)
+        assert r1.dropped == [] and r2.dropped == []
+        assert not Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("did not take these permissions"))
+
+    def test_an_immutable_role_gets_a_permission_notice_listing_the_statements(self):
+        stack = new_stack()
+        bucket = FineTuningBucket(stack, "Bucket")
+        frozen = iam.Role.from_role_arn(stack, "Frozen", "arn:aws:iam::123456789012:role/platform-owned", mutable=False)
+        role = FineTuningExecutionRole(stack, "Role", bucket=bucket.bucket, judge_models=[JudgeModel.GPT_OSS_20B])
+        frozen_role = FineTuningExecutionRole(stack, "Frozen2", bucket=bucket.bucket, judge_models=[JudgeModel.GPT_OSS_20B], role=frozen)
+        assert len(frozen_role.dropped) == len(role.statements) > 5
+        (warning,) = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("did not take these permissions"))
+        text = warning.entry.data
+        assert "platform-owned" in text and "bedrock:InvokeModel" in text and "datasets/*" in text and "s3:PutObject" in text
+        assert not [p for p in Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+                    if "platform-owned" in json.dumps(p)]
+
+    def test_bad_props_name_prop_value_and_expectation(self):
+        stack = new_stack()
+        with pytest.raises(ValueError, match=r"bucket: received str 'acme-data'; expected an s3.IBucket \(for a bucket by name"):
+            FineTuningExecutionRole(stack, "A", bucket="acme-data")
+        bucket = FineTuningBucket(stack, "Bucket")
+        with pytest.raises(ValueError, match=r"judge_models\[0\]: received str 'openai.gpt-oss-120b-1:0'; expected JudgeModel values"):
+            FineTuningExecutionRole(stack, "B", bucket=bucket.bucket, judge_models=["openai.gpt-oss-120b-1:0"])
+        with pytest.raises(ValueError, match=r"role: received str 'arn:aws:iam::123456789012:role/x'; expected an iam.IRole"):
+            FineTuningExecutionRole(stack, "C", bucket=bucket.bucket, role="arn:aws:iam::123456789012:role/x")
+        with pytest.raises(ValueError, match=r"mlflow_resource_arn: received str 'my-mlflow'; expected an MLflow app or tracking server ARN"):
+            FineTuningExecutionRole(stack, "D", bucket=bucket.bucket, mlflow_resource_arn="my-mlflow")
 
 
 # --------------------------------------------------------------------------- Pattern + workflow
@@ -232,10 +300,59 @@ class TestPattern:
                         "AWS::CloudWatch::Alarm": 3}.items():
             t.resource_count_is(kind, n)
         assert len(t.find_resources("AWS::Lambda::Function")) == 6
-        outputs = t.to_json()["Outputs"]
-        for key in ("StateMachineArn", "BucketName", "ModelPackageGroupName", "RewardEvaluatorArn", "ExecutionRoleArn"):
-            assert any(k.startswith("FineTuning" + key) for k in outputs), key
+        assert "Outputs" not in t.to_json(), "the library emits no CloudFormation outputs (the app does)"
+        assert set(p.outputs()) == {"StateMachineArn", "BucketName", "ModelPackageGroupName", "RewardEvaluatorArn", "ExecutionRoleArn"}
         assert p.reward_function is not None and p.workflow.state_machine is p.state_machine
+
+    def test_two_patterns_in_one_stack(self):
+        stack = new_stack()
+        a = ServerlessFineTuning(stack, "TeamA", model_package_group=ModelPackageGroupSource.new_group("team-a-v1"))
+        b = ServerlessFineTuning(stack, "TeamB", model_package_group=ModelPackageGroupSource.new_group("team-b-v1"),
+                                 reward_function=RewardFunctionSource.none())
+        t = Template.from_stack(stack)
+        t.resource_count_is("AWS::StepFunctions::StateMachine", 2)
+        t.resource_count_is("Custom::SageMakerHubEvaluator", 1)
+        assert b.reward_function is None and a.reward_function is not None
+        with pytest.raises(ValueError, match="reward_function: received str 'RewardFunctionSource.none\\(\\)'"):
+            b.metric_reward_errors()
+
+    def test_removal_policy_reaches_every_stateful_resource(self):
+        stateful = ("AWS::Logs::LogGroup", "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SageMaker::ModelPackageGroup")
+        for policy, expected in ((cdk.RemovalPolicy.RETAIN, "Retain"), (cdk.RemovalPolicy.DESTROY, "Delete")):
+            stack = new_stack()
+            ServerlessFineTuning(stack, "FT", removal_policy=policy)
+            resources = Template.from_stack(stack).to_json()["Resources"]
+            # the pattern's own (the stack's shared custom-resource providers live outside it)
+            mine = {k: r for k, r in resources.items() if r["Type"] in stateful and k.startswith("FT")}
+            assert len(mine) == 10, sorted(mine)
+            assert {k: r.get("DeletionPolicy") for k, r in mine.items()} == {k: expected for k in mine}
+
+    def test_metrics_take_the_usual_options(self):
+        stack = new_stack()
+        ft = ServerlessFineTuning(stack, "FT")
+        m = ft.metric_failed(period=cdk.Duration.minutes(1), statistic="Maximum", label="failed runs")
+        assert m.metric_name == "ExecutionsFailed" and m.period.to_seconds() == 60 and m.statistic == "Maximum" and m.label == "failed runs"
+        assert ft.metric_reward_errors(period=cdk.Duration.hours(1)).period.to_seconds() == 3600
+        assert ft.metric_reward_duration().metric_name == "Duration"
+
+    def test_wrong_props_fail_synth_with_a_sentence(self):
+        cases = [
+            (dict(max_runtime=3600), r"max_runtime: received int 3600; expected an aws_cdk.Duration \(e.g. Duration.seconds\(3600\)\)"),
+            (dict(storage="acme-data"), r"storage: received str 'acme-data'; expected FineTuningStorage.new_bucket"),
+            (dict(judge_model="openai.gpt-oss-120b-1:0"), r"judge_model: received str 'openai.gpt-oss-120b-1:0'; expected a JudgeModel"),
+            (dict(notifications=True), r"notifications: received True; expected Notifications.none\(\)"),
+            (dict(dataset_buckets="bucket-a"), r"dataset_buckets: received str 'bucket-a'; expected a list"),
+            (dict(tags={"team": 1}), r"tags: received dict of 1; expected a mapping of strings to strings"),
+            (dict(removal_policy="RETAIN"), r"removal_policy: received str 'RETAIN'; expected an aws_cdk.RemovalPolicy"),
+        ]
+        for kwargs, message in cases:
+            with pytest.raises(ValueError, match=message):
+                ServerlessFineTuning(new_stack(), "FT", **kwargs)
+        from sagemaker_finetuning import BuiltinJudgePrompt, JudgePromptSource
+        with pytest.raises(ValueError, match=r"prompt: received str 'Faithfulness'; expected a BuiltinJudgePrompt"):
+            JudgePromptSource.builtin("Faithfulness")
+        with pytest.raises(ValueError, match=r"name: received 'Helpful'"):
+            BuiltinJudgePrompt("Helpful")
 
     def test_state_machine_logs_tracing_timeout(self):
         stack = new_stack()
@@ -251,7 +368,7 @@ class TestPattern:
 
     def test_pass_role_never_star_and_always_conditioned(self):
         stack = cdk.Stack(cdk.App(), "Plain")
-        ServerlessFineTuning(stack, "FineTuning", judge_model_id="qwen.qwen3-32b-v1:0")
+        ServerlessFineTuning(stack, "FineTuning", judge_model=JudgeModel.QWEN3_32B)
         st = statements(Template.from_stack(stack))
         passes = [s for s in st if "iam:PassRole" in as_list(s["Action"])]
         assert passes
@@ -263,23 +380,23 @@ class TestPattern:
     def test_judge_not_in_region_fails_synth(self):
         stack = cdk.Stack(cdk.App(), "Eu", env=cdk.Environment(account="123456789012", region="eu-west-1"))
         with pytest.raises(ValueError) as err:
-            ServerlessFineTuning(stack, "FT", judge_model_id="qwen.qwen3-235b-a22b-2507-v1:0")
+            ServerlessFineTuning(stack, "FT", judge_model=JudgeModel.QWEN3_235B_A22B_2507)
         msg = str(err.value)
-        assert "judge_model_id: received 'qwen.qwen3-235b-a22b-2507-v1:0'" in msg and "eu-west-1" in msg and "openai.gpt-oss-120b-1:0" in msg
+        assert "judge_models: received JudgeModel('qwen.qwen3-235b-a22b-2507-v1:0')" in msg and "eu-west-1" in msg and "openai.gpt-oss-120b-1:0" in msg
 
     def test_unknown_judge_and_bad_group_fail_synth(self):
-        with pytest.raises(ValueError, match="judge_model_ids: received 'anthropic.claude'"):
-            ServerlessFineTuning(new_stack(), "FT", judge_model_ids=["anthropic.claude"])
-        with pytest.raises(ValueError, match=r"model_package_group_name: received 'Customer Support'.*expected 1-63"):
-            ServerlessFineTuning(new_stack(), "FT", model_package_group_name="Customer Support")
-        with pytest.raises(ValueError, match="max_runtime: received 0 seconds"):
+        with pytest.raises(ValueError, match="model_id: received 'anthropic.claude'"):
+            ServerlessFineTuning(new_stack(), "FT", judge_model=JudgeModel("anthropic.claude"))
+        with pytest.raises(ValueError, match=r"model_package_group_name: received str 'Customer Support'.*expected 1-63"):
+            ServerlessFineTuning(new_stack(), "FT", model_package_group=ModelPackageGroupSource.new_group("Customer Support"))
+        with pytest.raises(ValueError, match="max_runtime: received str '0 seconds'"):
             ServerlessFineTuning(new_stack(), "FT", max_runtime=cdk.Duration.seconds(0))
-        with pytest.raises(ValueError, match="min_poll_interval: received 600 s with max_poll_interval 60 s"):
+        with pytest.raises(ValueError, match="min_poll_interval: received str '600 s with max_poll_interval 60 s'"):
             ServerlessFineTuning(new_stack(), "FT", min_poll_interval=cdk.Duration.minutes(10), max_poll_interval=cdk.Duration.minutes(1))
 
     def test_notifications_topic_is_encrypted_and_used(self):
         stack = new_stack()
-        ServerlessFineTuning(stack, "FT", enable_notifications=True)
+        ServerlessFineTuning(stack, "FT", notifications=Notifications.new_topic())
         t = Template.from_stack(stack)
         t.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [Match.string_like_regexp("NotificationsKey"), "Arn"]}})
         t.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True, "KeyPolicy": {"Statement": Match.array_with([

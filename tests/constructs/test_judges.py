@@ -6,8 +6,16 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from sagemaker_finetuning import BuiltinJudgePrompt, FineTuningBucket, JudgeModel, ServerlessFineTuning
-from sagemaker_finetuning.rewards.judge_prompt import JudgePrompt, check_prompt_template
+from sagemaker_finetuning import (
+    BuiltinJudgePrompt,
+    FineTuningBucket,
+    JudgeModel,
+    JudgePrompt,
+    JudgePromptSource,
+    JudgePromptTemplate,
+    ServerlessFineTuning,
+)
+from sagemaker_finetuning.rewards.judge_prompt import check_prompt_template
 
 GOOD = "You are a strict grader.\nQuestion: {{ prompt }}\nAnswer: {{ response }}\n{% if reference %}Reference: {{ reference }}{% endif %}\nScore 1-10."
 
@@ -51,7 +59,7 @@ def test_judge_prompt_registration(tmp_path):
     path.write_text(GOOD)
     s = stack()
     bucket = FineTuningBucket(s, "Bucket")
-    jp = JudgePrompt(s, "Judge", bucket=bucket, prompt_file=str(path), evaluator_name="grader-v1")
+    jp = JudgePrompt(s, "Judge", bucket=bucket.bucket, template=JudgePromptTemplate.from_file(str(path)), evaluator_name="grader-v1")
     assert jp.placeholders == {"prompt", "response", "reference"}
     t = Template.from_stack(s)
     t.has_resource_properties("Custom::SageMakerHubEvaluator", {
@@ -67,24 +75,26 @@ def test_judge_prompt_registration(tmp_path):
 def test_judge_prompt_bad_inputs(tmp_path):
     s = stack()
     bucket = FineTuningBucket(s, "Bucket")
-    with pytest.raises(ValueError, match="prompt_file: received '/nope.jinja'; expected an existing Jinja file"):
-        JudgePrompt(s, "A", bucket=bucket, prompt_file="/nope.jinja")
-    with pytest.raises(ValueError, match="expected exactly one of them"):
-        JudgePrompt(s, "B", bucket=bucket)
-    with pytest.raises(ValueError, match=r"placeholder\(s\) \{\{ response \}\}"):
-        JudgePrompt(s, "C", bucket=bucket, prompt_text="Only {{ prompt }}")
+    with pytest.raises(ValueError, match="path: received str '/nope.jinja'; expected an existing Jinja file"):
+        JudgePromptTemplate.from_file("/nope.jinja")
+    with pytest.raises(ValueError, match=r"template: received None; expected JudgePromptTemplate.from_file\(path\)"):
+        JudgePrompt(s, "B", bucket=bucket.bucket, template=None)
+    with pytest.raises(ValueError, match=r"template: received inline text without placeholder\(s\) \{\{ response \}\}"):
+        JudgePromptTemplate.from_text("Only {{ prompt }}")
+    with pytest.raises(ValueError, match=r"bucket: received a sagemaker_finetuning.FineTuningBucket; expected an s3.IBucket"):
+        JudgePrompt(s, "D", bucket=bucket, template=JudgePromptTemplate.from_text(GOOD))
 
 
 def test_pattern_with_judge_prompt_file(tmp_path):
     path = tmp_path / "grader.jinja"
     path.write_text(GOOD)
     s = stack()
-    ServerlessFineTuning(s, "FT", judge_model_id="qwen.qwen3-235b-a22b-2507-v1:0", judge_prompt_file=str(path))
+    ft = ServerlessFineTuning(s, "FT", judge_model=JudgeModel.QWEN3_235B_A22B_2507, judge_prompt=JudgePromptSource.from_file(str(path)))
     t = Template.from_stack(s)
     t.resource_count_is("Custom::SageMakerHubEvaluator", 2)
-    assert any(k.startswith("FTJudgePromptEvaluatorArn") for k in t.to_json()["Outputs"])
+    assert "JudgePromptEvaluatorArn" in ft.outputs() and ft.judge_prompt is not None
     env = [f["Properties"]["Environment"]["Variables"]["FINETUNE_SETTINGS"] for f in t.find_resources("AWS::Lambda::Function").values()
            if f["Properties"].get("Handler") == "lambda_src.workflow.handler.step"][0]
     assert "judge_prompt" in str(env) and "EvaluatorArn" in str(env)
-    with pytest.raises(ValueError, match="judge_prompt_file: received a file together with judge_prompt"):
-        ServerlessFineTuning(stack(), "FT2", judge_prompt=BuiltinJudgePrompt.SUMMARIZE, judge_prompt_file=str(path))
+    builtin = ServerlessFineTuning(stack(), "FT2", judge_prompt=JudgePromptSource.builtin(BuiltinJudgePrompt.SUMMARIZE))
+    assert builtin.judge_prompt is None and "JudgePromptEvaluatorArn" not in builtin.outputs()

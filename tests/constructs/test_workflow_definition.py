@@ -31,7 +31,7 @@ def test_no_sync_integrations(definition):
 
 
 def test_create_passes_the_planned_request(definition):
-    from sagemaker_finetuning.workflow.construct import REQUEST_FIELDS
+    from sagemaker_finetuning.workflow.definition import REQUEST_FIELDS
 
     for name, extra in (("CreateTrainingJob", ()), ("CreateTrainingJobWithMlflow", ("MlflowConfig",))):
         create = definition["States"][name]
@@ -53,7 +53,7 @@ def test_planner_emits_exactly_the_fields_the_state_machine_sends():
     from sagemaker_finetuning.core.recipes import select_recipe
     from sagemaker_finetuning.core.settings import StackSettings
     import hub_fixtures as catalog
-    from sagemaker_finetuning.workflow.construct import REQUEST_FIELDS
+    from sagemaker_finetuning.workflow.definition import REQUEST_FIELDS
 
     settings = StackSettings(region="us-east-1", account="123456789012", partition="aws", role_arn="arn:aws:iam::123456789012:role/r",
                              bucket="ft-bucket", model_package_group_name="g", base_model=catalog.DEFAULT_MODEL_ID)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sagemaker_finetuning.core import naming as N  # noqa: E402
+
 import re
 
 import botocore.session
@@ -75,8 +77,8 @@ def test_hyperparameter_value_pattern_matches_sdk(value):
 
 def test_name_pattern_is_the_training_job_name_pattern():
     shape = botocore.session.get_session().get_service_model("sagemaker").operation_model("CreateTrainingJob").input_shape
-    assert C.NAME_PATTERN == "^" + shape.members["TrainingJobName"].metadata["pattern"] + "$"
-    assert C.MAX_NAME_LENGTH == shape.members["TrainingJobName"].metadata["max"]
+    assert N.NAME_PATTERN == shape.members["TrainingJobName"].metadata["pattern"]
+    assert N.MAX_NAME == shape.members["TrainingJobName"].metadata["max"]
 
 
 def _stripped_by(trainer_cls, keys):
@@ -105,3 +107,11 @@ def test_stripped_hyperparameters_equal_what_each_trainer_strips(technique):
 
     trainer_cls = {"SFT": SFTTrainer, "DPO": DPOTrainer, "RLVR": RLVRTrainer, "RLAIF": RLAIFTrainer}[technique]
     assert _stripped_by(trainer_cls, CANDIDATES) == set(C.STRIPPED_HYPERPARAMETERS[technique])
+
+
+def test_the_schema_uses_the_one_sagemaker_name_pattern():
+    from sagemaker_finetuning.core.schema_check import load_schema
+
+    fields = load_schema()["properties"]
+    assert fields["training_job_name"]["pattern"] == f"^{N.NAME_PATTERN}$"
+    assert fields["model_package_group"]["pattern"].count(N.NAME_PATTERN) == 2

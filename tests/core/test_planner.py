@@ -6,6 +6,8 @@ message names the field, shows the received value and says what is expected.
 
 from __future__ import annotations
 
+from sagemaker_finetuning.core import naming as N  # noqa: E402
+
 import dataclasses
 import functools
 import json
@@ -519,7 +521,7 @@ def test_job_names_fit_the_service_pattern(model, technique, execution):
     from sagemaker_finetuning.core.naming import training_job_name
 
     name = training_job_name(model, technique, execution)
-    assert len(name) <= 63 and re.fullmatch(C.NAME_PATTERN, name)
+    assert len(name) <= 63 and re.fullmatch(N.NAME_PATTERN, name)
     assert name.endswith(f"-{technique.lower()}-" + name[-10:])
 
 
@@ -527,7 +529,7 @@ def test_long_model_ids_are_truncated_to_63_characters():
     from sagemaker_finetuning.core.naming import training_job_name
 
     name = training_job_name("m" * 80 + "_x.y", "RLAIF", EXECUTION)
-    assert len(name) == 63 and re.fullmatch(C.NAME_PATTERN, name) and "-rlaif-" in name
+    assert len(name) == 63 and re.fullmatch(N.NAME_PATTERN, name) and "-rlaif-" in name
 
 
 def test_explicit_training_job_name_is_used_as_is():
@@ -535,7 +537,7 @@ def test_explicit_training_job_name_is_used_as_is():
 
 
 # ----------------------------------------------------------------------------- every planned request is valid
-NAMES = st.from_regex(r"\A[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z").filter(lambda n: len(n) <= C.MAX_NAME_LENGTH)
+NAMES = st.from_regex(r"\A[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z").filter(lambda n: len(n) <= N.MAX_NAME)
 
 
 @st.composite

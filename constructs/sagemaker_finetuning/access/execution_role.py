@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence
 
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
@@ -11,11 +11,20 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from sagemaker_finetuning.registry.model_package_group import REGISTER_ACTIONS, IModelPackageGroup
+from sagemaker_finetuning.rewards.judges import JudgeModel
+from sagemaker_finetuning.storage.bucket import DATASET_PREFIX, OUTPUT_PREFIX, PROMPT_PREFIX, DataLocations, check_locations
+from sagemaker_finetuning.support import permissions, props
 from sagemaker_finetuning.support.nag import Suppression, suppress
-from sagemaker_finetuning.storage.bucket import FineTuningBucket
-from sagemaker_finetuning.registry.model_package_group import IModelPackageGroup
-from sagemaker_finetuning.rewards.reward_function import RewardFunction
 
+#: The action sets of aws-cdk-lib's ``Bucket.grant_read`` / ``grant_put`` and ``Key.grant_encrypt_decrypt``
+#: (``aws-s3/lib/perms.ts``, ``aws-kms/lib/perms.ts``), written out so the same statements can go to a
+#: role the library does not own, or into a permission notice.
+S3_READ = ("s3:GetObject*", "s3:GetBucket*", "s3:List*")
+S3_PUT = ("s3:PutObject", "s3:PutObjectLegalHold", "s3:PutObjectRetention", "s3:PutObjectTagging",
+          "s3:PutObjectVersionTagging", "s3:Abort*")
+KMS_ENCRYPT_DECRYPT = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")
+HUB_READ = ("sagemaker:DescribeHub", "sagemaker:DescribeHubContent", "sagemaker:ListHubContents", "sagemaker:ListHubs")
 MLFLOW_ACTIONS = (
     "sagemaker-mlflow:AccessUI", "sagemaker-mlflow:CreateExperiment", "sagemaker-mlflow:CreateRun",
     "sagemaker-mlflow:UpdateRun", "sagemaker-mlflow:LogMetric", "sagemaker-mlflow:LogBatch",
@@ -25,27 +34,30 @@ MLFLOW_ACTIONS = (
     "sagemaker-mlflow:SearchRuns", "sagemaker-mlflow:ListArtifacts", "sagemaker-mlflow:CreateModelVersion",
     "sagemaker-mlflow:CreateRegisteredModel", "sagemaker-mlflow:GetRegisteredModel",
 )
+MLFLOW_ARN = r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:mlflow-(app|tracking-server)/.+"
 
 
 class FineTuningExecutionRole(Construct):
-    """Defines the IAM role a serverless training job runs as, with least privilege.
+    """Defines (or completes) the IAM role a serverless training job runs as, with least privilege.
 
-    Trusted by ``sagemaker.amazonaws.com`` for this account only (``aws:SourceAccount``). Grants:
-    read ``datasets/`` and ``prompts/``, write ``outputs/`` of the bucket; read the SageMaker hubs
-    (the public hub is owned by AWS, so the account segment is a wildcard); register model
-    packages in the given groups; invoke only the given reward functions; MLflow only on the given
-    resource; CloudWatch Logs of training jobs; KMS when a key is given; Bedrock judge models only
-    when RLAIF is enabled.
+    A new role is trusted by ``sagemaker.amazonaws.com`` for this account only (``aws:SourceAccount``).
+    Grants: read the dataset and prompt prefixes, write the output prefix of ``bucket``; read the
+    SageMaker hubs (the public hub is owned by AWS, so the account segment is a wildcard); register
+    model packages in the given groups; invoke only the given reward functions; MLflow only on the
+    given resource; CloudWatch Logs of training jobs; KMS when a key is given; Bedrock only for the
+    given judge models. A ``role`` you pass gets the same statements; if it is immutable
+    (``iam.Role.from_role_arn(..., mutable=False)``) the synth prints a warning listing them.
 
-    :param bucket: the fine-tuning bucket.
+    :param bucket: the bucket of datasets, outputs and prompts.
+    :param dataset_prefix: Default: ``datasets/``. :param output_prefix: Default: ``outputs/``.
+    :param prompt_prefix: Default: ``prompts/``.
+    :param encryption_key: the KMS key of the bucket and of job output. Default: none (SSE-S3).
     :param model_package_groups: groups the jobs may register into. Default: none.
     :param reward_functions: reward functions the jobs may invoke. Default: none.
     :param dataset_buckets: further buckets the jobs may read datasets from. Default: none.
-    :param encryption_key: KMS key of the bucket / job output. Default: none.
-    :param judge_model_ids: Bedrock model ids RLAIF jobs may invoke as judge. Default: none
-        (RLAIF disabled).
+    :param judge_models: Bedrock judges RLAIF jobs may invoke. Default: none (no Bedrock access).
     :param mlflow_resource_arn: the MLflow app or tracking server jobs log to. Default: none.
-    :param role: use an existing role instead; no policy is added to it. Default: a new role.
+    :param role: complete this role instead of defining one. Default: a new role.
     """
 
     def __init__(
@@ -53,93 +65,41 @@ class FineTuningExecutionRole(Construct):
         scope: Construct,
         id: str,
         *,
-        bucket: FineTuningBucket,
-        model_package_groups: Sequence[IModelPackageGroup] = (),
-        reward_functions: Sequence[Union[RewardFunction, lambda_.IFunction]] = (),
-        dataset_buckets: Sequence[s3.IBucket] = (),
+        bucket: s3.IBucket,
+        dataset_prefix: str = DATASET_PREFIX,
+        output_prefix: str = OUTPUT_PREFIX,
+        prompt_prefix: str = PROMPT_PREFIX,
         encryption_key: Optional[kms.IKey] = None,
-        judge_model_ids: Sequence[str] = (),
+        model_package_groups: Sequence[IModelPackageGroup] = (),
+        reward_functions: Sequence[lambda_.IFunction] = (),
+        dataset_buckets: Sequence[s3.IBucket] = (),
+        judge_models: Sequence[JudgeModel] = (),
         mlflow_resource_arn: Optional[str] = None,
         role: Optional[iam.IRole] = None,
     ) -> None:
         super().__init__(scope, id)
-        self.judge_model_ids = tuple(judge_model_ids)
-        if role is not None:
-            self.role: iam.IRole = role
-            return
+        self.locations = check_locations(bucket, encryption_key, dataset_prefix, output_prefix, prompt_prefix)
+        groups = props.instances("model_package_groups", model_package_groups, IModelPackageGroup, "ModelPackageGroup constructs")
+        functions = props.interfaces("reward_functions", reward_functions, "lambda.IFunction")
+        extra_buckets = props.interfaces("dataset_buckets", dataset_buckets, "s3.IBucket")
+        self.judge_models = props.instances("judge_models", judge_models, JudgeModel, "JudgeModel values (e.g. JudgeModel.GPT_OSS_120B)")
+        props.string("mlflow_resource_arn", mlflow_resource_arn, optional=True, pattern=MLFLOW_ARN,
+                     expected="an MLflow app or tracking server ARN (arn:aws:sagemaker:<region>:<account>:mlflow-app/<id>)")
+        props.interface("role", role, "iam.IRole", optional=True)
         stack = Stack.of(self)
-        self.role = iam.Role(
+        self.role: iam.IRole = role or iam.Role(
             self, "Resource",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}),
             description="Execution role of SageMaker serverless fine-tuning jobs",
         )
-        bucket.grant_read_datasets(self.role)
-        bucket.grant_read_prompts(self.role)
-        bucket.grant_write_outputs(self.role)
-        for extra in dataset_buckets:
-            extra.grant_read(self.role)
-        if encryption_key is not None:
-            encryption_key.grant_encrypt_decrypt(self.role)
-        hub_resources = [
-            f"arn:{stack.partition}:sagemaker:{stack.region}:*:hub/*",
-            f"arn:{stack.partition}:sagemaker:{stack.region}:*:hub-content/*",
-        ]
-        self.role.add_to_policy(iam.PolicyStatement(
-            sid="ReadHubs",
-            actions=["sagemaker:DescribeHub", "sagemaker:DescribeHubContent", "sagemaker:ListHubContents", "sagemaker:ListHubs"],
-            resources=hub_resources,
-        ))
-        for group in model_package_groups:
-            group.grant_register(self.role)
-        for fn in reward_functions:
-            fn.grant_invoke(self.role)
-        if mlflow_resource_arn:
-            self.role.add_to_policy(iam.PolicyStatement(sid="MlflowData", actions=list(MLFLOW_ACTIONS), resources=[mlflow_resource_arn]))
-            self.role.add_to_policy(iam.PolicyStatement(
-                sid="MlflowDescribe", actions=["sagemaker:DescribeMlflowApp", "sagemaker:DescribeMlflowTrackingServer"], resources=[mlflow_resource_arn],
-            ))
-        self.role.add_to_policy(iam.PolicyStatement(
-            sid="TrainingJobLogs",
-            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-            resources=[stack.format_arn(service="logs", resource="log-group", resource_name="/aws/sagemaker/TrainingJobs*",
-                                        arn_format=ArnFormat.COLON_RESOURCE_NAME)],
-        ))
-        self.role.add_to_policy(iam.PolicyStatement(
-            sid="TrainingJobMetrics", actions=["cloudwatch:PutMetricData"], resources=["*"],
-            conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
-        ))
-        if self.judge_model_ids:
-            self.role.add_to_policy(iam.PolicyStatement(
-                sid="RlaifJudge",
-                actions=["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
-                resources=[f"arn:{stack.partition}:bedrock:{stack.region}::foundation-model/{m}" for m in self.judge_model_ids],
-            ))
-        suppress(self.role, [
-            Suppression(
-                "AwsSolutions-IAM5",
-                "SageMaker reads base models from SageMakerPublicHub, owned by the 'aws' account, and evaluators "
-                "from the account's AI Registry hub whose name is derived at run time: hub ARNs need wildcards.",
-                ["Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:*:hub/*",
-                 "Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:*:hub-content/*"],
-            ),
-            Suppression(
-                "AwsSolutions-IAM5",
-                "Object access is limited to the datasets/, prompts/ and outputs/ prefixes of the fine-tuning bucket "
-                "(and to dataset buckets the user named); reward functions to the given ones and their versions; model packages to the versions of the stack's groups; "
-                "training logs to the /aws/sagemaker/TrainingJobs log groups.",
-                ["Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", "Action::s3:Abort*",
-                 "Action::s3:PutObjectLegalHold", "Action::s3:PutObjectRetention", "Action::s3:PutObjectTagging",
-                 "Action::s3:PutObjectVersionTagging", "Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*",
-                 "regex:/^Resource::<.*Arn>/(datasets|prompts|outputs)/\\*$/",
-                 "regex:/^Resource::arn:<AWS::Partition>:s3:::.*/\\*$/",
-                 "regex:/^Resource::<.*Arn>/\\*$/",
-                 "regex:/^Resource::<.*Arn>:\\*$/",
-                 "regex:/^Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model-package/.*/\\*$/",
-                 "regex:/^Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/TrainingJobs\\*$/"],
-            ),
-            Suppression("AwsSolutions-IAM5", "cloudwatch:PutMetricData has no resource-level permissions; it is limited by the cloudwatch:namespace condition.",
-                        ["Resource::*"]),
-        ])
+        self.statements = (
+            _storage_statements(self.locations, extra_buckets)
+            + _registry_statements(stack, groups, functions)
+            + _runtime_statements(stack, mlflow_resource_arn, self.judge_models)
+        )
+        self.dropped = permissions.attach(self, self.role, self.statements, "a SageMaker serverless fine-tuning job")
+        if not self.dropped:
+            suppress(self.role, _SUPPRESSIONS)
 
     @property
     def role_arn(self) -> str:
@@ -151,3 +111,87 @@ class FineTuningExecutionRole(Construct):
             grantee=grantee, actions=["iam:PassRole"], resource_arns=[self.role.role_arn],
             conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
         )
+
+
+def _read(bucket: s3.IBucket, pattern: str) -> iam.PolicyStatement:
+    return iam.PolicyStatement(actions=list(S3_READ), resources=[bucket.bucket_arn, bucket.arn_for_objects(pattern)])
+
+
+def _storage_statements(loc: DataLocations, extra_buckets: Sequence[s3.IBucket]) -> list[iam.PolicyStatement]:
+    bucket = loc.bucket
+    statements = [
+        _read(bucket, f"{loc.dataset_prefix}*"),
+        iam.PolicyStatement(actions=["s3:ListBucket", "s3:GetBucketLocation"], resources=[bucket.bucket_arn]),
+        _read(bucket, f"{loc.prompt_prefix}*"),
+        _read(bucket, f"{loc.output_prefix}*"),
+        iam.PolicyStatement(actions=list(S3_PUT), resources=[bucket.arn_for_objects(f"{loc.output_prefix}*")]),
+    ]
+    statements += [_read(extra, "*") for extra in extra_buckets]
+    if loc.encryption_key is not None:
+        statements.append(iam.PolicyStatement(actions=list(KMS_ENCRYPT_DECRYPT), resources=[loc.encryption_key.key_arn]))
+    return statements
+
+
+def _registry_statements(stack: Stack, groups: Sequence[IModelPackageGroup], functions: Sequence[lambda_.IFunction]) -> list[iam.PolicyStatement]:
+    statements = [iam.PolicyStatement(
+        sid="ReadHubs", actions=list(HUB_READ),
+        resources=[f"arn:{stack.partition}:sagemaker:{stack.region}:*:hub/*", f"arn:{stack.partition}:sagemaker:{stack.region}:*:hub-content/*"],
+    )]
+    statements += [iam.PolicyStatement(actions=list(REGISTER_ACTIONS), resources=[g.model_package_group_arn, g.model_packages_arn()])
+                   for g in groups]
+    statements += [iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[f.function_arn, f"{f.function_arn}:*"])
+                   for f in functions]
+    return statements
+
+
+def _runtime_statements(stack: Stack, mlflow_resource_arn: Optional[str], judges: Sequence[JudgeModel]) -> list[iam.PolicyStatement]:
+    statements = []
+    if mlflow_resource_arn:
+        statements += [
+            iam.PolicyStatement(sid="MlflowData", actions=list(MLFLOW_ACTIONS), resources=[mlflow_resource_arn]),
+            iam.PolicyStatement(sid="MlflowDescribe", actions=["sagemaker:DescribeMlflowApp", "sagemaker:DescribeMlflowTrackingServer"],
+                                resources=[mlflow_resource_arn]),
+        ]
+    statements += [
+        iam.PolicyStatement(
+            sid="TrainingJobLogs", actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            resources=[stack.format_arn(service="logs", resource="log-group", resource_name="/aws/sagemaker/TrainingJobs*",
+                                        arn_format=ArnFormat.COLON_RESOURCE_NAME)],
+        ),
+        iam.PolicyStatement(sid="TrainingJobMetrics", actions=["cloudwatch:PutMetricData"], resources=["*"],
+                            conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}}),
+    ]
+    if judges:
+        statements.append(iam.PolicyStatement(
+            sid="RlaifJudge", actions=["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+            resources=[f"arn:{stack.partition}:bedrock:{stack.region}::foundation-model/{j.model_id}" for j in judges],
+        ))
+    return statements
+
+
+_SUPPRESSIONS = [
+    Suppression(
+        "AwsSolutions-IAM5",
+        "SageMaker reads base models from SageMakerPublicHub, owned by the 'aws' account, and evaluators "
+        "from the account's AI Registry hub whose name is derived at run time: hub ARNs need wildcards.",
+        ["Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:*:hub/*",
+         "Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:*:hub-content/*"],
+    ),
+    Suppression(
+        "AwsSolutions-IAM5",
+        "Object access is limited to the dataset, prompt and output prefixes of the fine-tuning bucket "
+        "(and to dataset buckets the user named); reward functions to the given ones and their versions; model packages to the versions of the stack's groups; "
+        "training logs to the /aws/sagemaker/TrainingJobs log groups.",
+        ["Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", "Action::s3:Abort*",
+         "Action::s3:PutObjectLegalHold", "Action::s3:PutObjectRetention", "Action::s3:PutObjectTagging",
+         "Action::s3:PutObjectVersionTagging", "Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*",
+         "regex:/^Resource::<.*Arn>/(datasets|prompts|outputs)/\\*$/",
+         "regex:/^Resource::arn:<AWS::Partition>:s3:::.*/\\*$/",
+         "regex:/^Resource::<.*Arn>/\\*$/",
+         "regex:/^Resource::<.*Arn>:\\*$/",
+         "regex:/^Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model-package/.*/\\*$/",
+         "regex:/^Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/TrainingJobs\\*$/"],
+    ),
+    Suppression("AwsSolutions-IAM5", "cloudwatch:PutMetricData has no resource-level permissions; it is limited by the cloudwatch:namespace condition.",
+                ["Resource::*"]),
+]

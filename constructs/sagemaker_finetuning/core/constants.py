@@ -55,9 +55,6 @@ EXECUTION_TAG = "sagemaker-finetuning:execution-arn"
 #: finetune_utils._validate_hyperparameter_values: characters allowed in string values.
 HYPERPARAMETER_VALUE_PATTERN = r"^[a-zA-Z0-9/_.:,\-\s'\"\[\]]*$"
 
-NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
-#: The pattern alone allows any number of dashes; names (job, model package group) are 1..63 characters.
-MAX_NAME_LENGTH = 63
 MAX_RUNTIME_DEFAULT_SECONDS = 86400
 
 

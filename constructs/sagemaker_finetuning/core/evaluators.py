@@ -20,6 +20,9 @@ SUBTYPE = "AWS/Evaluator"
 DOCUMENT_SCHEMA_VERSION = "2.0.0"
 DEFAULT_VERSION = "1.0.0"
 _BASE32HEX = "0123456789ABCDEFGHIJKLMNOPQRSTUV"
+#: finetune_utils._validate_evaluator_arn (any aws partition): a JsonDoc hub content, versioned.
+EVALUATOR_ARN_PATTERN = r"arn:aws[a-z\-]*:sagemaker:[^:]+:[0-9]{12}:hub-content/[^/]+/JsonDoc/[^/]+/[0-9.]+"
+EVALUATOR_ARN = re.compile(EVALUATOR_ARN_PATTERN)
 #: The plugin's evaluator naming rule (1-20 characters).
 EVALUATOR_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,19}$")
 

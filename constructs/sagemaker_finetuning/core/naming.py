@@ -9,6 +9,11 @@ from __future__ import annotations
 import hashlib
 import re
 
+#: SageMaker's name pattern (training jobs, model package groups, hub contents: the service model's
+#: ``EntityName`` / ``TrainingJobName`` shapes); ``MAX_NAME`` bounds it, the pattern alone does not.
+NAME_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+NAME_RE = re.compile(NAME_PATTERN)
+NAME_RULE = "1-63 letters, digits and hyphens, starting and ending with a letter or digit"
 MAX_NAME = 63
 _INVALID = re.compile(r"[^a-zA-Z0-9-]+")
 _DASHES = re.compile(r"-{2,}")

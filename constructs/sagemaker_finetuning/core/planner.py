@@ -33,7 +33,8 @@ from sagemaker_finetuning.core.errors import (
     RewardFunctionNotAllowed,
     UnsupportedTechnique,
 )
-from sagemaker_finetuning.core.naming import training_job_name
+from sagemaker_finetuning.core.evaluators import EVALUATOR_ARN
+from sagemaker_finetuning.core.naming import MAX_NAME, training_job_name
 from sagemaker_finetuning.core.recipes import (
     check_length_constraints,
     check_override,
@@ -49,8 +50,6 @@ MODEL_PACKAGE_ARN = re.compile(
 )
 LAMBDA_ARN = re.compile(r"^arn:aws[a-z\-]*:lambda:[a-z0-9\-]+:\d{12}:function:[a-zA-Z0-9\-_]+(:[a-zA-Z0-9\-_$]+)?$")
 GROUP_ARN = re.compile(r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]+:\d{12}:model-package-group/(.+)$")
-#: finetune_utils._validate_evaluator_arn (any aws partition).
-EVALUATOR_ARN = re.compile(r"^arn:aws[a-z\-]*:sagemaker:[^:]+:\d{12}:hub-content/[^/]+/JsonDoc/[^/]+/[\d.]+$")
 #: CreateTrainingJob: Tags 0..50; Tag Key/Value pattern [\p{L}\p{Z}\p{N}_.:/=+\-@]*.
 MAX_TAGS = 50
 _TAG_PUNCTUATION = set("_.:/=+-@")
@@ -178,13 +177,13 @@ def validate_input(raw: Any, settings: StackSettings) -> dict[str, Any]:
         )
 
     # Names: the schema patterns bound the characters; the service also bounds the length.
-    if len(inp.get("training_job_name", "")) > C.MAX_NAME_LENGTH:
-        raise InvalidInput("training_job_name", inp["training_job_name"], f"at most {C.MAX_NAME_LENGTH} characters (a SageMaker training job name)")
+    if len(inp.get("training_job_name", "")) > MAX_NAME:
+        raise InvalidInput("training_job_name", inp["training_job_name"], f"at most {MAX_NAME} characters (a SageMaker training job name)")
     # Model package group: the stack's by default (continued: checked against the source later).
     if "model_package_group" in inp:
         inp["model_package_group"] = _normalize_group(inp["model_package_group"])
-        if len(inp["model_package_group"]) > C.MAX_NAME_LENGTH:
-            raise InvalidInput("model_package_group", inp["model_package_group"], f"a group name of at most {C.MAX_NAME_LENGTH} characters")
+        if len(inp["model_package_group"]) > MAX_NAME:
+            raise InvalidInput("model_package_group", inp["model_package_group"], f"a group name of at most {MAX_NAME} characters")
     elif settings.model_package_group_name and not is_continued(inp):
         inp["model_package_group"] = settings.model_package_group_name
     if not is_continued(inp) and "model_package_group" not in inp:
@@ -232,7 +231,7 @@ def validate_input(raw: Any, settings: StackSettings) -> dict[str, Any]:
                 raise InvalidInput("reward_prompt", prompt, "Builtin.<" + "|".join(C.BUILTIN_JUDGE_PROMPTS) + "> or a RewardPrompt evaluator ARN")
             if prompt.startswith("Builtin.") and prompt.split(".", 1)[1] not in C.BUILTIN_JUDGE_PROMPTS:
                 raise InvalidInput("reward_prompt", prompt, "one of " + ", ".join("Builtin." + p for p in C.BUILTIN_JUDGE_PROMPTS))
-            if prompt.startswith("arn:") and not EVALUATOR_ARN.match(prompt):
+            if prompt.startswith("arn:") and not EVALUATOR_ARN.fullmatch(prompt):
                 raise InvalidInput(
                     "reward_prompt", prompt,
                     "a RewardPrompt evaluator ARN arn:aws:sagemaker:<region>:<account>:hub-content/<hub>/JsonDoc/<name>/<version>",

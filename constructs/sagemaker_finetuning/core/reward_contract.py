@@ -26,7 +26,8 @@ METRIC_TYPES = ("Reward", "Metric")
 RESULT_KEYS = ("id", "aggregate_reward_score", "metrics_list")
 HISTOGRAM_BUCKETS = 10
 
-_ALIASES = {
+#: Accepted spellings of the contract names (the reward handler's REWARD_CONTRACT and the checker).
+CONTRACT_ALIASES = {
     "open-weights": OPEN_WEIGHTS, "open_weights": OPEN_WEIGHTS, "openweights": OPEN_WEIGHTS, "oss": OPEN_WEIGHTS,
     "nova": NOVA, "nova-2-lite": NOVA, "nova-2.0-lite": NOVA,
 }
@@ -34,7 +35,7 @@ _ALIASES = {
 
 def normalize_contract(contract):
     """``"open-weights"`` or ``"nova"`` (aliases: oss, open_weights, nova-2-lite); ValueError otherwise."""
-    name = _ALIASES.get(str(contract).strip().lower()) if isinstance(contract, str) else None
+    name = CONTRACT_ALIASES.get(str(contract).strip().lower()) if isinstance(contract, str) else None
     if name is None:
         raise ValueError('contract received %r; expected "open-weights" or "nova".' % (contract,))
     return name

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Optional
 
 from aws_cdk import CustomResource, Duration, Names, RemovalPolicy, Stack, Token
@@ -12,13 +11,30 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from sagemaker_finetuning.support import assets as _assets
-from sagemaker_finetuning.support.nag import Suppression, suppress
+from sagemaker_finetuning.core import evaluators
+from sagemaker_finetuning.support import assets, props
+from sagemaker_finetuning.support.nag import LAMBDA_BASICS, Suppression, suppress
 
-EVALUATOR_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,19}$")
-REWARD_FUNCTION = "RewardFunction"
-REWARD_PROMPT = "RewardPrompt"
 _PROVIDER_ID = "SageMakerHubEvaluatorProvider"
+
+
+class EvaluatorType:
+    """The kind of a JsonDoc evaluator (SDK v3 ``sagemaker.ai_registry.evaluator`` ``EvaluatorType``)."""
+
+    REWARD_FUNCTION: "EvaluatorType"
+    REWARD_PROMPT: "EvaluatorType"
+
+    def __init__(self, value: str, name_prefix: str) -> None:
+        self.value, self.name_prefix = value, name_prefix
+
+    def __repr__(self) -> str:
+        return f"EvaluatorType({self.value!r})"
+
+
+#: A Lambda function that scores RLVR rollouts (reference: its ARN).
+EvaluatorType.REWARD_FUNCTION = EvaluatorType(evaluators.REWARD_FUNCTION, "rf")
+#: A Jinja judge prompt for RLAIF (reference: the S3 URI of the prompt file).
+EvaluatorType.REWARD_PROMPT = EvaluatorType(evaluators.REWARD_PROMPT, "rp")
 
 
 def default_evaluator_name(scope: Construct, prefix: str) -> str:
@@ -28,12 +44,11 @@ def default_evaluator_name(scope: Construct, prefix: str) -> str:
 
 
 def validate_evaluator_name(name: str, prop: str = "evaluator_name") -> None:
-    if Token.is_unresolved(name):
+    if isinstance(name, str) and Token.is_unresolved(name):
         return
-    if len(name) > 20 or not EVALUATOR_NAME.match(name):
-        raise ValueError(
-            f"{prop}: received {name!r}; expected 1-20 letters, digits and hyphens, starting and ending "
-            "with a letter or digit (pattern [a-zA-Z0-9](-*[a-zA-Z0-9]){0,19})"
+    if not isinstance(name, str) or len(name) > 20 or not evaluators.EVALUATOR_NAME.match(name):
+        raise props.InvalidProp(
+            prop, name, "1-20 letters, digits and hyphens, starting and ending with a letter or digit",
         )
 
 
@@ -44,8 +59,8 @@ class HubEvaluator(Construct):
     Create imports version 1.0.0 (creating the hub if needed), an update imports the next version,
     delete removes every version.
 
-    :param evaluator_type: ``"RewardFunction"`` (reference: a Lambda ARN) or ``"RewardPrompt"``
-        (reference: an S3 URI of a Jinja prompt).
+    :param evaluator_type: ``EvaluatorType.REWARD_FUNCTION`` (reference: a Lambda ARN) or
+        ``EvaluatorType.REWARD_PROMPT`` (reference: an S3 URI of a Jinja prompt).
     :param reference: the Lambda ARN or S3 URI the evaluator refers to.
     :param evaluator_name: 1-20 characters. Default: derived from the construct path.
     :param description: Default: none.
@@ -60,7 +75,7 @@ class HubEvaluator(Construct):
         scope: Construct,
         id: str,
         *,
-        evaluator_type: str,
+        evaluator_type: EvaluatorType,
         reference: str,
         evaluator_name: Optional[str] = None,
         description: Optional[str] = None,
@@ -69,24 +84,25 @@ class HubEvaluator(Construct):
         prompt_key: Optional[str] = None,
     ) -> None:
         super().__init__(scope, id)
-        if evaluator_type not in (REWARD_FUNCTION, REWARD_PROMPT):
-            raise ValueError(f"evaluator_type: received {evaluator_type!r}; expected 'RewardFunction' or 'RewardPrompt'")
-        name = evaluator_name or default_evaluator_name(self, "rf" if evaluator_type == REWARD_FUNCTION else "rp")
+        props.instance("evaluator_type", evaluator_type, EvaluatorType, "EvaluatorType.REWARD_FUNCTION or EvaluatorType.REWARD_PROMPT")
+        props.string("reference", reference)
+        props.string("description", description, optional=True, max_length=1023, expected="a description of at most 1023 characters")
+        name = evaluator_name or default_evaluator_name(self, evaluator_type.name_prefix)
         validate_evaluator_name(name)
         self.evaluator_name = name
         provider = self.provider(Stack.of(self))
-        props = {"EvaluatorName": name, "EvaluatorType": evaluator_type, "Reference": reference}
+        properties = {"EvaluatorName": name, "EvaluatorType": evaluator_type.value, "Reference": reference}
         if description:
-            props["Description"] = description
+            properties["Description"] = description
         if prompt_text is not None:
-            if evaluator_type != REWARD_PROMPT or not (prompt_bucket and prompt_key):
-                raise ValueError("prompt_text: received a prompt; expected evaluator_type RewardPrompt with prompt_bucket and prompt_key")
-            props.update(PromptText=prompt_text, PromptBucket=prompt_bucket, PromptKey=prompt_key)
+            if evaluator_type is not EvaluatorType.REWARD_PROMPT or not (prompt_bucket and prompt_key):
+                raise props.InvalidProp("prompt_text", prompt_text[:40], "EvaluatorType.REWARD_PROMPT with prompt_bucket and prompt_key")
+            properties.update(PromptText=prompt_text, PromptBucket=prompt_bucket, PromptKey=prompt_key)
         self._resource = CustomResource(
             self, "Resource",
             service_token=provider.function_arn,
             resource_type="Custom::SageMakerHubEvaluator",
-            properties=props,
+            properties=properties,
             removal_policy=RemovalPolicy.DESTROY,
         )
         self.evaluator_arn: str = self._resource.get_att_string("EvaluatorArn")
@@ -96,13 +112,13 @@ class HubEvaluator(Construct):
     def provider(stack: Stack) -> lambda_.Function:
         """The stack's single custom-resource handler for hub evaluators."""
         existing = stack.node.try_find_child(_PROVIDER_ID)
-        if existing is not None:
-            return existing  # type: ignore[return-value]
+        if isinstance(existing, lambda_.Function):
+            return existing
         fn = lambda_.Function(
             stack, _PROVIDER_ID,
-            runtime=_assets.RUNTIME,
-            code=_assets.library_code(),
-            handler=_assets.handler("hub_registration.handler", "handler"),
+            runtime=assets.RUNTIME,
+            code=assets.library_code(),
+            handler=assets.handler("hub_registration.handler", "handler"),
             timeout=Duration.minutes(5),
             description="Registers reward functions and judge prompts as SageMaker Hub evaluators",
             log_group=logs.LogGroup(stack, f"{_PROVIDER_ID}Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY),
@@ -118,8 +134,7 @@ class HubEvaluator(Construct):
             resources=[hub_arn, content_arn],
         ))
         suppress(fn, [
-            Suppression("AwsSolutions-IAM4", "AWSLambdaBasicExecutionRole only lets the function write its own logs.",
-                        ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]),
+            LAMBDA_BASICS[0],
             Suppression(
                 "AwsSolutions-IAM5",
                 "The AI Registry hub's name is a hash of region and account, unknown to an environment-agnostic "

@@ -10,7 +10,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+from sagemaker_finetuning.core.naming import NAME_RE, NAME_RULE
+from sagemaker_finetuning.support import props
 
 REGISTER_ACTIONS = (
     "sagemaker:CreateModelPackage",
@@ -29,13 +30,10 @@ READ_ACTIONS = (
 
 def validate_group_name(name: str, prop: str = "model_package_group_name") -> None:
     """Raise a clear error unless ``name`` is a valid group name (tokens are not checked)."""
-    if Token.is_unresolved(name):
+    if isinstance(name, str) and Token.is_unresolved(name):
         return
-    if not NAME_PATTERN.match(name):
-        raise ValueError(
-            f"{prop}: received {name!r}; expected 1-63 letters, digits and hyphens, "
-            "starting and ending with a letter or digit (pattern [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})"
-        )
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+        raise props.InvalidProp(prop, name, NAME_RULE)
 
 
 class _ModelPackageGroupBase(Resource):
@@ -83,12 +81,12 @@ class ModelPackageGroup(_ModelPackageGroupBase):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, id)
+        props.removal_policy("removal_policy", removal_policy)
+        props.string("description", description, optional=True, max_length=1024, expected="a description of at most 1024 characters")
         if model_package_group_name is None:
             model_package_group_name = Names.unique_resource_name(self, max_length=63, separator="-").strip("-")
             model_package_group_name = re.sub(r"[^a-zA-Z0-9-]", "", model_package_group_name)
         validate_group_name(model_package_group_name)
-        if description is not None and not Token.is_unresolved(description) and len(description) > 1024:
-            raise ValueError(f"description: received {len(description)} characters; expected at most 1024")
         self._resource = sagemaker.CfnModelPackageGroup(
             self, "Resource",
             model_package_group_name=model_package_group_name,
@@ -120,3 +118,36 @@ class ModelPackageGroup(_ModelPackageGroupBase):
 
 
 IModelPackageGroup = _ModelPackageGroupBase
+
+
+class ModelPackageGroupSource:
+    """Where the pattern registers models: a new group, or one you have.
+
+    ``ModelPackageGroupSource.new_group("support-bot-v1")`` or
+    ``ModelPackageGroupSource.existing(ModelPackageGroup.from_model_package_group_name(stack, "G", "support-bot-v1"))``.
+    """
+
+    def __init__(self, *, group: Optional[IModelPackageGroup], name: Optional[str], description: Optional[str]) -> None:
+        self._group, self._name, self._description = group, name, description
+
+    @staticmethod
+    def new_group(model_package_group_name: Optional[str] = None, *, description: Optional[str] = None) -> "ModelPackageGroupSource":
+        """A new :class:`ModelPackageGroup` (it follows the pattern's removal policy).
+        Default name: derived from the construct path."""
+        if model_package_group_name is not None:
+            validate_group_name(model_package_group_name)
+        return ModelPackageGroupSource(group=None, name=model_package_group_name, description=description)
+
+    @staticmethod
+    def existing(group: IModelPackageGroup) -> "ModelPackageGroupSource":
+        """A group defined elsewhere (e.g. ``ModelPackageGroup.from_model_package_group_name``)."""
+        props.instance("group", group, IModelPackageGroup, "a ModelPackageGroup (or one imported with from_model_package_group_name/_arn)")
+        return ModelPackageGroupSource(group=group, name=None, description=None)
+
+    def bind(self, scope: Construct, id: str, removal_policy: RemovalPolicy) -> IModelPackageGroup:
+        if self._group is not None:
+            return self._group
+        return ModelPackageGroup(
+            scope, id, model_package_group_name=self._name, removal_policy=removal_policy,
+            description=self._description or "Models fine-tuned by SageMaker serverless fine-tuning",
+        )

@@ -8,11 +8,16 @@ from typing import Iterable, Optional
 import jinja2
 import jinja2.meta
 from aws_cdk import Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from sagemaker_finetuning.core import evaluators
+from sagemaker_finetuning.registry.hub_evaluator import EvaluatorType, HubEvaluator, default_evaluator_name, validate_evaluator_name
+from sagemaker_finetuning.rewards.judges import BuiltinJudgePrompt
+from sagemaker_finetuning.storage.bucket import DataLocations
+from sagemaker_finetuning.support import props
 from sagemaker_finetuning.support.nag import Suppression, suppress
-from sagemaker_finetuning.storage.bucket import FineTuningBucket
-from sagemaker_finetuning.registry.hub_evaluator import REWARD_PROMPT, HubEvaluator, default_evaluator_name, validate_evaluator_name
 
 REQUIRED_PLACEHOLDERS = ("prompt", "response")
 #: What the judge can be given besides the prompt and the policy's response.
@@ -26,32 +31,58 @@ def check_prompt_template(text: str, *, required: Iterable[str] = REQUIRED_PLACE
     try:
         ast = jinja2.Environment().parse(text)
     except jinja2.TemplateSyntaxError as exc:
-        raise ValueError(f"prompt_file: received {source} with a Jinja syntax error at line {exc.lineno} ({exc.message}); "
+        raise ValueError(f"template: received {source} with a Jinja syntax error at line {exc.lineno} ({exc.message}); "
                          "expected a valid Jinja template") from exc
     used = jinja2.meta.find_undeclared_variables(ast)
     missing = [p for p in required if p not in used]
     if missing:
         raise ValueError(
-            f"prompt_file: received {source} without placeholder(s) {', '.join('{{ ' + m + ' }}' for m in missing)}; "
+            f"template: received {source} without placeholder(s) {', '.join('{{ ' + m + ' }}' for m in missing)}; "
             f"expected a judge prompt that uses {', '.join('{{ ' + r + ' }}' for r in required)}"
         )
     unknown = sorted(used - set(allowed))
     if unknown:
         raise ValueError(
-            f"prompt_file: received {source} with unknown placeholder(s) {', '.join(unknown)}; "
+            f"template: received {source} with unknown placeholder(s) {', '.join(unknown)}; "
             f"expected only {', '.join(sorted(allowed))}"
         )
     return used
 
 
-class JudgePrompt(Construct):
-    """Defines a custom RLAIF judge prompt: a Jinja file whose placeholders are checked at synth
-    time, uploaded to the fine-tuning bucket (``prompts/<name>.jinja``) and registered as a
-    SageMaker Hub ``RewardPrompt`` evaluator, exactly as SDK v3 ``Evaluator.create`` does.
+class JudgePromptTemplate:
+    """The text of a custom RLAIF judge prompt (Jinja), checked when it is created:
+    ``JudgePromptTemplate.from_file("judge.jinja")`` or ``JudgePromptTemplate.from_text("...")``."""
 
-    :param bucket: the fine-tuning bucket the prompt is stored in.
-    :param prompt_file: path to the Jinja prompt (``{{ prompt }}`` and ``{{ response }}`` required).
-    :param prompt_text: the prompt itself, instead of ``prompt_file``.
+    def __init__(self, text: str, source: str) -> None:
+        if len(text.encode("utf-8")) > MAX_PROMPT_BYTES:
+            raise ValueError(f"template: received {source} of {len(text.encode())} bytes; expected at most {MAX_PROMPT_BYTES}")
+        self.text, self.source = text, source
+        self.placeholders = check_prompt_template(text, source=source)
+
+    @staticmethod
+    def from_file(path: str) -> "JudgePromptTemplate":
+        """A Jinja file (``{{ prompt }}`` and ``{{ response }}`` required)."""
+        props.string("path", path)
+        if not Path(path).is_file():
+            raise props.InvalidProp("path", path, "an existing Jinja file")
+        return JudgePromptTemplate(Path(path).read_text(encoding="utf-8"), repr(path))
+
+    @staticmethod
+    def from_text(text: str) -> "JudgePromptTemplate":
+        """The prompt itself."""
+        props.string("text", text)
+        return JudgePromptTemplate(text, "inline text")
+
+
+class JudgePrompt(Construct):
+    """Defines a custom RLAIF judge prompt: a Jinja template whose placeholders are checked at synth
+    time, uploaded to the bucket (``<prompt_prefix><name>.jinja``) and registered as a SageMaker Hub
+    ``RewardPrompt`` evaluator, exactly as SDK v3 ``Evaluator.create`` does.
+
+    :param bucket: the bucket the prompt is stored in (the training role must read ``prompt_prefix``).
+    :param template: the prompt (``JudgePromptTemplate.from_file(path)`` or ``.from_text(text)``).
+    :param prompt_prefix: Default: ``prompts/``.
+    :param encryption_key: the bucket's KMS key, if any. Default: none.
     :param evaluator_name: 1-20 characters. Default: derived from the construct path.
     """
 
@@ -60,41 +91,71 @@ class JudgePrompt(Construct):
         scope: Construct,
         id: str,
         *,
-        bucket: FineTuningBucket,
-        prompt_file: Optional[str] = None,
-        prompt_text: Optional[str] = None,
+        bucket: s3.IBucket,
+        template: JudgePromptTemplate,
+        prompt_prefix: str = "prompts/",
+        encryption_key: Optional[kms.IKey] = None,
         evaluator_name: Optional[str] = None,
     ) -> None:
         super().__init__(scope, id)
-        if (prompt_file is None) == (prompt_text is None):
-            raise ValueError("prompt_file: received " + ("both prompt_file and prompt_text" if prompt_file else "neither prompt_file nor prompt_text")
-                             + "; expected exactly one of them")
-        source = "inline text"
-        if prompt_file is not None:
-            path = Path(prompt_file)
-            if not path.is_file():
-                raise ValueError(f"prompt_file: received {prompt_file!r}; expected an existing Jinja file")
-            prompt_text, source = path.read_text(encoding="utf-8"), repr(prompt_file)
-        assert prompt_text is not None
-        if len(prompt_text.encode("utf-8")) > MAX_PROMPT_BYTES:
-            raise ValueError(f"prompt_file: received {source} of {len(prompt_text.encode())} bytes; expected at most {MAX_PROMPT_BYTES}")
-        self.placeholders = check_prompt_template(prompt_text, source=source)
-        name = evaluator_name or default_evaluator_name(self, "rp")
+        props.interface("bucket", bucket, "s3.IBucket")
+        props.instance("template", template, JudgePromptTemplate, "JudgePromptTemplate.from_file(path) or JudgePromptTemplate.from_text(text)")
+        props.prefix("prompt_prefix", prompt_prefix)
+        props.interface("encryption_key", encryption_key, "kms.IKey", optional=True)
+        self.placeholders = template.placeholders
+        name = evaluator_name or default_evaluator_name(self, EvaluatorType.REWARD_PROMPT.name_prefix)
         validate_evaluator_name(name)
-        self.prompt_key = f"{bucket.prompt_prefix}{name}.jinja"
-        self.s3_uri = bucket.s3_uri(self.prompt_key)
+        self.prompt_key = f"{prompt_prefix}{name}.jinja"
+        self.s3_uri = f"s3://{bucket.bucket_name}/{self.prompt_key}"
         self.evaluator = HubEvaluator(
-            self, "Evaluator", evaluator_type=REWARD_PROMPT, reference=self.s3_uri, evaluator_name=name,
+            self, "Evaluator", evaluator_type=EvaluatorType.REWARD_PROMPT, reference=self.s3_uri, evaluator_name=name,
             description="RLAIF judge prompt",
-            prompt_text=prompt_text, prompt_bucket=bucket.bucket_name, prompt_key=self.prompt_key,
+            prompt_text=template.text, prompt_bucket=bucket.bucket_name, prompt_key=self.prompt_key,
         )
         provider = HubEvaluator.provider(Stack.of(self))
-        bucket.bucket.grant_put(provider, self.prompt_key)
-        bucket.bucket.grant_delete(provider, self.prompt_key)
-        if bucket.encryption_key is not None:
-            bucket.encryption_key.grant_encrypt_decrypt(provider)
+        bucket.grant_put(provider, self.prompt_key)
+        bucket.grant_delete(provider, self.prompt_key)
+        if encryption_key is not None:
+            encryption_key.grant_encrypt_decrypt(provider)
         suppress(provider, [Suppression(
             "AwsSolutions-IAM5", "Writing one prompt object: CDK's grant_put/grant_delete use object-action wildcards on that key.",
             ["Action::s3:Abort*", "Action::s3:DeleteObject*", "Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*"],
         )])
         self.evaluator_arn: str = self.evaluator.evaluator_arn
+
+
+class JudgePromptSource:
+    """The pattern's default RLAIF judge prompt: ``JudgePromptSource.builtin(BuiltinJudgePrompt.SUMMARIZE)``,
+    ``.from_file(path)`` / ``.from_text(text)`` (a :class:`JudgePrompt` is defined), or
+    ``.from_evaluator_arn(arn)`` (a RewardPrompt evaluator registered elsewhere)."""
+
+    def __init__(self, *, value: Optional[str], template: Optional[JudgePromptTemplate]) -> None:
+        self._value, self._template = value, template
+
+    @staticmethod
+    def builtin(prompt: BuiltinJudgePrompt) -> "JudgePromptSource":
+        props.instance("prompt", prompt, BuiltinJudgePrompt, "a BuiltinJudgePrompt (e.g. BuiltinJudgePrompt.SUMMARIZE)")
+        return JudgePromptSource(value=prompt.reward_prompt, template=None)
+
+    @staticmethod
+    def from_file(path: str) -> "JudgePromptSource":
+        return JudgePromptSource(value=None, template=JudgePromptTemplate.from_file(path))
+
+    @staticmethod
+    def from_text(text: str) -> "JudgePromptSource":
+        return JudgePromptSource(value=None, template=JudgePromptTemplate.from_text(text))
+
+    @staticmethod
+    def from_evaluator_arn(evaluator_arn: str) -> "JudgePromptSource":
+        props.string("evaluator_arn", evaluator_arn, pattern=evaluators.EVALUATOR_ARN_PATTERN,
+                     expected="a RewardPrompt evaluator ARN arn:aws:sagemaker:<region>:<account>:hub-content/<hub>/JsonDoc/<name>/<version>")
+        return JudgePromptSource(value=evaluator_arn, template=None)
+
+    def bind(self, scope: Construct, id: str, locations: DataLocations) -> tuple[str, Optional[JudgePrompt]]:
+        """The ``reward_prompt`` value executions default to, and the JudgePrompt defined for it (if any)."""
+        if self._template is None:
+            assert self._value is not None
+            return self._value, None
+        prompt = JudgePrompt(scope, id, bucket=locations.bucket, template=self._template,
+                             prompt_prefix=locations.prompt_prefix, encryption_key=locations.encryption_key)
+        return prompt.evaluator_arn, prompt

@@ -4,20 +4,42 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence, Unpack
 
-from aws_cdk import Duration, Names, RemovalPolicy, Stack, Token
+from aws_cdk import Duration, Names, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from sagemaker_finetuning.support import assets as _assets
-from sagemaker_finetuning.support.nag import Suppression, suppress
-from sagemaker_finetuning.registry.hub_evaluator import REWARD_FUNCTION, HubEvaluator
 
-CONTRACTS = ("open-weights", "nova")
-_FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9\-_]{1,64}$")
+from sagemaker_finetuning.core import reward_contract
+from sagemaker_finetuning.registry.hub_evaluator import EvaluatorType, HubEvaluator
+from sagemaker_finetuning.support import assets, props
+from sagemaker_finetuning.support.metrics import MetricOptions
+from sagemaker_finetuning.support.nag import LAMBDA_BASICS, suppress
+
+_FUNCTION_NAME = r"[a-zA-Z0-9\-_]{1,64}"
+
+
+class RewardContract:
+    """How SageMaker calls a reward function and what it expects back (``core.reward_contract``)."""
+
+    OPEN_WEIGHTS: "RewardContract"
+    NOVA: "RewardContract"
+
+    def __init__(self, value: str) -> None:
+        self.value = reward_contract.normalize_contract(value)
+
+    def __repr__(self) -> str:
+        return f"RewardContract({self.value!r})"
+
+
+#: Llama, Qwen, GPT-OSS ...: ``{"batch": [...]}`` in, a statusCode/body envelope out.
+RewardContract.OPEN_WEIGHTS = RewardContract(reward_contract.OPEN_WEIGHTS)
+#: Amazon Nova: a bare list of samples in, a bare list of scores out.
+RewardContract.NOVA = RewardContract(reward_contract.NOVA)
 
 
 class RewardFunction(Construct):
@@ -30,8 +52,7 @@ class RewardFunction(Construct):
     :param components: reward components and weights, e.g.
         ``[{"type": "numeric_match", "weight": 0.7}, {"type": "anti_gaming", "weight": 0.3}]``
         (library handler only). Default: the handler's default mix.
-    :param contract: ``"open-weights"`` (statusCode/body envelope) or ``"nova"`` (bare list).
-        Default: ``"open-weights"``.
+    :param contract: ``RewardContract.OPEN_WEIGHTS`` or ``RewardContract.NOVA``. Default: OPEN_WEIGHTS.
     :param function_name: Default: ``sagemaker-reward-<unique suffix>`` — it contains
         "sagemaker" so the AWS managed policy AmazonSageMakerModelCustomizationCoreAccess can
         invoke it too.
@@ -39,6 +60,7 @@ class RewardFunction(Construct):
     :param timeout: Default: 60 seconds.
     :param environment: extra environment variables. Default: none.
     :param evaluator_name: 1-20 characters. Default: derived from the construct path.
+    :param log_retention: Default: one month. :param removal_policy: of the log group. Default: DESTROY.
     """
 
     def __init__(
@@ -49,44 +71,30 @@ class RewardFunction(Construct):
         code: Optional[lambda_.Code] = None,
         handler: Optional[str] = None,
         components: Optional[Sequence[Mapping[str, Any]]] = None,
-        contract: str = "open-weights",
+        contract: RewardContract = RewardContract.OPEN_WEIGHTS,
         function_name: Optional[str] = None,
         memory_size: int = 1024,
         timeout: Duration = Duration.seconds(60),
         environment: Optional[Mapping[str, str]] = None,
         evaluator_name: Optional[str] = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
     ) -> None:
         super().__init__(scope, id)
-        if contract not in CONTRACTS:
-            raise ValueError(f"contract: received {contract!r}; expected one of {', '.join(CONTRACTS)}")
-        if (code is None) != (handler is None):
-            raise ValueError(
-                f"handler: received {handler!r} with code {'set' if code else 'unset'}; expected both code and handler "
-                "(your own function) or neither (the library's reward handler)"
-            )
-        if code is not None and components is not None:
-            raise ValueError("components: received a value with custom code; expected components only with the library's handler")
-        if function_name is None:
-            function_name = "sagemaker-reward-" + Names.unique_resource_name(self, max_length=46, separator="-")
-            function_name = re.sub(r"[^a-zA-Z0-9\-_]", "", function_name)[:64]
-        elif not Token.is_unresolved(function_name) and not _FUNCTION_NAME.match(function_name):
-            raise ValueError(f"function_name: received {function_name!r}; expected 1-64 letters, digits, hyphens or underscores")
-        env = {"REWARD_CONTRACT": contract, **(environment or {})}
-        if components is not None:
-            env["REWARD_COMPONENTS"] = json.dumps(list(components), sort_keys=True)
+        env = _check(code, handler, components, contract, function_name, memory_size, timeout, environment, removal_policy)
         self.contract = contract
         self.function = lambda_.Function(
             self, "Function",
-            function_name=function_name,
-            runtime=_assets.RUNTIME,
-            code=code or _assets.library_code(),
-            handler=handler or _assets.handler("reward.handler", "handler"),
+            function_name=function_name or _default_name(self),
+            runtime=assets.RUNTIME,
+            code=code or assets.library_code(),
+            handler=handler or assets.handler("reward.handler", "handler"),
             memory_size=memory_size,
             timeout=timeout,
             environment=env,
             description="RLVR reward function for SageMaker serverless fine-tuning",
             tracing=lambda_.Tracing.ACTIVE,
-            log_group=logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY),
+            log_group=logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy),
         )
         # SageMaker's rollout workers call the function as the training job's execution role; the
         # resource policy lets the service principal of this account call it as well.
@@ -95,15 +103,10 @@ class RewardFunction(Construct):
             principal=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             source_account=Stack.of(self).account,
         )
-        suppress(self.function, [
-            Suppression("AwsSolutions-IAM4", "AWSLambdaBasicExecutionRole only lets the function write its own logs.",
-                        ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]),
-            Suppression("AwsSolutions-IAM5", "X-Ray tracing needs PutTraceSegments/PutTelemetryRecords on '*' (no resource-level permissions).",
-                        ["Resource::*"]),
-        ])
+        suppress(self.function, LAMBDA_BASICS)
         self.evaluator = HubEvaluator(
             self, "Evaluator",
-            evaluator_type=REWARD_FUNCTION,
+            evaluator_type=EvaluatorType.REWARD_FUNCTION,
             reference=self.function.function_arn,
             evaluator_name=evaluator_name,
             description="RLVR reward function",
@@ -115,10 +118,84 @@ class RewardFunction(Construct):
         """Let ``grantee`` invoke the reward function."""
         return self.function.grant_invoke(grantee)
 
-    def metric_errors(self, **kwargs: Any):
-        """Reward function errors (a failing reward fails training batches)."""
-        return self.function.metric_errors(**kwargs)
+    def metric_errors(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
+        """Reward function errors (a failing reward fails training batches). Default: sum over 5 minutes."""
+        return self.function.metric_errors(**options)
 
-    def metric_duration(self, **kwargs: Any):
-        """Reward function duration (reward latency is training time)."""
-        return self.function.metric_duration(**kwargs)
+    def metric_duration(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
+        """Reward function duration (reward latency is training time). Default: average over 5 minutes."""
+        return self.function.metric_duration(**options)
+
+    def metric_throttles(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
+        """Throttled reward invocations (rollouts waiting on reward). Default: sum over 5 minutes."""
+        return self.function.metric_throttles(**options)
+
+
+def _default_name(scope: Construct) -> str:
+    name = "sagemaker-reward-" + Names.unique_resource_name(scope, max_length=46, separator="-")
+    return re.sub(r"[^a-zA-Z0-9\-_]", "", name)[:64]
+
+
+def _check(code: Any, handler: Any, components: Any, contract: Any, function_name: Any, memory_size: Any, timeout: Any,
+           environment: Any, removal_policy: Any) -> dict[str, str]:
+    """Check the props; returns the function's environment."""
+    props.instance("code", code, lambda_.Code, "a lambda_.Code (e.g. lambda_.Code.from_asset(path))", optional=True)
+    props.string("handler", handler, optional=True)
+    if (code is None) != (handler is None):
+        raise props.InvalidProp("handler", handler, f"both code and handler (your own function) or neither (the library's "
+                                "reward handler); code is " + ("set" if code is not None else "not set"))
+    if components is not None:
+        props.instances("components", components, dict, 'mappings such as {"type": "numeric_match", "weight": 1.0}')
+        if code is not None:
+            raise props.InvalidProp("components", list(components), "no components with your own code (the library's handler reads them)")
+    props.instance("contract", contract, RewardContract, "RewardContract.OPEN_WEIGHTS or RewardContract.NOVA")
+    props.string("function_name", function_name, optional=True, pattern=_FUNCTION_NAME,
+                 expected="1-64 letters, digits, hyphens or underscores")
+    props.integer("memory_size", memory_size, 128, 10240)
+    props.duration("timeout", timeout)
+    props.removal_policy("removal_policy", removal_policy)
+    env = {"REWARD_CONTRACT": contract.value, **props.string_map("environment", environment)}
+    if components is not None:
+        _check_components(components)
+        env["REWARD_COMPONENTS"] = json.dumps([dict(c) for c in components], sort_keys=True)
+    return env
+
+
+def _check_components(components: Sequence[Mapping[str, Any]]) -> None:
+    """The library handler's own configuration check, at synth time rather than at the first reward call."""
+    from sagemaker_finetuning.lambda_src.reward.components import RewardConfigError, build_components
+
+    try:
+        build_components([dict(c) for c in components])
+    except RewardConfigError as exc:
+        raise props.InvalidProp("components", [dict(c) for c in components], f"components the reward handler accepts ({exc})") from None
+
+
+class RewardFunctionSource:
+    """The pattern's default RLVR reward function: ``RewardFunctionSource.library()`` (the library's
+    handler, optionally configured), ``.custom(reward_function)`` (one you defined), or ``.none()``
+    (RLVR runs must then name a function or a preset)."""
+
+    def __init__(self, *, function: Optional[RewardFunction], components: Optional[Sequence[Mapping[str, Any]]],
+                 contract: Optional[RewardContract]) -> None:
+        self._function, self._components, self._contract = function, components, contract
+
+    @staticmethod
+    def library(*, components: Optional[Sequence[Mapping[str, Any]]] = None,
+                contract: RewardContract = RewardContract.OPEN_WEIGHTS) -> "RewardFunctionSource":
+        """A new :class:`RewardFunction` running the library's handler. Default: its default mix."""
+        return RewardFunctionSource(function=None, components=components, contract=contract)
+
+    @staticmethod
+    def custom(reward_function: RewardFunction) -> "RewardFunctionSource":
+        props.instance("reward_function", reward_function, RewardFunction, "a RewardFunction construct")
+        return RewardFunctionSource(function=reward_function, components=None, contract=None)
+
+    @staticmethod
+    def none() -> "RewardFunctionSource":
+        return RewardFunctionSource(function=None, components=None, contract=None)
+
+    def bind(self, scope: Construct, id: str, removal_policy: RemovalPolicy) -> Optional[RewardFunction]:
+        if self._function is not None or self._contract is None:
+            return self._function
+        return RewardFunction(scope, id, components=self._components, contract=self._contract, removal_policy=removal_policy)

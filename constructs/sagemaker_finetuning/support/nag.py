@@ -35,3 +35,12 @@ def suppress(scope: IConstruct, suppressions: Iterable[Suppression], *, children
             rules = list(existing.get("rules_to_suppress", []))
             rules.extend(i for i in items if i not in rules)
             node.add_metadata("cdk_nag", {"rules_to_suppress": rules})
+
+
+#: The findings every Lambda function of the library has, and why they are acceptable.
+LAMBDA_BASICS = [
+    Suppression("AwsSolutions-IAM4", "AWSLambdaBasicExecutionRole only lets the function write its own logs.",
+                ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]),
+    Suppression("AwsSolutions-IAM5", "X-Ray tracing needs PutTraceSegments/PutTelemetryRecords on '*' (no resource-level permissions).",
+                ["Resource::*"]),
+]

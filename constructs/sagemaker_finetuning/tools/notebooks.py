@@ -33,7 +33,9 @@ from typing import Any, Mapping
 
 import jinja2
 
-from sagemaker_finetuning.core.constants import BUILTIN_JUDGE_PROMPTS, JUDGE_MODEL_REGIONS
+from sagemaker_finetuning.core.constants import BUILTIN_JUDGE_PROMPTS, JUDGE_MODEL_REGIONS, is_nova_model
+from sagemaker_finetuning.core.evaluators import EVALUATOR_ARN
+from sagemaker_finetuning.core.naming import MAX_NAME, NAME_PATTERN, NAME_RE
 from sagemaker_finetuning.tools.metrics import metric_names_for
 from sagemaker_finetuning.templates import TEMPLATE_FILES
 
@@ -65,24 +67,24 @@ TITLES = {
     "RLVR": "reinforcement learning with verifiable rewards (RLVR)",
     "RLAIF": "reinforcement learning from AI feedback (RLAIF)",
 }
-GROUP_NAME_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
-MAX_GROUP_NAME = 63
+GROUP_NAME_PATTERN = NAME_PATTERN
+MAX_GROUP_NAME = MAX_NAME
 MAX_EVALUATOR_NAME = 20
 NOVA_ONLY_OMITTED = ("max_epochs", "lr_warmup_steps_ratio")
 DEFAULT_JUDGE_PROMPT_FILE = "prompts/judge_prompt.jinja"
 DEFAULT_JUDGE_PROMPT = "Builtin.Summarize"
 SDK_PIN = "sagemaker>=3.7.1,<4.0"
 
-_GROUP_RE = re.compile(GROUP_NAME_PATTERN)
+_GROUP_RE = NAME_RE
 _MODEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+\-]{0,2047}")
 _S3_OR_ARN = re.compile(r"(s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?|arn:aws[a-z\-]*:sagemaker:[^:]+:[0-9]{12}:hub-content/.+)")
-_EVALUATOR_ARN = re.compile(r"arn:aws[a-z\-]*:sagemaker:[^:]+:[0-9]{12}:hub-content/[^/]+/JsonDoc/[^/]+/[0-9.]+")
+_EVALUATOR_ARN = EVALUATOR_ARN
 _REWARD_FUNCTION = re.compile(
     _EVALUATOR_ARN.pattern + r"|arn:aws[a-z\-]*:lambda:[a-z0-9\-]+:[0-9]{12}:function:[a-zA-Z0-9\-_]+(:[a-zA-Z0-9\-_$]+)?"
 )
 _MLFLOW_ARN = re.compile(r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:mlflow-[a-zA-Z-]*/.+")
 _ROLE_ARN = re.compile(r"arn:aws[a-z\-]*:iam::[0-9]{12}:role/.+")
-_JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+_JOB_NAME = NAME_RE
 _PACKAGE_ARN = re.compile(r"arn:aws[a-z\-]*:sagemaker:[^:]+:[0-9]{12}:model-package/.+")
 _CELL = re.compile(r"^# Cell \d+: (.+?)\s*$")
 _NOTEBOOK_ONLY = re.compile(r"\s*# NOTEBOOK_ONLY\s*$")
@@ -197,11 +199,6 @@ def _format_from_suffix(path: Path) -> str:
 def is_meta_model(model_id: str) -> bool:
     """Meta (Llama) models are gated: their id starts with ``meta-``."""
     return model_id.startswith("meta-")
-
-
-def is_nova_model(model_id: str) -> bool:
-    """SDK v3's rule: ``nova`` anywhere in the id, case-insensitively."""
-    return "nova" in model_id.lower()
 
 
 def check_group_name(name: str) -> str:

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from sagemaker_finetuning.core.constants import is_nova_model
+
 _SHOWN = 60
 
 # Error kinds (stable names: the CLI and a CI gate may match on them).
@@ -425,7 +427,7 @@ FORMATS: dict[str, Format] = {
 def format_for(technique: str, model_id: str | None = None) -> str:
     """The dataset format a technique expects for a model (Nova when the id contains "nova")."""
     t = technique.strip().upper().replace("-", "_")
-    nova = bool(model_id) and "nova" in model_id.lower()
+    nova = bool(model_id) and is_nova_model(model_id or "")
     if nova:
         table = {"SFT": "nova-sft", "DPO": "nova-dpo", "RLVR": "nova-rft", "RFT": "nova-rft", "CPT": "nova-cpt"}
     else:

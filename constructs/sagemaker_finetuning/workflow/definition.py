@@ -1,0 +1,189 @@
+"""The workflow's states: validate -> resolve -> plan -> [verify reward] -> record -> launch -> track.
+
+Every state is defined directly in the workflow's scope (the construct IDs are the state names),
+every AWS call retries and catches per :mod:`policies`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Sequence
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from sagemaker_finetuning.workflow.policies import POLICIES, RESOURCE_IN_USE, catch_errors
+from sagemaker_finetuning.workflow.runtime import Runtime
+
+#: CreateTrainingJob fields the planner always emits (MlflowConfig is the only optional one).
+REQUEST_FIELDS = (
+    "TrainingJobName", "RoleArn", "InputDataConfig", "OutputDataConfig", "ServerlessJobConfig",
+    "HyperParameters", "ModelPackageConfig", "StoppingCondition", "Tags",
+)
+
+
+@dataclass
+class Definition:
+    start: sfn.IChainable
+    #: What the state machine's role needs for the raw Task states (CustomState carries no IAM).
+    launch_statements: list[iam.PolicyStatement]
+
+
+@dataclass(frozen=True)
+class _Ends:
+    rejected: sfn.IChainable
+    failed: sfn.IChainable
+
+
+def build_definition(scope: Construct, runtime: Runtime) -> Definition:
+    stack = Stack.of(scope)
+    ends = _ends(scope)
+    step = _StepFactory(scope, runtime, ends)
+    validate = step("ValidateInput", "validate", {"input.$": "$"}, None, "Checks the input against the schema and the stack (no AWS call)")
+    resolve = step("ResolveBaseModel", "resolve", {"input.$": "$.input"}, "$.resolution",
+                   "DescribeHubContent of the base model (or the source model package) and its recipe")
+    plan = step("PlanTrainingJob", "plan", {"input.$": "$.input", "resolution.$": "$.resolution", "execution_arn.$": "$$.Execution.Id"},
+                None, "Builds the exact CreateTrainingJob request (pure planner)")
+    verify = catch_errors(POLICIES.verify_lambda.apply(tasks.LambdaInvoke(
+        scope, "VerifyRewardFunction",
+        lambda_function=runtime.verify,
+        payload=sfn.TaskInput.from_object({"input.$": "$.input", "plan.$": "$.plan"}),
+        payload_response_only=True, result_path="$.reward_verification",
+        comment="Invokes the reward function on training samples and checks its replies",
+    )), rejected=ends.rejected, failed=ends.failed)
+    record = catch_errors(POLICIES.dynamodb.apply(tasks.CallAwsService(
+        scope, "RecordExecutionJob",
+        service="dynamodb", action="putItem",
+        parameters={"TableName": runtime.table.table_name, "Item": {
+            "pk": {"S": sfn.JsonPath.format("execution#{}", sfn.JsonPath.execution_id)},
+            "job_name": {"S": sfn.JsonPath.string_at("$.plan.training_job_name")},
+            "expires_at": {"N": sfn.JsonPath.string_at("$.plan.expires_at")},
+        }},
+        iam_resources=[runtime.table.table_arn], result_path=sfn.JsonPath.DISCARD,
+        comment="Remembers the job of this execution, so an aborted execution can stop it",
+    )), rejected=ends.rejected, failed=ends.failed, input_errors=False)
+    describe, launch, statements = _launch(scope, stack, ends)
+    _tracking(scope, runtime, describe, step)
+    record.next(launch)
+    reward_check = (
+        sfn.Choice(scope, "VerifyReward?")
+        .when(sfn.Condition.boolean_equals("$.plan.verify_reward", True), verify.next(record))
+        .otherwise(record)
+    )
+    return Definition(validate.next(resolve).next(plan).next(reward_check), statements)
+
+
+def _ends(scope: Construct) -> _Ends:
+    rejected = sfn.Fail(scope, "InputRejected", comment="The input cannot run as given; nothing was created or billed.",
+                        error_path="$.error.Error", cause_path="$.error.Cause.errorMessage")
+    explain = sfn.Pass(scope, "ExplainRejection", comment="Turns the Lambda error into its message",
+                       parameters={"Error.$": "$.error.Error", "Cause.$": "States.StringToJson($.error.Cause)"},
+                       result_path="$.error").next(rejected)
+    failed = sfn.Fail(scope, "WorkflowError", comment="An AWS call failed after its retries",
+                      error_path="$.error.Error", cause_path="$.error.Cause")
+    return _Ends(rejected=explain, failed=failed)
+
+
+class _StepFactory:
+    """A state of the Steps function: ``{"step": <name>, ...payload}``, retried and caught."""
+
+    def __init__(self, scope: Construct, runtime: Runtime, ends: _Ends) -> None:
+        self.scope, self.runtime, self.ends = scope, runtime, ends
+
+    def __call__(self, id: str, step: str, payload: Mapping[str, Any], result_path: Optional[str], comment: str) -> sfn.TaskStateBase:
+        task = tasks.LambdaInvoke(
+            self.scope, id,
+            lambda_function=self.runtime.steps,
+            payload=sfn.TaskInput.from_object({"step": step, **payload}),
+            payload_response_only=True,
+            result_path=result_path,
+            comment=comment,
+        )
+        return catch_errors(POLICIES.steps_lambda.apply(task), rejected=self.ends.rejected, failed=self.ends.failed)
+
+
+def _launch(scope: Construct, stack: Stack, ends: _Ends) -> tuple[tasks.CallAwsService, sfn.Choice, list[iam.PolicyStatement]]:
+    """CreateTrainingJob (raw Task states with every planned field by path) and DescribeTrainingJob.
+
+    MlflowConfig is the one optional field, so a Choice picks the state that sends it."""
+    job_arns = [stack.format_arn(service="sagemaker", resource="training-job", resource_name="*")]
+
+    def create_state(id: str, fields: Sequence[str]) -> sfn.CustomState:
+        return sfn.CustomState(scope, id, state_json={
+            "Type": "Task",
+            "Comment": "Launches the serverless training job (AWS SDK integration; no .sync)",
+            "Resource": f"arn:{stack.partition}:states:::aws-sdk:sagemaker:createTrainingJob",
+            "Parameters": {f"{f}.$": f"$.plan.request.{f}" for f in fields},
+            "ResultSelector": {"TrainingJobArn.$": "$.TrainingJobArn"},
+            "ResultPath": "$.created",
+        })
+
+    create = create_state("CreateTrainingJob", REQUEST_FIELDS)
+    create_mlflow = create_state("CreateTrainingJobWithMlflow", (*REQUEST_FIELDS, "MlflowConfig"))
+    describe = tasks.CallAwsService(
+        scope, "DescribeTrainingJob",
+        service="sagemaker", action="describeTrainingJob",
+        parameters={"TrainingJobName": sfn.JsonPath.string_at("$.plan.training_job_name")},
+        iam_resources=job_arns, result_path="$.job",
+        comment="Status, secondary status and ProgressInfo of the job",
+    )
+    for task in (create, create_mlflow, describe):
+        POLICIES.sagemaker.apply(task)  # type: ignore[arg-type]
+    for task in (create, create_mlflow):
+        task.add_catch(describe, errors=list(RESOURCE_IN_USE), result_path="$.created")
+        task.add_catch(ends.failed, errors=["States.ALL"], result_path="$.error")
+    describe.add_catch(ends.failed, errors=["States.ALL"], result_path="$.error")
+    launch = (
+        sfn.Choice(scope, "MlflowConfigured?")
+        .when(sfn.Condition.is_present("$.plan.request.MlflowConfig"), create_mlflow.next(describe))
+        .otherwise(create.next(describe))
+    )
+    statements = [iam.PolicyStatement(actions=["sagemaker:CreateTrainingJob", "sagemaker:AddTags"], resources=job_arns)]
+    return describe, launch, statements
+
+
+def _tracking(scope: Construct, runtime: Runtime, describe: tasks.CallAwsService, step: _StepFactory) -> None:
+    """Describe -> status? -> wait for the job's event (at most the current interval) -> describe."""
+    wait_event = POLICIES.dynamodb.apply(tasks.CallAwsService(
+        scope, "WaitForJobEvent",
+        service="dynamodb", action="putItem",
+        integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        parameters={"TableName": runtime.table.table_name, "Item": {
+            "pk": {"S": sfn.JsonPath.format("job#{}", sfn.JsonPath.string_at("$.plan.training_job_name"))},
+            "token": {"S": sfn.JsonPath.task_token},
+            "execution": {"S": sfn.JsonPath.execution_id},
+            "expires_at": {"N": sfn.JsonPath.string_at("$.plan.expires_at")},
+        }},
+        iam_resources=[runtime.table.table_arn],
+        task_timeout=sfn.Timeout.at("$.tracking.wait_seconds"),
+        result_path="$.wake",
+        comment="Waits for the job's state-change event, at most the current polling interval",
+    ))
+    tracking = {"max_seconds.$": "$.tracking.max_seconds", "wakes.$": "$.tracking.wakes"}
+    backoff = sfn.Pass(scope, "BackOffPolling", comment="No event within the interval: double it (safety-net polling)",
+                       parameters={"wait_seconds.$": "States.MathAdd($.tracking.wait_seconds, $.tracking.wait_seconds)", **tracking},
+                       result_path="$.tracking")
+    cap = sfn.Pass(scope, "CapPollInterval", parameters={"wait_seconds.$": "$.tracking.max_seconds", **tracking}, result_path="$.tracking")
+    fallback_wait = sfn.Wait(scope, "PollWithoutEvents", time=sfn.WaitTime.seconds_path("$.tracking.wait_seconds"),
+                             comment="The waiter table failed: poll on a timer instead")
+    cap_choice = sfn.Choice(scope, "IntervalAboveMaximum?").when(
+        sfn.Condition.number_greater_than_json_path("$.tracking.wait_seconds", "$.tracking.max_seconds"), cap.next(describe)
+    ).otherwise(describe)
+    wait_event.add_catch(backoff.next(cap_choice), errors=["States.Timeout"], result_path=sfn.JsonPath.DISCARD)
+    wait_event.add_catch(fallback_wait.next(describe), errors=["States.ALL"], result_path="$.wait_error")
+    wait_event.next(describe)
+    summarize = step("SummarizeResult", "summarize", {"job.$": "$.job", "input.$": "$.input", "plan.$": "$.plan"}, None,
+                     "Output: job, model package, billable tokens, timings, MLflow run")
+    describe.next(
+        sfn.Choice(scope, "JobStatus?")
+        .when(sfn.Condition.string_equals("$.job.TrainingJobStatus", "Completed"), summarize.next(sfn.Succeed(scope, "TrainingJobCompleted")))
+        .when(sfn.Condition.string_equals("$.job.TrainingJobStatus", "Failed"),
+              sfn.Fail(scope, "TrainingJobFailed", error="TrainingJobFailed", cause_path="$.job.FailureReason"))
+        .when(sfn.Condition.string_equals("$.job.TrainingJobStatus", "Stopped"),
+              sfn.Fail(scope, "TrainingJobStopped", error="TrainingJobStopped",
+                       cause="The training job was stopped (StopTrainingJob) before it completed."))
+        .otherwise(wait_event)
+    )

@@ -1,0 +1,154 @@
+"""The workflow's Lambda runtime: the waiter table and the four functions, with their permissions.
+
+Defined directly in the workflow's scope (construct IDs ``Waiters``, ``Steps``, ``VerifyReward``,
+``JobEvents``, ``ExecutionEnd``), so the logical IDs do not depend on how the code is arranged.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Sequence
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from sagemaker_finetuning.registry.model_package_group import IModelPackageGroup
+from sagemaker_finetuning.rewards.reward_function import RewardFunction
+from sagemaker_finetuning.storage.bucket import DataLocations, grant_read_prefix
+from sagemaker_finetuning.support import assets
+from sagemaker_finetuning.support.nag import LAMBDA_BASICS, Suppression, suppress
+
+
+@dataclass(frozen=True)
+class RuntimeProps:
+    settings: Mapping[str, Any]
+    min_wait_seconds: int
+    max_wait_seconds: int
+    locations: DataLocations
+    dataset_buckets: Sequence[s3.IBucket]
+    reward_functions: Sequence[RewardFunction]
+    model_package_group: IModelPackageGroup
+    recipe_bucket_name: str
+    notification_topic: Optional[sns.ITopic]
+    log_retention: logs.RetentionDays
+    removal_policy: RemovalPolicy
+
+
+@dataclass(frozen=True)
+class Runtime:
+    table: dynamodb.Table
+    steps: lambda_.Function
+    verify: lambda_.Function
+    job_events: lambda_.Function
+    execution_end: lambda_.Function
+
+
+def define_runtime(scope: Construct, p: RuntimeProps) -> Runtime:
+    """The table and functions in ``scope``, each with exactly the permissions its work needs."""
+    stack = Stack.of(scope)
+    table = dynamodb.Table(
+        scope, "Waiters",
+        partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+        encryption=dynamodb.TableEncryption.AWS_MANAGED,
+        time_to_live_attribute="expires_at",
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True),
+        removal_policy=p.removal_policy,
+    )
+    env = {
+        "FINETUNE_SETTINGS": stack.to_json_string(dict(p.settings)),
+        "FINETUNE_TRACKING": json.dumps({"min_wait_seconds": p.min_wait_seconds, "max_wait_seconds": p.max_wait_seconds}),
+        "WAITER_TABLE": table.table_name,
+    }
+    end_env = dict(env, **({"NOTIFICATION_TOPIC_ARN": p.notification_topic.topic_arn} if p.notification_topic else {}))
+    runtime = Runtime(
+        table=table,
+        steps=_function(scope, "Steps", "step", env, "Validates, resolves, plans and summarizes fine-tuning runs", p),
+        verify=_function(scope, "VerifyReward", "verify_reward", env, "Checks the RLVR reward function on training samples", p,
+                         timeout=Duration.minutes(5)),
+        job_events=_function(scope, "JobEvents", "on_training_job_event", env, "Wakes executions on SageMaker training job state changes", p),
+        execution_end=_function(scope, "ExecutionEnd", "on_execution_end", end_env,
+                                "Stops the training job of aborted executions and notifies", p),
+    )
+    _grant_steps(stack, runtime.steps, p)
+    _grant_verify(runtime.verify, p)
+    table.grant(runtime.job_events, "dynamodb:GetItem", "dynamodb:DeleteItem")
+    table.grant(runtime.execution_end, "dynamodb:GetItem")
+    _grant_execution_end(stack, runtime.execution_end, p.notification_topic)
+    return runtime
+
+
+def _function(scope: Construct, id: str, entry: str, env: Mapping[str, str], description: str, p: RuntimeProps,
+              timeout: Duration = Duration.seconds(60)) -> lambda_.Function:
+    fn = lambda_.Function(
+        scope, id,
+        runtime=assets.RUNTIME,
+        code=assets.library_code(),
+        handler=assets.handler("workflow.handler", entry),
+        memory_size=512,
+        timeout=timeout,
+        environment=dict(env),
+        description=description,
+        tracing=lambda_.Tracing.ACTIVE,
+        log_group=logs.LogGroup(scope, f"{id}Logs", retention=p.log_retention, removal_policy=p.removal_policy),
+    )
+    suppress(fn, LAMBDA_BASICS)
+    return fn
+
+
+def _grant_steps(stack: Stack, fn: lambda_.Function, p: RuntimeProps) -> None:
+    hub_content = f"arn:{stack.partition}:sagemaker:{stack.region}:*:hub-content/*"
+    fn.add_to_role_policy(iam.PolicyStatement(actions=["sagemaker:DescribeHubContent"], resources=[hub_content]))
+    fn.add_to_role_policy(iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[p.model_package_group.model_packages_arn()]))
+    fn.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"arn:{stack.partition}:s3:::{p.recipe_bucket_name}/*"]))
+    suppress(fn, [Suppression(
+        "AwsSolutions-IAM5",
+        "Base models live in SageMakerPublicHub (owned by the 'aws' account, name per input), recipes in the regional "
+        "JumpStart bucket, continued customization reads versioned packages of the stack's group: wildcards on those only.",
+        ["Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:*:hub-content/*",
+         "regex:/^Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model-package/.*/\\*$/",
+         "regex:/^Resource::arn:<AWS::Partition>:s3:::.*/\\*$/"],
+    )])
+
+
+def _grant_verify(fn: lambda_.Function, p: RuntimeProps) -> None:
+    grant_read_prefix(p.locations.bucket, fn, p.locations.dataset_prefix)
+    for extra in p.dataset_buckets:
+        extra.grant_read(fn)
+    for rf in p.reward_functions:
+        rf.grant_invoke(fn)
+    if p.locations.encryption_key is not None:
+        p.locations.encryption_key.grant_decrypt(fn)
+    suppress(fn, [Suppression(
+        "AwsSolutions-IAM5",
+        "Reads training samples under the bucket's dataset prefix (and dataset buckets the user named) and invokes the "
+        "stack's reward functions, including their versions.",
+        ["Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", "Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*",
+         "regex:/^Resource::<.*Arn>/.+/\\*$/", "regex:/^Resource::<.*Arn>/\\*$/", "regex:/^Resource::arn:<AWS::Partition>:s3:::.*/\\*$/",
+         "regex:/^Resource::<.*Arn>:\\*$/"],
+    )])
+
+
+def _grant_execution_end(stack: Stack, fn: lambda_.Function, topic: Optional[sns.ITopic]) -> None:
+    fn.add_to_role_policy(iam.PolicyStatement(
+        actions=["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
+        resources=[stack.format_arn(service="sagemaker", resource="training-job", resource_name="*")],
+    ))
+    suppress(fn, [Suppression(
+        "AwsSolutions-IAM5",
+        "Stops the training job of an aborted execution; job names are chosen per execution, so the ARN needs a name wildcard.",
+        ["regex:/^Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/\\*$/"],
+    )])
+    if topic is not None:
+        topic.grant_publish(fn)
+        suppress(fn, [Suppression(
+            "AwsSolutions-IAM5", "Publishing to the KMS-encrypted notification topic needs kms:GenerateDataKey* on its key (CDK's grant_publish).",
+            ["Action::kms:GenerateDataKey*"],
+        )])
