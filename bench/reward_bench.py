@@ -283,7 +283,7 @@ def main():
     started = time.perf_counter()
     sys.path.insert(0, REPO)
     from lambda_src.reward import handler as ours_module  # noqa: E402  (the Lambda asset layout)
-    from lambda_src.reward.components import build_components, DEFAULT_COMPONENTS  # noqa: E402
+    from lambda_src.reward.components import DEFAULT_COMPONENTS, build_components  # noqa: E402
 
     samples = make_samples()
     event_text = json.dumps({"batch": samples})

@@ -17,7 +17,6 @@ import sys
 import tempfile
 import time
 import warnings
-from datetime import datetime, timezone
 from pathlib import Path
 
 import boto3
@@ -80,8 +79,9 @@ def main() -> int:
     import aws_cdk as cdk
     from app import build_app
     from conftest import resolve_definition  # tests/conftest.py helper
-    from sagemaker_finetuning_emulator.demo import deploy_assembly, stack_outputs, upload_samples
+
     from sagemaker_finetuning_emulator import Emulator
+    from sagemaker_finetuning_emulator.demo import deploy_assembly, stack_outputs, upload_samples
 
     outdir = Path(tempfile.mkdtemp(prefix="tracking-bench-"))
     app = build_app(cdk.App(outdir=str(outdir), context={"minPollSeconds": str(MIN_POLL), "maxPollSeconds": str(MAX_POLL)}))

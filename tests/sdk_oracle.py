@@ -74,10 +74,9 @@ for _key, _value in {
 import boto3  # noqa: E402
 import botocore.loaders  # noqa: E402
 import botocore.session  # noqa: E402
+import hub_fixtures as catalog  # noqa: E402
 from botocore.awsrequest import AWSResponse  # noqa: E402
 from botocore.response import StreamingBody  # noqa: E402
-
-import hub_fixtures as catalog  # noqa: E402
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import botocore.session
+import hub_fixtures as catalog
 import jsonschema
 import pytest
 from botocore.validate import ParamValidator
@@ -14,7 +15,6 @@ from sagemaker_finetuning.core import planner as P
 from sagemaker_finetuning.core.recipes import select_recipe
 from sagemaker_finetuning.core.schema_check import load_schema
 from sagemaker_finetuning.core.settings import StackSettings
-import hub_fixtures as catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))

@@ -9,8 +9,8 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
 
+from constructs import Construct
 from sagemaker_finetuning.access.execution_role import FineTuningExecutionRole
 from sagemaker_finetuning.registry.model_package_group import IModelPackageGroup, ModelPackageGroupSource
 from sagemaker_finetuning.rewards.judge_prompt import JudgePrompt, JudgePromptSource

@@ -23,10 +23,12 @@ import zipfile
 from pathlib import Path
 from typing import Any, Mapping
 
+from sagemaker_finetuning.core.constants import TERMINAL_EXECUTION_STATUSES
+
 STACK = "SageMakerFineTuning"
 ACCOUNT = "123456789012"
 DEMO_CONTEXT = {"destroyOnDelete": "true", "minPollSeconds": "1", "maxPollSeconds": "4", "maxRuntimeHours": "24"}
-TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+TERMINAL = set(TERMINAL_EXECUTION_STATUSES)
 
 
 def repo_root() -> Path:

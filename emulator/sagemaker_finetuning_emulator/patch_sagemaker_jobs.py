@@ -30,6 +30,7 @@ import time
 import uuid
 from typing import Any
 
+from sagemaker_finetuning.core.constants import TERMINAL_JOB_STATUSES
 from sagemaker_finetuning_emulator import _patching, catalog, patch_sagemaker_hub
 from sagemaker_finetuning_emulator.runtime import LOG, RUNTIME, SIMULATED
 from sagemaker_finetuning_emulator.validation import _plain
@@ -75,7 +76,7 @@ _patching.require("moto.events.models:EventsBackend.put_events", "events")
 _patching.require("moto.s3.models:s3_backends")
 
 DETAIL_TYPE = "SageMaker Training Job State Change"
-TERMINAL = ("Completed", "Failed", "Stopped")
+TERMINAL = TERMINAL_JOB_STATUSES
 
 #: (secondary status, fraction of the job duration at which it starts, status message)
 PHASES = (

@@ -239,7 +239,7 @@ def _plain_number_at(low, j):
     """``(j, token)`` when a plain number ("42", "1,234", "12.5") starts at ``j`` and ends at a
     blank or punctuation, as _CONNECTIVE_RE would read it; None to defer to the pattern."""
     chunk = low[j:j + 24]
-    if not chunk[:1] in _ASCII_DIGITS:
+    if chunk[:1] not in _ASCII_DIGITS:
         return None
     parts = chunk.split(None, 1)
     token = parts[0]

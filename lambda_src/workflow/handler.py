@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 from sagemaker_finetuning.core import evaluators as ev
 from sagemaker_finetuning.core import planner as P
 from sagemaker_finetuning.core import reward_contract
-from sagemaker_finetuning.core.constants import is_nova_model
+from sagemaker_finetuning.core.constants import TERMINAL_EXECUTION_STATUSES, is_nova_model
 from sagemaker_finetuning.core.errors import InvalidInput, ModelNotFound, RewardFunctionNotAllowed, RewardFunctionVerificationFailed
 from sagemaker_finetuning.core.recipes import OVERRIDE_PARAMS_KEY, select_recipe
 from sagemaker_finetuning.core.settings import StackSettings
@@ -262,7 +262,7 @@ def on_execution_end(event: dict[str, Any], context: Any = None) -> dict[str, An
     orphan keeps billing), then notify the topic (if any) of every terminal state."""
     detail = event.get("detail") or {}
     execution_arn = detail.get("executionArn")
-    if detail.get("status") not in ("SUCCEEDED", "ABORTED", "TIMED_OUT", "FAILED") or not execution_arn:
+    if detail.get("status") not in TERMINAL_EXECUTION_STATUSES or not execution_arn:
         return {"ignored": detail.get("status")}
     item = _client("dynamodb").get_item(
         TableName=_table(), Key={"pk": {"S": waiter_key_for_execution(execution_arn)}}, ConsistentRead=True

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import re
 import subprocess
 import sys
-import json
-import re
 from pathlib import Path
 
 import boto3
@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 from moto import mock_aws
 
-from sagemaker_finetuning.cli import cli, main
 from sagemaker_finetuning.cli import aws as A
+from sagemaker_finetuning.cli import cli, main
 from sagemaker_finetuning.core.schema_check import load_schema, problems
 
 REGION = "us-east-1"

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
+from app import build_app
 from aws_cdk.assertions import Annotations, Match
 from cdk_nag import AwsSolutionsChecks
-
-from app import build_app
 
 
 @pytest.fixture(scope="module")

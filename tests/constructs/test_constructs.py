@@ -7,12 +7,11 @@ import re
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
-
-from aws_cdk import aws_iam as iam
 
 from sagemaker_finetuning import (
     FineTuningBucket,

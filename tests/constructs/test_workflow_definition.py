@@ -49,10 +49,11 @@ def test_planner_emits_exactly_the_fields_the_state_machine_sends():
     """Every request field is sent, and only MlflowConfig may be absent (a path to a missing field fails)."""
     import json as _json
 
+    import hub_fixtures as catalog
+
     from sagemaker_finetuning.core import planner as P
     from sagemaker_finetuning.core.recipes import select_recipe
     from sagemaker_finetuning.core.settings import StackSettings
-    import hub_fixtures as catalog
     from sagemaker_finetuning.workflow.definition import REQUEST_FIELDS
 
     settings = StackSettings(region="us-east-1", account="123456789012", partition="aws", role_arn="arn:aws:iam::123456789012:role/r",

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from sagemaker_finetuning.core import naming as N  # noqa: E402
-
 import re
 
 import botocore.session
 import pytest
+import sdk_oracle  # noqa: F401  (sets a region before the SDK's import-time boto3 clients are made)
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-
-import sdk_oracle  # noqa: F401  (sets a region before the SDK's import-time boto3 clients are made)
 from sagemaker.train import common as sdk_common
 from sagemaker.train import constants as sdk_constants
 from sagemaker.train.common_utils import finetune_utils
 from sagemaker.train.common_utils.model_aliases import MODEL_NAME_ALIASES
 from sagemaker.train.utils import _get_jumpstart_tags
+
 from sagemaker_finetuning.core import constants as C
+from sagemaker_finetuning.core import naming as N  # noqa: E402
 
 
 def test_judge_model_regions_equal_sdk_allowed_reward_models():

@@ -6,20 +6,20 @@ message names the field, shows the received value and says what is expected.
 
 from __future__ import annotations
 
-from sagemaker_finetuning.core import naming as N  # noqa: E402
-
 import dataclasses
 import functools
 import json
 import re
 from typing import Any, Callable
 
+import hub_fixtures as catalog
 import pytest
+import sdk_oracle as O
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import sdk_oracle as O
 from sagemaker_finetuning.core import constants as C
+from sagemaker_finetuning.core import naming as N  # noqa: E402
 from sagemaker_finetuning.core import planner as P
 from sagemaker_finetuning.core.errors import (
     DatasetAccessDenied,
@@ -41,7 +41,6 @@ from sagemaker_finetuning.core.errors import (
 from sagemaker_finetuning.core.recipes import OVERRIDE_PARAMS_KEY, select_recipe
 from sagemaker_finetuning.core.schema_check import load_schema
 from sagemaker_finetuning.core.settings import StackSettings
-import hub_fixtures as catalog
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 BUCKET, DATA_BUCKET, GROUP = "ft-stack-bucket", "ft-shared-datasets", "ft-models"

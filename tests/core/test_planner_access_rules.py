@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
+import hub_fixtures as catalog
 import pytest
 
 from sagemaker_finetuning.core import planner as P
 from sagemaker_finetuning.core.errors import DatasetAccessDenied, InvalidInput
 from sagemaker_finetuning.core.settings import StackSettings
-import hub_fixtures as catalog
 
 S = StackSettings(region="us-east-1", account="123456789012", partition="aws", role_arn="arn:aws:iam::123456789012:role/r",
                   bucket="ft-bucket", model_package_group_name="team-models", base_model=catalog.DEFAULT_MODEL_ID)

@@ -19,15 +19,15 @@ import json
 import re
 from typing import Any, Callable
 
+import hub_fixtures as catalog
 import pytest
-
 import sdk_oracle as O
+
 from sagemaker_finetuning.core import constants as C
 from sagemaker_finetuning.core import planner as P
 from sagemaker_finetuning.core.naming import sanitize, training_job_name
 from sagemaker_finetuning.core.recipes import OVERRIDE_PARAMS_KEY, select_recipe
 from sagemaker_finetuning.core.settings import StackSettings
-import hub_fixtures as catalog
 
 # Noise from inside SDK v3 (its own deprecated imports and OmegaConf resolvers), not from this code.
 pytestmark = [

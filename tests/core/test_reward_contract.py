@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from sagemaker_finetuning.tools import reward_check as T
 from sagemaker_finetuning.core import reward_contract as RC
 from sagemaker_finetuning.lambda_src.reward import handler as H
 from sagemaker_finetuning.lambda_src.reward.scoring import sample_id
+from sagemaker_finetuning.tools import reward_check as T
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "reward"

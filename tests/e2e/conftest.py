@@ -69,8 +69,8 @@ def harness(tmp_path_factory) -> Harness:
     import aws_cdk as cdk
     from app import build_app
 
-    from sagemaker_finetuning_emulator.demo import deploy_assembly, stack_outputs, upload_samples
     from sagemaker_finetuning_emulator import Emulator
+    from sagemaker_finetuning_emulator.demo import deploy_assembly, stack_outputs, upload_samples
 
     outdir: Path = tmp_path_factory.mktemp("e2e-cdk.out")
     app = build_app(cdk.App(outdir=str(outdir), context=CONTEXT))

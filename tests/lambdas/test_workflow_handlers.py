@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import boto3
+import hub_fixtures as catalog
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
@@ -15,7 +16,6 @@ from botocore.stub import Stubber
 from sagemaker_finetuning.core.errors import ModelNotFound, UnsupportedTrainingType
 from sagemaker_finetuning.core.settings import StackSettings
 from sagemaker_finetuning.lambda_src.workflow import handler as wf
-import hub_fixtures as catalog
 
 REGION = "us-east-1"
 SETTINGS = StackSettings(region=REGION, account="123456789012", partition="aws", role_arn="arn:aws:iam::123456789012:role/ft",

@@ -24,7 +24,6 @@ from sagemaker_finetuning.tools import notebooks as R
 from sagemaker_finetuning.tools.notebooks import RenderError, group_name_from_use_case, render
 
 
-
 @pytest.fixture(autouse=True, scope="module")
 def _aws_env():
     """SDK v3 creates boto3 clients at import time: it needs a region and (fake) credentials,

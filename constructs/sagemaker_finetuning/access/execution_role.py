@@ -9,8 +9,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
 
+from constructs import Construct
 from sagemaker_finetuning.registry.model_package_group import REGISTER_ACTIONS, IModelPackageGroup
 from sagemaker_finetuning.rewards.judges import JudgeModel
 from sagemaker_finetuning.storage.bucket import DATASET_PREFIX, OUTPUT_PREFIX, PROMPT_PREFIX, DataLocations, check_locations

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from sagemaker_finetuning.cli.errors import CliError
+from sagemaker_finetuning.core.constants import TERMINAL_EXECUTION_STATUSES, TERMINAL_JOB_STATUSES
 
-TERMINAL_EXECUTION = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
-TERMINAL_JOB = ("Completed", "Failed", "Stopped")
+TERMINAL_EXECUTION = TERMINAL_EXECUTION_STATUSES
+TERMINAL_JOB = TERMINAL_JOB_STATUSES
 STATE_MACHINE_OUTPUT = "StateMachineArn"
 STATE_MACHINE_TYPE = "AWS::StepFunctions::StateMachine"
 _JOB_NAME_KEYS = ("training_job_name", "TrainingJobName", "trainingJobName")

@@ -16,6 +16,7 @@ from sagemaker_finetuning.cli.aws import TERMINAL_EXECUTION, TERMINAL_JOB, Aws, 
 from sagemaker_finetuning.cli.console import console, pairs, parse_value
 from sagemaker_finetuning.core import schema_check
 
+
 def _read_input(path: str) -> dict[str, Any]:
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
@@ -295,7 +296,7 @@ def watch(aws: Aws, execution, interval, timeout):
 @click.option("-n", "--max", "max_results", default=20, show_default=True, type=click.IntRange(1, 1000),
               help="How many executions.")
 @click.option("--status", "status_filter",
-              type=click.Choice(["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"], case_sensitive=False),
+              type=click.Choice(["RUNNING", *TERMINAL_EXECUTION], case_sensitive=False),
               help="Only executions with this status.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @aws_options

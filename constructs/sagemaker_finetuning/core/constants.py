@@ -6,6 +6,11 @@
 from __future__ import annotations
 
 PUBLIC_HUB_NAME = "SageMakerPublicHub"
+
+#: Step Functions execution statuses that end an execution (DescribeExecution ``status``).
+TERMINAL_EXECUTION_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+#: SageMaker ``TrainingJobStatus`` values that end a training job.
+TERMINAL_JOB_STATUSES = ("Completed", "Failed", "Stopped")
 JOB_TYPE = "FineTuning"
 TECHNIQUES = ("SFT", "DPO", "RLVR", "RLAIF")
 TRAINING_TYPES = ("LORA", "FULL")

@@ -9,8 +9,8 @@ from aws_cdk import CustomResource, Duration, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct
 
+from constructs import Construct
 from sagemaker_finetuning.core import evaluators
 from sagemaker_finetuning.support import assets, props
 from sagemaker_finetuning.support.nag import LAMBDA_BASICS, Suppression, suppress

@@ -8,8 +8,8 @@ from typing import Optional
 from aws_cdk import Arn, ArnFormat, Names, RemovalPolicy, Resource, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
-from constructs import Construct
 
+from constructs import Construct
 from sagemaker_finetuning.core.naming import NAME_RE, NAME_RULE
 from sagemaker_finetuning.support import props
 

@@ -10,8 +10,8 @@ import jinja2.meta
 from aws_cdk import Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
 
+from constructs import Construct
 from sagemaker_finetuning.core import evaluators
 from sagemaker_finetuning.registry.hub_evaluator import EvaluatorType, HubEvaluator, default_evaluator_name, validate_evaluator_name
 from sagemaker_finetuning.rewards.judges import BuiltinJudgePrompt

@@ -11,9 +11,8 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+
 from constructs import Construct
-
-
 from sagemaker_finetuning.core import reward_contract
 from sagemaker_finetuning.registry.hub_evaluator import EvaluatorType, HubEvaluator
 from sagemaker_finetuning.support import assets, props
@@ -142,7 +141,7 @@ def _check(code: Any, handler: Any, components: Any, contract: Any, function_nam
     props.instance("code", code, lambda_.Code, "a lambda_.Code (e.g. lambda_.Code.from_asset(path))", optional=True)
     props.string("handler", handler, optional=True)
     if (code is None) != (handler is None):
-        raise props.InvalidProp("handler", handler, f"both code and handler (your own function) or neither (the library's "
+        raise props.InvalidProp("handler", handler, "both code and handler (your own function) or neither (the library's "
                                 "reward handler); code is " + ("set" if code is not None else "not set"))
     if components is not None:
         props.instances("components", components, dict, 'mappings such as {"type": "numeric_match", "weight": 1.0}')

@@ -12,8 +12,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
 
+from constructs import Construct
 from sagemaker_finetuning.support import assets, props
 from sagemaker_finetuning.support.nag import LAMBDA_BASICS, Suppression, suppress
 

@@ -35,7 +35,7 @@ _STUB_INIT = '"""SageMaker AI serverless fine-tuning: the pure core, as the Lamb
 
 
 def _package_dir(module: object) -> Path:
-    return Path(getattr(module, "__file__")).resolve().parent
+    return Path(module.__file__).resolve().parent
 
 
 @lru_cache(maxsize=1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Iterable, Sequence
 
 from aws_cdk import CfnResource
+
 from constructs import IConstruct
 
 

@@ -15,6 +15,7 @@ from typing import Sequence
 
 from aws_cdk import Annotations, Stack
 from aws_cdk import aws_iam as iam
+
 from constructs import Construct
 
 NOTICE_ID = "sagemaker-finetuning:permissionsNotApplied"

@@ -36,8 +36,8 @@ import jinja2
 from sagemaker_finetuning.core.constants import BUILTIN_JUDGE_PROMPTS, JUDGE_MODEL_REGIONS, is_nova_model
 from sagemaker_finetuning.core.evaluators import EVALUATOR_ARN
 from sagemaker_finetuning.core.naming import MAX_NAME, NAME_PATTERN, NAME_RE
-from sagemaker_finetuning.tools.metrics import metric_names_for
 from sagemaker_finetuning.templates import TEMPLATE_FILES
+from sagemaker_finetuning.tools.metrics import metric_names_for
 
 __all__ = [
     "TECHNIQUES",

@@ -15,10 +15,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
-from constructs import Construct
 
+from constructs import Construct
 from sagemaker_finetuning.access.execution_role import MLFLOW_ARN
-from sagemaker_finetuning.core.constants import PUBLIC_HUB_NAME
+from sagemaker_finetuning.core.constants import PUBLIC_HUB_NAME, TERMINAL_EXECUTION_STATUSES
 from sagemaker_finetuning.registry.model_package_group import IModelPackageGroup
 from sagemaker_finetuning.rewards.judge_prompt import JudgePromptSource
 from sagemaker_finetuning.rewards.judges import JudgeModel
@@ -29,9 +29,6 @@ from sagemaker_finetuning.support.metrics import MetricOptions
 from sagemaker_finetuning.support.nag import Suppression, suppress
 from sagemaker_finetuning.workflow.definition import build_definition
 from sagemaker_finetuning.workflow.runtime import RuntimeProps, define_runtime
-
-#: Execution statuses that end an execution (Step Functions DescribeExecution ``status``).
-TERMINAL_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
 class FineTuningWorkflow(Construct):
@@ -173,7 +170,7 @@ class FineTuningWorkflow(Construct):
             description="Stops the training job of an aborted, timed-out or failed fine-tuning execution",
             event_pattern=events.EventPattern(
                 source=["aws.states"], detail_type=["Step Functions Execution Status Change"],
-                detail={"stateMachineArn": [self.state_machine.state_machine_arn], "status": list(TERMINAL_STATUSES)},
+                detail={"stateMachineArn": [self.state_machine.state_machine_arn], "status": list(TERMINAL_EXECUTION_STATUSES)},
             ),
             targets=[targets.LambdaFunction(self.execution_end_function, retry_attempts=8)],
         )

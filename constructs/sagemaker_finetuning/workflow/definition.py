@@ -13,8 +13,8 @@ from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
-from constructs import Construct
 
+from constructs import Construct
 from sagemaker_finetuning.workflow.policies import POLICIES, RESOURCE_IN_USE, catch_errors
 from sagemaker_finetuning.workflow.runtime import Runtime
 

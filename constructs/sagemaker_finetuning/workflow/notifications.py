@@ -7,8 +7,8 @@ from typing import Optional
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
-from constructs import Construct
 
+from constructs import Construct
 from sagemaker_finetuning.support import props
 
 

@@ -17,8 +17,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from constructs import Construct
 
+from constructs import Construct
 from sagemaker_finetuning.registry.model_package_group import IModelPackageGroup
 from sagemaker_finetuning.rewards.reward_function import RewardFunction
 from sagemaker_finetuning.storage.bucket import DataLocations, grant_read_prefix
