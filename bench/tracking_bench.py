@@ -63,7 +63,7 @@ def _cycle_overhead(events: list[dict]) -> float:
     (Describe + Choice + bookkeeping): the time no wait is registered."""
     exits = [e["timestamp"] for e in events if e["type"] == "TaskStateExited" and e.get("stateExitedEventDetails", {}).get("name") == "WaitForJobEvent"]
     enters = [e["timestamp"] for e in events if e["type"] == "TaskStateEntered" and e.get("stateEnteredEventDetails", {}).get("name") == "WaitForJobEvent"]
-    gaps = [(n - x).total_seconds() for x, n in zip(exits, enters[1:])]
+    gaps = [(n - x).total_seconds() for x, n in zip(exits, enters[1:], strict=False)]
     return statistics.median(gaps) if gaps else 0.0
 
 
@@ -97,7 +97,7 @@ def main() -> int:
         uris = upload_samples(cl["s3"], out["BucketName"])
         sfn, sm = cl["stepfunctions"], cl["sagemaker"]
         for mode in ("events", "polling only"):
-            for i, duration in enumerate((6, 12, 20)):
+            for duration in (6, 12, 20):
                 name = f"bench-{mode.split()[0]}-{duration}-{int(time.time())}"
                 if mode == "polling only":
                     emu.control.suppress_events(name)
@@ -140,7 +140,9 @@ def main() -> int:
     print("priced at $0.025 per 1000 state transitions:")
     with_events = overhead + loop_model(changes, day, 60, 900, statistics.median(cycles))["loop_transitions"]
     without = overhead + loop_model([], day, 60, 900, statistics.median(cycles))["loop_transitions"]
-    print(f"  {'events delivered (5 status changes)':38} {with_events:6d} transitions  ${with_events * PRICE_PER_TRANSITION:.4f}  completion noticed in ~{statistics.median(latencies['events']):.1f} s")
+    noticed = statistics.median(latencies["events"])
+    print(f"  {'events delivered (5 status changes)':38} {with_events:6d} transitions  ${with_events * PRICE_PER_TRANSITION:.4f}"
+          f"  completion noticed in ~{noticed:.1f} s")
     print(f"  {'all events lost (polling only)':38} {without:6d} transitions  ${without * PRICE_PER_TRANSITION:.4f}  completion noticed within 900 s")
     naive = overhead + (day // 60) * 3
     ours = with_events

@@ -444,7 +444,7 @@ def _sdk_environment(session: boto3.Session) -> Iterator[None]:
         finally:
             boto3.DEFAULT_SESSION = saved_default
             AIRHub._sagemaker_client, AIRHub._s3_client = saved_clients
-            for attr, value in zip(("hubName", "hubDisplayName"), saved_hub):
+            for attr, value in zip(("hubName", "hubDisplayName"), saved_hub, strict=True):
                 if attr in AIRHub.__dict__:
                     delattr(AIRHub, attr)
                 if value is not None:

@@ -220,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
                     info = job.get("ProgressInfo") or {}
                     progress = f"job {job['TrainingJobStatus']}/{job.get('SecondaryStatus')}"
                     if info:
-                        progress += f" epoch {info.get('CurrentEpoch', 0)}/{info.get('MaxEpoch', '?')} step {info.get('CurrentStep', 0)}/{info.get('TotalStepCountPerEpoch', '?')}"
+                        progress += (f" epoch {info.get('CurrentEpoch', 0)}/{info.get('MaxEpoch', '?')}"
+                                     f" step {info.get('CurrentStep', 0)}/{info.get('TotalStepCountPerEpoch', '?')}")
                 line = f"{desc['status']} {progress}".strip()
                 if last.get(label) != line:
                     last[label] = line

@@ -49,12 +49,13 @@ def _ensure_hub(sm: Any, region: str, account: str) -> str:
         if exc.response["Error"]["Code"] not in ("ResourceNotFound", "ResourceNotFoundException"):
             raise
         sm.create_hub(**req)
-    return req["HubName"]
+    return str(req["HubName"])
 
 
 def _latest_version(sm: Any, hub: str, name: str) -> str | None:
     try:
-        return sm.describe_hub_content(HubName=hub, HubContentType=ev.HUB_CONTENT_TYPE, HubContentName=name)["HubContentVersion"]
+        version: str = sm.describe_hub_content(HubName=hub, HubContentType=ev.HUB_CONTENT_TYPE, HubContentName=name)["HubContentVersion"]
+        return version
     except ClientError:
         return None
 
@@ -62,7 +63,7 @@ def _latest_version(sm: Any, hub: str, name: str) -> str | None:
 def _wait_available(sm: Any, hub: str, name: str, version: str) -> dict[str, Any]:
     deadline = time.monotonic() + _WAIT_SECONDS
     while True:
-        desc = sm.describe_hub_content(HubName=hub, HubContentType=ev.HUB_CONTENT_TYPE, HubContentName=name, HubContentVersion=version)
+        desc: dict[str, Any] = sm.describe_hub_content(HubName=hub, HubContentType=ev.HUB_CONTENT_TYPE, HubContentName=name, HubContentVersion=version)
         status = desc.get("HubContentStatus", "Available")
         if status == "Available":
             return desc

@@ -46,7 +46,7 @@ def settings() -> StackSettings:
 
 
 def _code(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
+    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 # ----------------------------------------------------------------------------- execution states

@@ -674,7 +674,7 @@ def test_dataset_values_the_service_refuses():
         f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub-content/H/DataSet/d.v2/1.0.0",
         f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub-content/H/DataSet/d/1.0",
     ):
-        expect(InvalidInput, "validation_dataset", arn, "DataSet ARN", lambda: P.validate_input(raw(validation_dataset=arn), SETTINGS))
+        expect(InvalidInput, "validation_dataset", arn, "DataSet ARN", lambda arn=arn: P.validate_input(raw(validation_dataset=arn), SETTINGS))
 
 
 def test_hyperparameter_value_longer_than_the_service_allows():

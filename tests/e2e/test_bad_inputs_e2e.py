@@ -58,7 +58,7 @@ def test_bad_inputs_fail_by_name_and_start_no_job(harness):
     jobs_before = set(harness.job_names())
     arns = {label: harness.start(payload) for label, payload, _, _ in cases}
     problems = []
-    for label, payload, error, field in cases:
+    for label, _payload, error, field in cases:
         desc = harness.wait(arns[label], timeout=90)
         if desc["status"] != "FAILED" or desc.get("error") != error or field not in (desc.get("cause") or ""):
             problems.append(f"{label}: {desc['status']} {desc.get('error')} {desc.get('cause')}")

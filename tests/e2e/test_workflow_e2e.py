@@ -68,7 +68,7 @@ def test_throttling_is_retried(harness):
 
 def test_job_failure_surfaces_sagemaker_reason(harness):
     name = "e2e-failing-job"
-    harness.sm  # the tag drives the simulated outcome
+    # the tag drives the simulated outcome
     desc = harness.run({"technique": "SFT", "training_dataset": harness.uris["sft"], "training_job_name": name,
                         "tags": {"sim:outcome": "Failed", "sim:failure-reason": "ClientError: CUDA out of memory"}})
     assert desc["status"] == "FAILED"

@@ -13,6 +13,8 @@ from botocore.stub import Stubber
 from sagemaker_finetuning.core import evaluators as ev
 from sagemaker_finetuning.lambda_src.hub_registration import handler as hr
 
+from events import load  # noqa: E402  (tests/lambdas/events.py)
+
 REGION, ACCOUNT = "us-west-2", "123456789012"
 LAMBDA_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:sagemaker-reward-x"
 HUB, DISPLAY = ev.ai_registry_hub(REGION, ACCOUNT)
@@ -20,12 +22,11 @@ EVAL_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub-content/{HUB}/JsonDoc/rf-d
 
 
 def _event(kind: str, **props: Any) -> dict[str, Any]:
-    return {
-        "RequestType": kind, "ServiceToken": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:provider",
-        "ResponseURL": "https://example.invalid/response", "StackId": "stack", "RequestId": "req", "LogicalResourceId": "Evaluator",
-        "ResourceProperties": {"EvaluatorName": "rf-demo", "EvaluatorType": "RewardFunction", "Reference": LAMBDA_ARN, **props},
-        **({"PhysicalResourceId": "rf-demo"} if kind != "Create" else {}),
-    }
+    """A full CloudFormation custom resource request (tests/fixtures/events), its properties replaced by ``props``."""
+    event = load(f"cloudformation_custom_resource_{kind.lower()}")
+    event["ResourceProperties"] = {"ServiceToken": event["ServiceToken"], "EvaluatorName": "rf-demo", "EvaluatorType": "RewardFunction",
+                                   "Reference": LAMBDA_ARN, **props}
+    return event
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import hub_fixtures as catalog
+from events import load
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
@@ -55,7 +56,7 @@ def test_step_dispatch_rejects_unknown_step():
 
 
 def test_validate_resolve_plan_summarize(clients):
-    inp = wf.step({"step": "validate", "input": {"technique": "SFT", "training_dataset": "s3://ft-bucket/datasets/a.jsonl"}})["input"]
+    inp = wf.step(load("stepfunctions_steps_validate"))["input"]
     desc = catalog.describe_hub_content(REGION, catalog.DEFAULT_MODEL_ID)
     clients["sagemaker"].add_response("describe_hub_content", desc, {"HubName": "SageMakerPublicHub", "HubContentType": "Model", "HubContentName": catalog.DEFAULT_MODEL_ID})
     objects = catalog.recipe_objects(REGION)
@@ -109,17 +110,17 @@ def test_job_event_wakes_the_waiting_execution(clients):
     clients["dynamodb"].add_response("get_item", {"Item": {**key, "token": {"S": "tok"}}}, {"TableName": "waiters", "Key": key, "ConsistentRead": True})
     clients["stepfunctions"].add_response("send_task_success", {}, {"taskToken": "tok", "output": json.dumps({"source": "event", "status": "Completed", "secondary_status": "Completed"})})
     clients["dynamodb"].add_response("delete_item", {})
-    out = wf.on_training_job_event({"detail": {"TrainingJobName": "my-job", "TrainingJobStatus": "Completed", "SecondaryStatus": "Completed"}})
+    out = wf.on_training_job_event(load("eventbridge_training_job_state_change"))
     assert out == {"job": "my-job", "woke": True}
 
 
 def test_job_event_after_timeout_and_unknown_job(clients):
     clients["dynamodb"].add_response("get_item", {})
-    assert "no execution is waiting" in wf.on_training_job_event({"detail": {"TrainingJobName": "other"}})["ignored"]
+    assert "no execution is waiting" in wf.on_training_job_event(load("eventbridge_training_job_state_change", {"TrainingJobName": "other"}))["ignored"]
     clients["dynamodb"].add_response("get_item", {"Item": {"pk": {"S": "job#j"}, "token": {"S": "old"}}})
     clients["stepfunctions"].add_client_error("send_task_success", "TaskTimedOut")
     clients["dynamodb"].add_client_error("delete_item", "ConditionalCheckFailedException")
-    assert wf.on_training_job_event({"detail": {"TrainingJobName": "j"}}) == {"job": "j", "woke": False}
+    assert wf.on_training_job_event(load("eventbridge_training_job_state_change", {"TrainingJobName": "j"})) == {"job": "j", "woke": False}
 
 
 def test_aborted_execution_stops_its_job_and_notifies(clients, monkeypatch):
@@ -133,7 +134,7 @@ def test_aborted_execution_stops_its_job_and_notifies(clients, monkeypatch):
     }, {"TrainingJobName": "my-job"})
     clients["sagemaker"].add_response("stop_training_job", {}, {"TrainingJobName": "my-job"})
     clients["sns"].add_response("publish", {"MessageId": "m"})
-    out = wf.on_execution_end({"detail": {"executionArn": EXEC, "name": "run-1", "status": "ABORTED"}})
+    out = wf.on_execution_end(load("eventbridge_execution_status_change_aborted"))
     assert out == {"job": "my-job", "stopped": True, "notified": True}
 
 

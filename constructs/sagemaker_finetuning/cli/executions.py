@@ -71,7 +71,7 @@ def start(aws: Aws, input_file, execution_name, dry_run, check_dataset, watch, i
     """Start a fine-tuning execution of the stack's state machine.
 
     The input is validated locally against the execution-input JSON Schema before StartExecution;
-    each problem is printed as one line (JSON path, received value, expectation).
+    each problem is printed as one line (field, received value, expectation).
 
     \b
     Examples:
@@ -81,27 +81,12 @@ def start(aws: Aws, input_file, execution_name, dry_run, check_dataset, watch, i
       finetune start -i run.json --model-package-group support-bot-v2
       finetune start -i run.json --dry-run          # validate only
     """
-    doc: dict[str, Any] = _read_input(input_file) if input_file else {}
-    for key, value in fields.items():
-        if value is not None:
-            doc[key] = value.upper() if key in ("technique", "training_type") else value
-    if hyperparameters:
-        doc.setdefault("hyperparameters", {})
-        if isinstance(doc["hyperparameters"], dict):
-            doc["hyperparameters"].update({k: parse_value(v) for k, v in pairs(hyperparameters, "--hyperparameter").items()})
-    if tags:
-        doc.setdefault("tags", {})
-        if isinstance(doc["tags"], dict):
-            doc["tags"].update(pairs(tags, "--tag"))
-    for key, value in pairs(extra, "--set").items():
-        doc[key] = parse_value(value)
-
+    doc = _input_document(input_file, fields, hyperparameters, tags, extra)
     problems = schema_check.problems(doc)
     if problems:
         for problem in problems:
             err_line(f"invalid input: {problem}")
         raise CliError(f"the execution input has {len(problems)} problem(s); nothing was started")
-
     if check_dataset:
         _check_dataset(doc)
     if dry_run:
@@ -117,6 +102,26 @@ def start(aws: Aws, input_file, execution_name, dry_run, check_dataset, watch, i
         _watch(aws, arn, interval=interval, timeout=None)
     else:
         click.echo(f"Follow it with: finetune watch {arn}", err=True)
+
+
+def _input_document(input_file: str | None, fields: dict[str, Any], hyperparameters: tuple[str, ...], tags: tuple[str, ...],
+                    extra: tuple[str, ...]) -> dict[str, Any]:
+    """The input file (if any) with the flags on top."""
+    doc: dict[str, Any] = _read_input(input_file) if input_file else {}
+    for key, value in fields.items():
+        if value is not None:
+            doc[key] = value.upper() if key in ("technique", "training_type") else value
+    if hyperparameters:
+        doc.setdefault("hyperparameters", {})
+        if isinstance(doc["hyperparameters"], dict):
+            doc["hyperparameters"].update({k: parse_value(v) for k, v in pairs(hyperparameters, "--hyperparameter").items()})
+    if tags:
+        doc.setdefault("tags", {})
+        if isinstance(doc["tags"], dict):
+            doc["tags"].update(pairs(tags, "--tag"))
+    for key, value in pairs(extra, "--set").items():
+        doc[key] = parse_value(value)
+    return doc
 
 
 def _check_dataset(doc: dict[str, Any]) -> None:

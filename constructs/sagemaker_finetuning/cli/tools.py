@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -64,7 +65,6 @@ def generate(technique, model, use_case, group, group_version, output, fmt, acce
     """
     from sagemaker_finetuning.tools.notebooks import RenderError, render
 
-
     if not use_case and not group:
         raise click.UsageError("pass --use-case SENTENCE or --group NAME")
     hp = {k: parse_value(v) for k, v in pairs(hyperparameters, "--hyperparameter").items()}
@@ -79,6 +79,11 @@ def generate(technique, model, use_case, group, group_version, output, fmt, acce
         )
     except RenderError as e:
         raise CliError(str(e)) from None
+    _write_generated(rendered, technique.lower(), output, fmt, force)
+
+
+def _write_generated(rendered: Any, technique: str, output: str | None, fmt: str | None, force: bool) -> None:
+    """Print the script (``-o -``) or write the notebook/script file(s), then the renderer's notes."""
     if output == "-":
         if fmt == "notebook":
             raise click.UsageError("-o - prints a script; use --format script or a file name")
@@ -86,15 +91,14 @@ def generate(technique, model, use_case, group, group_version, output, fmt, acce
         return
     if output is None:
         kind = fmt or "notebook"
-        output = f"{rendered.model_package_group_name}-{technique.lower()}.{'ipynb' if kind == 'notebook' else 'py'}"
+        output = f"{rendered.model_package_group_name}-{technique}.{'ipynb' if kind == 'notebook' else 'py'}"
     path = Path(output)
     kind = fmt or {".ipynb": "notebook", ".py": "script"}.get(path.suffix)
     if kind is None:
         raise click.BadParameter(f"{output!r}: use a .ipynb or .py name, or --format", param_hint="--output")
     if path.exists() and not force:
         raise CliError(f"{path} exists; pass --force to overwrite it")
-    written = rendered.write(path, kind)
-    for f in written:
+    for f in rendered.write(path, kind):
         click.echo(str(f))
     for note in rendered.notes:
         click.echo(f"note: {note}", err=True)
@@ -201,29 +205,13 @@ def metrics(aws: Aws, execution, job_name, run_id, tracking_uri, technique, metr
     """
     from sagemaker_finetuning.tools.metrics import MetricsError, plot, read_run_metrics
 
-    label = None
     if run_id:
         if not tracking_uri:
             raise click.UsageError("--run-id needs --tracking-uri (or MLFLOW_TRACKING_URI)")
         label = run_id[:12]
     else:
-        if not job_name:
-            ex = aws.describe_execution(aws.execution_arn(execution))
-            job_name = aws.training_job_name(ex)
-            if not job_name:
-                raise CliError(f"execution {ex['executionArn']} has not started a training job (yet)")
-        job = aws.describe_training_job(job_name)
-        if job is None:
-            raise CliError(f"training job {job_name!r} not found")
-        run_id = (job.get("MlflowDetails") or {}).get("MlflowRunId")
-        tracking_uri = tracking_uri or (job.get("MlflowConfig") or {}).get("MlflowResourceArn")
-        if not run_id or not tracking_uri:
-            raise CliError(f"training job {job_name} has no MLflow run (no MlflowConfig / MlflowDetails)")
-        technique = technique or (job.get("ServerlessJobConfig") or {}).get("CustomizationTechnique")
-        if steps_per_epoch is None:
-            spe = (job.get("ProgressInfo") or {}).get("TotalStepCountPerEpoch")
-            steps_per_epoch = int(spe) if spe else None
-        label = job_name
+        run_id, tracking_uri, technique, steps_per_epoch, label = _run_of_job(aws, execution, job_name, tracking_uri, technique,
+                                                                                steps_per_epoch)
     try:
         table = read_run_metrics(run_id, tracking_uri=tracking_uri, technique=technique,
                                  metrics=list(metric_names) or None, steps_per_epoch=steps_per_epoch,
@@ -238,6 +226,32 @@ def metrics(aws: Aws, execution, job_name, run_id, tracking_uri, technique, metr
         data["plot"] = str(written) if written else None
         click.echo(json.dumps(data, indent=2))
         return
+    _print_metrics(table, written)
+
+
+def _run_of_job(aws: Aws, execution: str | None, job_name: str | None, tracking_uri: str | None, technique: str | None,
+                steps_per_epoch: int | None) -> tuple[str, str, str | None, int | None, str]:
+    """The MLflow run of the execution's (or the named) training job, and what the job tells about it."""
+    if not job_name:
+        ex = aws.describe_execution(aws.execution_arn(execution))
+        job_name = aws.training_job_name(ex)
+        if not job_name:
+            raise CliError(f"execution {ex['executionArn']} has not started a training job (yet)")
+    job = aws.describe_training_job(job_name)
+    if job is None:
+        raise CliError(f"training job {job_name!r} not found")
+    run_id = (job.get("MlflowDetails") or {}).get("MlflowRunId")
+    tracking_uri = tracking_uri or (job.get("MlflowConfig") or {}).get("MlflowResourceArn")
+    if not run_id or not tracking_uri:
+        raise CliError(f"training job {job_name} has no MLflow run (no MlflowConfig / MlflowDetails)")
+    technique = technique or (job.get("ServerlessJobConfig") or {}).get("CustomizationTechnique")
+    if steps_per_epoch is None:
+        spe = (job.get("ProgressInfo") or {}).get("TotalStepCountPerEpoch")
+        steps_per_epoch = int(spe) if spe else None
+    return run_id, tracking_uri, technique, steps_per_epoch, job_name
+
+
+def _print_metrics(table: Any, written: Any) -> None:
     from rich.table import Table
 
     t = Table(title=table.title(), title_justify="left")

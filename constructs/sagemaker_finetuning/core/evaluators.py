@@ -99,7 +99,7 @@ def import_request(
 def reference_of(describe_hub_content: dict[str, Any]) -> str:
     """The Lambda ARN / S3 URI an evaluator refers to (finetune_utils._get_lambda_arn_from_evaluator_arn)."""
     doc = json.loads(describe_hub_content["HubContentDocument"])
-    return json.loads(doc.get("JsonContent", "{}")).get("Reference", "")
+    return str(json.loads(doc.get("JsonContent", "{}")).get("Reference", ""))
 
 
 def parse_hub_content_arn(arn: str) -> dict[str, str]:

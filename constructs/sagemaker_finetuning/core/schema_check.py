@@ -38,7 +38,7 @@ _SUPPORTED = {
 
 @lru_cache(maxsize=1)
 def load_schema() -> dict[str, Any]:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     _check_supported(schema, "#")
     return schema
 
@@ -90,47 +90,54 @@ def iter_errors(value: Any, schema: dict[str, Any], path: str = "") -> Iterator[
     """Yield one ``InvalidInput`` per violation, with a dotted field path."""
     field = path or "(input)"
     t = schema.get("type")
-    if t is not None:
-        types = t if isinstance(t, list) else [t]
-        if not any(_TYPES[x](value) for x in types):
-            yield InvalidInput(field, value, describe_expectation({"type": t}))
-            return
+    if t is not None and not any(_TYPES[x](value) for x in (t if isinstance(t, list) else [t])):
+        yield InvalidInput(field, value, describe_expectation({"type": t}))
+        return
     if "enum" in schema and value not in schema["enum"]:
         yield InvalidInput(field, value, describe_expectation(schema))
         return
     if "not" in schema and not any(True for _ in iter_errors(value, schema["not"], path)):
         yield InvalidInput(field, value, f"not {describe_expectation(schema['not'])}")
-    if isinstance(value, str):
-        if "minLength" in schema and len(value) < schema["minLength"]:
-            yield InvalidInput(field, value, describe_expectation(schema))
-        elif "maxLength" in schema and len(value) > schema["maxLength"]:
-            yield InvalidInput(field, value, describe_expectation(schema))
-        elif "pattern" in schema and not _regex(schema["pattern"]).search(value):
-            yield InvalidInput(field, value, describe_expectation(schema))
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if ("minimum" in schema and value < schema["minimum"]) or (
-            "maximum" in schema and value > schema["maximum"]
-        ):
-            yield InvalidInput(field, value, describe_expectation(schema))
+    if isinstance(value, str) and _string_violates(value, schema):
+        yield InvalidInput(field, value, describe_expectation(schema))
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and _number_violates(value, schema):
+        yield InvalidInput(field, value, describe_expectation(schema))
     if isinstance(value, dict):
-        for name in schema.get("required", []):
-            if name not in value:
-                yield InvalidInput(f"{path + '.' if path else ''}{name}", None, "a value (this field is required)")
-        if "maxProperties" in schema and len(value) > schema["maxProperties"]:
-            yield InvalidInput(field, f"{len(value)} entries", f"at most {schema['maxProperties']} entries")
-        props = schema.get("properties", {})
-        extra = schema.get("additionalProperties", True)
-        for name, item in value.items():
-            sub_path = f"{path}.{name}" if path else name
-            if "propertyNames" in schema:
-                for err in iter_errors(name, schema["propertyNames"], sub_path):
-                    yield InvalidInput(sub_path, name, f"a key {err.expected}")
-            if name in props:
-                yield from iter_errors(item, props[name], sub_path)
-            elif extra is False:
-                yield InvalidInput(sub_path, item, f"no such field{_did_you_mean(name, props)}")
-            elif isinstance(extra, dict):
-                yield from iter_errors(item, extra, sub_path)
+        yield from _object_errors(value, schema, path)
+
+
+def _string_violates(value: str, schema: dict[str, Any]) -> bool:
+    if "minLength" in schema and len(value) < schema["minLength"]:
+        return True
+    if "maxLength" in schema and len(value) > schema["maxLength"]:
+        return True
+    return "pattern" in schema and not _regex(schema["pattern"]).search(value)
+
+
+def _number_violates(value: float, schema: dict[str, Any]) -> bool:
+    return ("minimum" in schema and value < schema["minimum"]) or ("maximum" in schema and value > schema["maximum"])
+
+
+def _object_errors(value: dict[str, Any], schema: dict[str, Any], path: str) -> Iterator[InvalidInput]:
+    field = path or "(input)"
+    for name in schema.get("required", []):
+        if name not in value:
+            yield InvalidInput(f"{path + '.' if path else ''}{name}", None, "a value (this field is required)")
+    if "maxProperties" in schema and len(value) > schema["maxProperties"]:
+        yield InvalidInput(field, f"{len(value)} entries", f"at most {schema['maxProperties']} entries")
+    props = schema.get("properties", {})
+    extra = schema.get("additionalProperties", True)
+    for name, item in value.items():
+        sub_path = f"{path}.{name}" if path else name
+        if "propertyNames" in schema:
+            for err in iter_errors(name, schema["propertyNames"], sub_path):
+                yield InvalidInput(sub_path, name, f"a key {err.expected}")
+        if name in props:
+            yield from iter_errors(item, props[name], sub_path)
+        elif extra is False:
+            yield InvalidInput(sub_path, item, f"no such field{_did_you_mean(name, props)}")
+        elif isinstance(extra, dict):
+            yield from iter_errors(item, extra, sub_path)
 
 
 def _did_you_mean(name: str, known: dict[str, Any]) -> str:

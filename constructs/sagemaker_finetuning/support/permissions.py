@@ -25,7 +25,7 @@ def attach(scope: Construct, role: iam.IRole, statements: Sequence[iam.PolicySta
     """Add ``statements`` to ``role``; returns (and notices) the ones it did not take."""
     results = [role.add_to_principal_policy(s) for s in statements]
     attached = any(isinstance(child, iam.Policy) for child in role.node.find_all())
-    dropped = [s for s, result in zip(statements, results) if not (result.statement_added and attached)]
+    dropped = [s for s, result in zip(statements, results, strict=True) if not (result.statement_added and attached)]
     if dropped:
         notice(scope, role, dropped, purpose)
     return dropped

@@ -114,10 +114,8 @@ class MetricsTable:
             [str(idx)] + [_fmt(row.get(m), precision) for m in self.metrics] for idx, row in self.rows
         ]
         widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
-        lines = [self.title(), "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(headers, widths)))]
-        lines.append("  ".join("-" * w for w in widths))
-        for r in body:
-            lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+        lines = [self.title(), _table_row(headers, widths), "  ".join("-" * w for w in widths)]
+        lines += [_table_row(r, widths) for r in body]
         if not body:
             lines.append("(no data points)")
         if self.missing:
@@ -135,6 +133,11 @@ class MetricsTable:
             "missing": self.missing,
             "rows": [{self.index_name: idx, **row} for idx, row in self.rows],
         }
+
+
+def _table_row(cells: list[str], widths: list[int]) -> str:
+    """One table line: the index column left-aligned, the metric columns right-aligned."""
+    return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
 
 
 def _fmt(v: float | None, precision: int) -> str:

@@ -353,18 +353,66 @@ def render(
     The group name comes from ``model_package_group_name`` or else from ``use_case``
     (``-v<version>`` appended). The result writes either output kind.
     """
+    # The checks run in this order so that the first problem reported stays the same.
+    sdk_technique = _sdk_technique(technique, base_model, continue_technique)
+    continued = technique == "continued"
+    meta = is_meta_model(base_model)
+    nova = is_nova_model(base_model)
+    _check_eula(accept_eula, base_model, continued=continued, meta=meta)
+    group = _group_name(model_package_group_name, use_case, version)
+    _check_job_values(training_dataset, role_arn, mlflow_resource_arn, training_type, reward_function, round)
+
+    ctx = _base_context(
+        sdk_technique, base_model, group, training_type=training_type, is_meta=meta and not continued, is_nova=nova,
+        accept_eula=accept_eula, training_dataset=training_dataset, role_arn=role_arn, mlflow_resource_arn=mlflow_resource_arn,
+        hyperparameters=hyperparameters, reward_function=reward_function, previous_training_job=previous_training_job,
+        previous_model_package_arn=previous_model_package_arn, round=round,
+    )
+    notes: list[str] = []
+    prompt_file = _add_reward_settings(
+        ctx, notes, technique, sdk_technique, group, continued=continued, reward_function=reward_function,
+        reward_model_id=reward_model_id, reward_prompt=reward_prompt, judge_prompt_file=judge_prompt_file,
+    )
+    _add_continued_settings(
+        ctx, notes, sdk_technique, group, continued=continued, previous_training_job=previous_training_job,
+        previous_model_package_arn=previous_model_package_arn, round=round,
+    )
+    notes += _model_notes(meta=meta, nova=nova, continued=continued, accept_eula=accept_eula)
+
+    units = _split_units(_fill_template(technique, ctx), drop_eula=not ctx["is_meta"], drop_nova=nova)
+    kind = "continued customization" if continued else "fine-tuning"
+    rendered = Rendered(
+        technique=technique,
+        sdk_technique=sdk_technique,
+        base_model=base_model,
+        model_package_group_name=group,
+        raw_units=units,
+        title=f"{sdk_technique} {kind} of {base_model}",
+        notes=[f"Model package group: {group}.", f"Technique: {TITLES[sdk_technique]}."] + notes,
+        judge_prompt_file=prompt_file,
+    )
+    _check_compiles(rendered)
+    return rendered
+
+
+# Steps of render(), in the order it runs them.
+
+
+def _sdk_technique(technique: str, base_model: str, continue_technique: str) -> str:
+    """Check the template key and the model id; return the SDK technique (SFT / DPO / RLVR / RLAIF)."""
     if technique not in TEMPLATE_FILES:
         raise RenderError(f"technique {technique!r}: expected one of {', '.join(TECHNIQUES)}")
     _need(_MODEL_RE, base_model, "base model", "a SageMaker Hub model id such as meta-textgeneration-llama-3-2-1b-instruct")
-    continued = technique == "continued"
-    if continued:
-        sdk_technique = str(continue_technique).upper()
-        if sdk_technique not in TITLES:
-            raise RenderError(f"continue technique {continue_technique!r}: expected one of {', '.join(TITLES)}")
-    else:
-        sdk_technique = TECHNIQUE_OF[technique]
-    meta = is_meta_model(base_model)
-    nova = is_nova_model(base_model)
+    if technique != "continued":
+        return TECHNIQUE_OF[technique]
+    sdk_technique = str(continue_technique).upper()
+    if sdk_technique not in TITLES:
+        raise RenderError(f"continue technique {continue_technique!r}: expected one of {', '.join(TITLES)}")
+    return sdk_technique
+
+
+def _check_eula(accept_eula: bool, base_model: str, *, continued: bool, meta: bool) -> None:
+    """License acceptance is a plain bool, for a first-round meta- model only."""
     if accept_eula not in (True, False):
         raise RenderError(f"accept_eula {accept_eula!r}: expected true or false")
     if accept_eula and continued:
@@ -372,13 +420,25 @@ def render(
     if accept_eula and not meta:
         raise RenderError(f"accept_eula applies to gated meta- models only, not to {base_model!r}")
 
-    if model_package_group_name:
-        group = check_group_name(model_package_group_name)
-    elif use_case:
-        group = group_name_from_use_case(use_case, version)
-    else:
-        raise RenderError("a model package group name or a use case sentence to derive it from is required")
 
+def _group_name(model_package_group_name: str | None, use_case: str | None, version: int) -> str:
+    """The model package group name: the one given, else the one derived from the use case."""
+    if model_package_group_name:
+        return check_group_name(model_package_group_name)
+    if use_case:
+        return group_name_from_use_case(use_case, version)
+    raise RenderError("a model package group name or a use case sentence to derive it from is required")
+
+
+def _check_job_values(
+    training_dataset: str | None,
+    role_arn: str | None,
+    mlflow_resource_arn: str | None,
+    training_type: str,
+    reward_function: str | None,
+    round: int,  # noqa: A002 - as in render()
+) -> None:
+    """The format of each optional value the training job is given."""
     if training_dataset is not None:
         _need(_S3_OR_ARN, training_dataset, "training dataset", "an s3:// URI or a hub-content DataSet ARN")
     if role_arn is not None:
@@ -392,7 +452,27 @@ def render(
     if not isinstance(round, int) or isinstance(round, bool) or round < 2:
         raise RenderError(f"round {round!r}: expected an integer >= 2")
 
-    ctx: dict[str, Any] = {
+
+def _base_context(
+    sdk_technique: str,
+    base_model: str,
+    group: str,
+    *,
+    training_type: str,
+    is_meta: bool,
+    is_nova: bool,
+    accept_eula: bool,
+    training_dataset: str | None,
+    role_arn: str | None,
+    mlflow_resource_arn: str | None,
+    hyperparameters: Mapping[str, Any] | None,
+    reward_function: str | None,
+    previous_training_job: str | None,
+    previous_model_package_arn: str | None,
+    round: int,  # noqa: A002 - as in render()
+) -> dict[str, Any]:
+    """The template variables every template gets; the reward and continued ones start as None."""
+    return {
         "technique": sdk_technique,
         "technique_enum": f"CustomizationTechnique.{sdk_technique}",
         "training_type": training_type,
@@ -400,13 +480,13 @@ def render(
         "base_model": base_model,
         "model_package_group_name": group,
         "group_description": f"{sdk_technique} fine-tuning of {base_model}",
-        "is_meta": meta and not continued,
-        "is_nova": nova,
+        "is_meta": is_meta,
+        "is_nova": is_nova,
         "accept_eula": bool(accept_eula),
         "training_dataset": training_dataset,
         "role_arn": role_arn,
         "mlflow_resource_arn": mlflow_resource_arn,
-        "hyperparameter_lines": _hyperparameter_lines(hyperparameters, nova),
+        "hyperparameter_lines": _hyperparameter_lines(hyperparameters, is_nova),
         "metric_names": metric_names_for(sdk_technique),
         "reward_function": reward_function,
         "reward_model_id": None,
@@ -419,51 +499,91 @@ def render(
         "round": round,
         "dataset_name": None,
     }
-    notes: list[str] = []
+
+
+def _add_reward_settings(
+    ctx: dict[str, Any],
+    notes: list[str],
+    technique: str,
+    sdk_technique: str,
+    group: str,
+    *,
+    continued: bool,
+    reward_function: str | None,
+    reward_model_id: str | None,
+    reward_prompt: str | None,
+    judge_prompt_file: str,
+) -> str | None:
+    """Fill the RLVR / RLAIF variables of ``ctx`` and add their notes; reject reward options the
+    technique does not take. Returns the judge prompt file the code reads, if any."""
     prompt_file = None
-    if sdk_technique == "RLVR":
-        if reward_function is None:
-            if continued:
-                raise RenderError(
-                    "reward function: continued RLVR needs the evaluator or Lambda ARN of the reward function"
-                )
-            ctx["evaluator_name"] = _short_name(group, "-reward")
-            notes.append("Put your reward function (lambda_handler) in reward_function.py next to this file.")
+    if sdk_technique == "RLVR" and reward_function is None:
+        if continued:
+            raise RenderError("reward function: continued RLVR needs the evaluator or Lambda ARN of the reward function")
+        ctx["evaluator_name"] = _short_name(group, "-reward")
+        notes.append("Put your reward function (lambda_handler) in reward_function.py next to this file.")
     if sdk_technique == "RLAIF":
         ctx["reward_model_id"] = _judge_model(reward_model_id)
         if technique == "rlaif-custom-prompt":
-            if reward_prompt is not None:
-                ctx["judge_prompt_arn"] = _need(
-                    _EVALUATOR_ARN, reward_prompt, "reward prompt", "a RewardPrompt evaluator ARN (hub-content JsonDoc)"
-                )
-            else:
-                if not isinstance(judge_prompt_file, str) or not judge_prompt_file.strip():
-                    raise RenderError(f"judge prompt file {judge_prompt_file!r}: expected a file path")
-                ctx["judge_prompt_file"] = prompt_file = judge_prompt_file
-                ctx["evaluator_name"] = _short_name(group, "-judge")
-                notes.append(f"Edit the judge prompt in {judge_prompt_file} ({{{{ prompt }}}} and {{{{ response }}}}).")
+            prompt_file = _add_custom_judge_prompt(ctx, notes, group, reward_prompt, judge_prompt_file)
         else:
             ctx["judge_prompt"] = _judge_prompt(reward_prompt)
     elif reward_model_id is not None or reward_prompt is not None:
         raise RenderError(f"reward model / reward prompt apply to RLAIF only, not to {sdk_technique}")
     if reward_function is not None and sdk_technique != "RLVR":
         raise RenderError(f"reward function applies to RLVR only, not to {sdk_technique}")
+    return prompt_file
 
-    if continued:
-        if previous_model_package_arn is not None:
-            _need(_PACKAGE_ARN, previous_model_package_arn, "previous model package", "a model package ARN")
-        elif previous_training_job is not None:
-            _need(_JOB_NAME, previous_training_job, "previous training job", "a training job name")
-        else:
-            raise RenderError(
-                "continued customization needs the previous training job name or its output model package ARN"
-            )
-        ctx["dataset_name"] = f"{group[:44].rstrip('-')}-{sdk_technique.lower()}-round{round}"
-        notes.append("Continued customization: starts from the earlier output model package and registers "
-                     "the new version in the same group (not re-created, no license flag).")
-    elif previous_training_job is not None or previous_model_package_arn is not None:
-        raise RenderError("previous training job / model package apply to the continued template only")
 
+def _add_custom_judge_prompt(
+    ctx: dict[str, Any], notes: list[str], group: str, reward_prompt: str | None, judge_prompt_file: str
+) -> str | None:
+    """rlaif-custom-prompt: a RewardPrompt evaluator ARN, or else a prompt file the code registers.
+    Returns the prompt file (None with an ARN)."""
+    if reward_prompt is not None:
+        ctx["judge_prompt_arn"] = _need(
+            _EVALUATOR_ARN, reward_prompt, "reward prompt", "a RewardPrompt evaluator ARN (hub-content JsonDoc)"
+        )
+        return None
+    if not isinstance(judge_prompt_file, str) or not judge_prompt_file.strip():
+        raise RenderError(f"judge prompt file {judge_prompt_file!r}: expected a file path")
+    ctx["judge_prompt_file"] = judge_prompt_file
+    ctx["evaluator_name"] = _short_name(group, "-judge")
+    notes.append(f"Edit the judge prompt in {judge_prompt_file} ({{{{ prompt }}}} and {{{{ response }}}}).")
+    return judge_prompt_file
+
+
+def _add_continued_settings(
+    ctx: dict[str, Any],
+    notes: list[str],
+    sdk_technique: str,
+    group: str,
+    *,
+    continued: bool,
+    previous_training_job: str | None,
+    previous_model_package_arn: str | None,
+    round: int,  # noqa: A002 - as in render()
+) -> None:
+    """Continued customization: check what it starts from and name its dataset; other templates
+    take no previous job or package."""
+    if not continued:
+        if previous_training_job is not None or previous_model_package_arn is not None:
+            raise RenderError("previous training job / model package apply to the continued template only")
+        return
+    if previous_model_package_arn is not None:
+        _need(_PACKAGE_ARN, previous_model_package_arn, "previous model package", "a model package ARN")
+    elif previous_training_job is not None:
+        _need(_JOB_NAME, previous_training_job, "previous training job", "a training job name")
+    else:
+        raise RenderError("continued customization needs the previous training job name or its output model package ARN")
+    ctx["dataset_name"] = f"{group[:44].rstrip('-')}-{sdk_technique.lower()}-round{round}"
+    notes.append("Continued customization: starts from the earlier output model package and registers "
+                 "the new version in the same group (not re-created, no license flag).")
+
+
+def _model_notes(*, meta: bool, nova: bool, continued: bool, accept_eula: bool) -> list[str]:
+    """Notes on the license of a gated model and on what Nova models leave out."""
+    notes = []
     if meta and not continued:
         notes.append(
             "Gated model: read its license and change ACCEPT_EULA to True only if you accept it (training fails otherwise)."
@@ -471,31 +591,23 @@ def render(
         )
     if nova:
         notes.append("Nova model: the epoch-count and warmup-ratio hyperparameters are not available and are left out.")
+    return notes
 
+
+def _fill_template(technique: str, ctx: Mapping[str, Any]) -> str:
     try:
-        text = _environment().get_template(TEMPLATE_FILES[technique]).render(**ctx)
+        return _environment().get_template(TEMPLATE_FILES[technique]).render(**ctx)
     except jinja2.TemplateError as e:  # a template bug, not the caller's
         raise RuntimeError(f"template {TEMPLATE_FILES[technique]} failed to render: {e}") from e
-    units = _split_units(text, drop_eula=not ctx["is_meta"], drop_nova=nova)
-    kind = "continued customization" if continued else "fine-tuning"
-    title = f"{sdk_technique} {kind} of {base_model}"
-    notes.insert(0, f"Technique: {TITLES[sdk_technique]}.")
-    rendered = Rendered(
-        technique=technique,
-        sdk_technique=sdk_technique,
-        base_model=base_model,
-        model_package_group_name=group,
-        raw_units=units,
-        title=title,
-        notes=[f"Model package group: {group}."] + notes,
-        judge_prompt_file=prompt_file,
-    )
+
+
+def _check_compiles(rendered: Rendered) -> None:
+    """Both output kinds must be valid Python (a failure is a template bug)."""
     for kind in ("script", "notebook"):
         try:
-            compile("\n\n".join(u.code for u in rendered.units(kind)), f"<{technique}-{kind}>", "exec")
+            compile("\n\n".join(u.code for u in rendered.units(kind)), f"<{rendered.technique}-{kind}>", "exec")
         except SyntaxError as e:  # pragma: no cover - a template bug
-            raise RuntimeError(f"template {TEMPLATE_FILES[technique]} rendered invalid Python: {e}") from e
-    return rendered
+            raise RuntimeError(f"template {TEMPLATE_FILES[rendered.technique]} rendered invalid Python: {e}") from e
 
 
 def _split_units(text: str, *, drop_eula: bool, drop_nova: bool) -> list[Unit]:
