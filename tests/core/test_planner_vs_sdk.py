@@ -35,46 +35,7 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:register_new_resolver:UserWarning"),
 ]
 
-#: The differences between our request and SDK v3's that are there on purpose. Key: the request
-#: field; value: why. ``NORMALIZERS`` (one per key) checks each difference is exactly this one.
-DELIBERATE_DIFFERENCES: dict[str, str] = {
-    "TrainingJobName": (
-        "`<model>-<technique>-<10 hex of sha256(execution ARN)>` instead of SDK v3's `<model>-<technique>-<timestamp>`: "
-        "a redriven execution or a retried CreateTrainingJob finds the job it already started instead of starting a "
-        "second one. The `<model>-<technique>-` prefix is the same."
-    ),
-    "StoppingCondition": (
-        "Always sent: `MaxRuntimeInSeconds` is the input's `max_runtime_in_seconds`, else the stack's maximum (24 h "
-        "unless configured). SDK v3 sends a StoppingCondition only when `stopping_condition` is given (the service "
-        "default is then 24 h). An explicit bound is known at plan time and is enforced against the stack's maximum."
-    ),
-    "Tags": (
-        "Besides SDK v3's JumpStart tags and the user's tags we add the stack's tags and "
-        "`sagemaker-finetuning:execution-arn=<execution ARN>`, which ties the job to its execution (the stack stops "
-        "the job when that execution is aborted, times out or fails)."
-    ),
-    "MlflowConfig": (
-        "Sent only when an MLflow ARN is given (input `mlflow_resource_arn` or the stack's). Without one SDK v3 looks "
-        "for the account's default MLflow app and, if there is none, creates one (CreateMlflowApp, then waits for it) "
-        "while starting the job; the workflow never creates account resources implicitly. Without an ARN, "
-        "`mlflow_experiment_name` / `mlflow_run_name` are therefore not sent either."
-    ),
-    "ServerlessJobConfig.EvaluatorArn": (
-        "RLVR with a Lambda ARN as `custom_reward_function`: we send the evaluator the stack registered for that "
-        "Lambda at deploy time; SDK v3 registers a new evaluator (`rlvr-reward-<model>-<timestamp>` in the account's "
-        "AI Registry hub) for every job. Both evaluators refer to the same Lambda."
-    ),
-    "ServerlessJobConfig.Peft": (
-        "Full fine-tuning: we leave `Peft` out, as SDK v3 does for `training_type=TrainingType.FULL`. Given the "
-        "string `\"FULL\"` (which its signature also accepts) SDK v3 sends `Peft: \"FULL\"`, a value outside the "
-        "service's enum (`LORA` only); `_create_serverless_config` maps only the enum. We do not copy that."
-    ),
-    "OutputDataConfig.CompressionType": (
-        "RLAIF with `disable_output_compression`: we send `CompressionType: NONE` as for the other techniques. "
-        "RLAIFTrainer.train never passes `disable_output_compression` to `_create_output_config`, so SDK v3 "
-        "silently drops the setting (an SDK bug we do not copy)."
-    ),
-}
+from sdk_differences import DELIBERATE_DIFFERENCES  # noqa: E402  (tests/sdk_differences.py; the README quotes it)
 
 REGION, ACCOUNT = O.REGION, O.ACCOUNT
 BUCKET = "ft-stack-bucket"

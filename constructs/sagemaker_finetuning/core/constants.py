@@ -60,7 +60,6 @@ EXECUTION_TAG = "sagemaker-finetuning:execution-arn"
 #: finetune_utils._validate_hyperparameter_values: characters allowed in string values.
 HYPERPARAMETER_VALUE_PATTERN = r"^[a-zA-Z0-9/_.:,\-\s'\"\[\]]*$"
 
-MAX_RUNTIME_DEFAULT_SECONDS = 86400
 
 
 def is_nova_model(model_id: str) -> bool:

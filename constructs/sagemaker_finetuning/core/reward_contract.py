@@ -15,9 +15,51 @@ Used before a training job starts (invoke the function on a few dataset samples 
 reply) and by ``sagemaker_finetuning.tools.reward_check`` (check a handler locally). Nothing here calls AWS.
 """
 
+from __future__ import annotations
+
 import json
 import math
 from dataclasses import asdict, dataclass, field
+
+# The reward Lambda imports this module at cold start: typing is only read by the type checker
+# (importing it at run time would cost ~2 ms per cold start, see bench/reward_bench.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Any, Literal, TypeAlias, TypedDict
+
+    #: A metric's type: "Reward" (a component that counts towards the score) or "Metric" (a diagnostic).
+    MetricType: TypeAlias = Literal["Reward", "Metric"]
+
+    class RewardMetric(TypedDict):
+        """One entry of a result's ``metrics_list``."""
+
+        name: str
+        value: float
+        type: MetricType
+
+    class RewardResult(TypedDict):
+        """The result for one sample."""
+
+        id: str
+        aggregate_reward_score: float
+        metrics_list: list[RewardMetric]
+
+    class OpenWeightsReply(TypedDict):
+        """The open-weights reply: ``body`` holds the JSON list of results (statusCode 200) or
+        ``{"error": ...}`` (statusCode 400)."""
+
+        statusCode: int
+        headers: dict[str, str]
+        body: str
+
+    class ErrorReply(TypedDict):
+        """A nova-contract error reply (Nova has no error envelope)."""
+
+        error: str
+
+    #: What a reward function returns: the open-weights envelope, or (nova) a bare list of results / an error.
+    Reply: TypeAlias = OpenWeightsReply | list[RewardResult] | ErrorReply
 
 OPEN_WEIGHTS = "open-weights"
 NOVA = "nova"
@@ -33,7 +75,7 @@ CONTRACT_ALIASES = {
 }
 
 
-def normalize_contract(contract):
+def normalize_contract(contract: object) -> str:
     """``"open-weights"`` or ``"nova"`` (aliases: oss, open_weights, nova-2-lite); ValueError otherwise."""
     name = CONTRACT_ALIASES.get(str(contract).strip().lower()) if isinstance(contract, str) else None
     if name is None:
@@ -41,7 +83,7 @@ def normalize_contract(contract):
     return name
 
 
-def expected_id(sample, id_key="id"):
+def expected_id(sample: object, id_key: str = "id") -> str | None:
     """The id a result must carry for ``sample``: ``str(sample[id_key])``, or None when the sample
     has no id (the function may then choose one, e.g. ``sample-007``)."""
     if isinstance(sample, dict):
@@ -51,7 +93,7 @@ def expected_id(sample, id_key="id"):
     return None
 
 
-def build_event(samples, contract):
+def build_event(samples: Iterable[Any], contract: str) -> dict[str, list[Any]] | list[Any]:
     """The event the service sends for ``samples``: ``{"batch": [...]}`` (open-weights) or the
     bare list (nova)."""
     contract = normalize_contract(contract)
@@ -68,20 +110,20 @@ class ContractReport:
     ok: bool
     sample_count: int
     result_count: int = 0
-    violations: list = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
     violation_count: int = 0
-    warnings: list = field(default_factory=list)
-    scores: list = field(default_factory=list)
-    score_min: float = None
-    score_mean: float = None
-    score_max: float = None
-    histogram: list = field(default_factory=list)  # [(low, high, count)], HISTOGRAM_BUCKETS over [-1, 1]
-    metric_counts: dict = field(default_factory=dict)  # metric name -> number of results reporting it
+    warnings: list[str] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+    score_min: float | None = None
+    score_mean: float | None = None
+    score_max: float | None = None
+    histogram: list[tuple[float, float, int]] = field(default_factory=list)  # [(low, high, count)], HISTOGRAM_BUCKETS over [-1, 1]
+    metric_counts: dict[str, int] = field(default_factory=dict)  # metric name -> number of results reporting it
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def summary(self, max_lines=20):
+    def summary(self, max_lines: int = 20) -> str:
         """A human-readable report."""
         verdict = "OK" if self.ok else "FAILED (%d violation%s)" % (self.violation_count, "" if self.violation_count == 1 else "s")
         lines = [
@@ -111,7 +153,7 @@ class ContractReport:
         return "\n".join(lines)
 
 
-def _kind(value):
+def _kind(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -127,7 +169,7 @@ def _kind(value):
     return type(value).__name__
 
 
-def _show(value, limit=80):
+def _show(value: object, limit: int = 80) -> str:
     try:
         text = json.dumps(value, default=repr)
     except (TypeError, ValueError):
@@ -135,27 +177,29 @@ def _show(value, limit=80):
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _is_number(value):
+def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 class _Collector:
-    def __init__(self, limit):
-        self.items = []
+    """The first ``limit`` messages, and how many there were in all."""
+
+    def __init__(self, limit: int) -> None:
+        self.items: list[str] = []
         self.count = 0
         self.limit = limit
 
-    def add(self, message):
+    def add(self, message: str) -> None:
         self.count += 1
         if len(self.items) < self.limit:
             self.items.append(message)
 
 
-def unwrap_reply(reply, contract):
+def unwrap_reply(reply: object, contract: str) -> tuple[list[Any] | None, list[str]]:
     """``(results, problems)``: the list of results inside ``reply`` (None if there is none) and
     the envelope violations found on the way."""
     contract = normalize_contract(contract)
-    problems = []
+    problems: list[str] = []
     if contract == NOVA:
         if isinstance(reply, list):
             return reply, problems
@@ -207,7 +251,7 @@ def unwrap_reply(reply, contract):
     return results, problems
 
 
-def _headers_warning(reply):
+def _headers_warning(reply: object) -> str | None:
     if not isinstance(reply, dict):
         return None
     headers = reply.get("headers")
@@ -337,7 +381,7 @@ def check_reply(samples, reply, contract, *, id_key="id", max_violations=200):
     return report
 
 
-def histogram(scores, buckets=HISTOGRAM_BUCKETS):
+def histogram(scores: Sequence[float], buckets: int = HISTOGRAM_BUCKETS) -> list[tuple[float, float, int]]:
     """``[(low, high, count)]``: ``buckets`` equal intervals over [-1, 1] (the last one closed)."""
     counts = [0] * buckets
     width = 2.0 / buckets

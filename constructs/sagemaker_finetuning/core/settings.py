@@ -56,7 +56,3 @@ class StackSettings:
         for key in ("dataset_buckets", "reward_function_arns", "model_package_groups"):
             raw[key] = tuple(raw.get(key) or ())
         return cls(**raw)
-
-    def to_json(self) -> str:
-        data = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
-        return json.dumps(data, sort_keys=True)
