@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPEAT = 7
@@ -312,7 +313,12 @@ def main():
         assert reply["statusCode"] == 200 and len(json.loads(reply["body"])) == BATCH
     times = _interleaved(cases)
 
-    imp_ours = _import_figures("import lambda_src.reward.handler", REPO, ["lambda_src"])
+    # As Lambda imports it: from the library's asset layout (handlers + the core under a stub package).
+    from sagemaker_finetuning.support.asset_layout import stage
+
+    asset = str(stage(Path(tempfile.mkdtemp(prefix="reward_asset_")) / "asset"))
+    imp_ours = _import_figures("import lambda_src.reward.handler", asset, ["lambda_src", "sagemaker_finetuning"])
+    shutil.rmtree(os.path.dirname(asset), ignore_errors=True)
     imp_base = _import_figures("import reward_baseline", baseline_dir, ["reward_baseline.py"])
 
     cpu = {name: t["cpu"] for name, t in times.items()}
@@ -329,7 +335,7 @@ def main():
         ("ours      handler({body: str})", "ours_body"),
         ("ours      handler([...]) nova", "ours_nova"),
     ):
-        per_run = [a / b for a, b in zip(cpu[name], cpu["loads"])]
+        per_run = [a / b for a, b in zip(cpu[name], cpu["loads"], strict=True)]
         print(f"  {label:<33} {_ms(cpu[name])}   {med[name] / med['loads']:.2f}x "
               f"({min(per_run):.2f}-{max(per_run):.2f})")
     print("  wall-clock medians (ms): " + ", ".join(

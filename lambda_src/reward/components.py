@@ -29,11 +29,32 @@ Every option is checked when the configuration is built (at cold start); a mista
 Pure and stdlib only.
 """
 
+from __future__ import annotations
+
 import json
 import math
 import re
 
 from . import extract
+
+# typing is only read by the type checker: importing it at run time would add ~2 ms to the cold
+# start of the reward Lambda (bench/reward_bench.py), and the annotations are never evaluated.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Any, ClassVar, Final, Literal, NoReturn, TypeAlias, TypeVar
+
+    from sagemaker_finetuning.core.reward_contract import MetricType
+
+    from .extract import Located
+
+    _T = TypeVar("_T")
+    #: The accepted answers of a ground truth: a non-empty tuple of texts.
+    Answers: TypeAlias = tuple[str, ...]
+    #: An option check: ``check(value, option, where)`` returns the value to use, or fails (where.fail).
+    Validator: TypeAlias = Callable[[Any, str, "_Where"], Any]
+    #: A JSON Schema of the supported subset (see check_schema).
+    Schema: TypeAlias = dict[str, Any]
 
 ENV_COMPONENTS = "REWARD_COMPONENTS"
 
@@ -43,8 +64,8 @@ DEFAULT_COMPONENTS = (
     {"type": "anti_gaming", "weight": 0.2},
 )
 
-REWARD = "Reward"
-METRIC = "Metric"
+REWARD: Final = "Reward"
+METRIC: Final = "Metric"
 
 
 class RewardConfigError(ValueError):
@@ -54,13 +75,10 @@ class RewardConfigError(ValueError):
 class SampleError(Exception):
     """A sample cannot be scored; ``code`` becomes the metric ``error:<code>``."""
 
-    def __init__(self, code, detail=""):
+    def __init__(self, code: str, detail: str = "") -> None:
         super().__init__(code, detail)
         self.code = code
         self.detail = detail
-
-
-_UNSET = object()
 
 
 class GroundTruth:
@@ -72,11 +90,12 @@ class GroundTruth:
 
     __slots__ = ("answers", "memo")
 
-    def __init__(self, answers):
+    def __init__(self, answers: Answers) -> None:
         self.answers = answers  # non-empty tuple of str
-        self.memo = {}
+        # Each component keeps there what it derives from the answers (of a type of its own).
+        self.memo: dict[Component, Any] = {}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "GroundTruth(%r)" % (self.answers,)
 
 
@@ -85,26 +104,26 @@ class SampleView:
 
     __slots__ = ("response", "prompt", "ground_truth", "diagnostics", "vetoed", "_final", "_number")
 
-    def __init__(self, response, prompt, ground_truth):
+    def __init__(self, response: str, prompt: str, ground_truth: GroundTruth | None) -> None:
         self.response = response
         self.prompt = prompt  # text of the last user turn before the response ("" if none)
         self.ground_truth = ground_truth  # GroundTruth, or None
-        self.diagnostics = None  # list of (name, value) "Metric" entries, created on demand
+        self.diagnostics: list[tuple[str, float]] | None = None  # "Metric" entries, created on demand
         self.vetoed = False
-        self._final = _UNSET
-        self._number = _UNSET
+        self._final: Located | None = None  # None: not computed yet
+        self._number: tuple[float | None, str | None] | None = None  # None: not computed yet
 
-    def final(self):
+    def final(self) -> Located:
         """``(region, marker, number_token)`` of the marked final answer (extract.locate_answer)."""
-        if self._final is _UNSET:
+        if self._final is None:
             self._final = extract.locate_answer(self.response)
         return self._final
 
-    def number(self):
+    def number(self) -> tuple[float | None, str | None]:
         """``(value, how)`` of the numeric answer (see extract.extract_number)."""
-        if self._number is _UNSET:
+        if self._number is None:
             located = self._final
-            if located is _UNSET:
+            if located is None:
                 located = self._final = extract.locate_answer(self.response)
             quick = located[2]  # a number token already validated by the extraction
             if quick is not None:
@@ -115,14 +134,14 @@ class SampleView:
             self._number = extract.number_from(self.response, located)
         return self._number
 
-    def answer_text(self):
+    def answer_text(self) -> str:
         """The marked final answer if there is one, else the whole response (reasoning stripped)."""
         region = self.final()[0]
         if region is not None:
             return region
         return extract.strip_reasoning(self.response) if extract.END_THINK in self.response else self.response
 
-    def diagnose(self, name, value=1.0):
+    def diagnose(self, name: str, value: float = 1.0) -> None:
         if self.diagnostics is None:
             self.diagnostics = [(name, value)]
         else:
@@ -133,7 +152,7 @@ class SampleView:
 # Option validation helpers
 
 
-def _describe(value):
+def _describe(value: object) -> str:
     text = json.dumps(value, default=repr)
     if len(text) > 120:
         text = text[:117] + "..."
@@ -141,18 +160,20 @@ def _describe(value):
 
 
 class _Where:
-    def __init__(self, source, index, type_name):
+    """Where an option is: ``REWARD_COMPONENTS[2] (type "regex")``; ``fail`` raises RewardConfigError."""
+
+    def __init__(self, source: str, index: int, type_name: str | None) -> None:
         self.source, self.index, self.type_name = source, index, type_name
 
-    def fail(self, option, value, expected):
+    def fail(self, option: str, value: object, expected: str) -> NoReturn:
         where = "%s[%d]" % (self.source, self.index)
         if self.type_name:
             where += ' (type "%s")' % self.type_name
         raise RewardConfigError('%s: option "%s" received %s; expected %s.' % (where, option, _describe(value), expected))
 
 
-def _number(lo=None, hi=None, integer=False):
-    def check(value, option, where):
+def _number(lo: float | None = None, hi: float | None = None, integer: bool = False) -> Callable[[Any, str, _Where], float]:
+    def check(value: Any, option: str, where: _Where) -> float:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         if ok and integer and value != int(value):
             ok = False
@@ -173,23 +194,23 @@ def _number(lo=None, hi=None, integer=False):
     return check
 
 
-def _boolean(value, option, where):
+def _boolean(value: Any, option: str, where: _Where) -> bool:
     if not isinstance(value, bool):
         where.fail(option, value, "true or false")
     return value
 
 
-def _one_of(*allowed):
-    def check(value, option, where):
-        if value not in allowed:
+def _one_of(*allowed: str) -> Callable[[Any, str, _Where], str]:
+    def check(value: object, option: str, where: _Where) -> str:
+        if not isinstance(value, str) or value not in allowed:
             where.fail(option, value, "one of " + ", ".join('"%s"' % a for a in allowed))
         return value
 
     return check
 
 
-def _subset_of(*allowed):
-    def check(value, option, where):
+def _subset_of(*allowed: str) -> Callable[[Any, str, _Where], tuple[str, ...]]:
+    def check(value: Any, option: str, where: _Where) -> tuple[str, ...]:
         if not isinstance(value, list) or not value or any(v not in allowed for v in value) or len(set(value)) != len(value):
             where.fail(option, value, "a non-empty list of distinct values from " + ", ".join('"%s"' % a for a in allowed))
         return tuple(value)
@@ -197,7 +218,7 @@ def _subset_of(*allowed):
     return check
 
 
-def _text(value, option, where):
+def _text(value: Any, option: str, where: _Where) -> str:
     if not isinstance(value, str) or not value:
         where.fail(option, value, "a non-empty string")
     return value
@@ -210,34 +231,37 @@ def _text(value, option, where):
 class Component:
     """Base class. Subclasses set ``type_name``, ``options`` and implement ``score(view)``."""
 
-    type_name = ""
-    options = {}  # option -> (validator, default); _REQUIRED marks a mandatory option
+    type_name: ClassVar[str] = ""
+    # option -> (validator, default); _REQUIRED marks a mandatory option. Each option becomes an
+    # attribute of the instance (declared, with its type, by the subclass).
+    options: ClassVar[dict[str, tuple[Validator, Any]]] = {}
     needs_ground_truth = False
     penalty = False  # True for anti-gaming style components (value 1 when clean, < 0 when caught)
 
-    def __init__(self, name, weight, opts):
+    def __init__(self, name: str, weight: float, opts: Mapping[str, Any]) -> None:
         self.name = name
         self.weight = weight
-        self.metric_type = REWARD if weight > 0 else METRIC
+        self.metric_type: MetricType = REWARD if weight > 0 else METRIC
         for key, value in opts.items():
             setattr(self, key, value)
         self.setup()
 
-    def setup(self):
+    def setup(self) -> None:
         """Precompute what the options allow (compiled patterns, lookup tables)."""
 
-    def score(self, view):  # pragma: no cover - abstract
+    def score(self, view: SampleView) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
 _REQUIRED = object()
 
 
-def _derived(component, ground_truth, compute):
-    """``compute(answers)``, memoised on the (shared) GroundTruth object per component."""
+def _derived(component: Component, ground_truth: GroundTruth | None, compute: Callable[[Answers], _T]) -> _T:
+    """``compute(answers)`` (never None), memoised on the (shared) GroundTruth object per component."""
+    assert ground_truth is not None  # the Scorer gives one to every component that needs it
     memo = ground_truth.memo
-    value = memo.get(component, _UNSET)
-    if value is _UNSET:
+    value: _T | None = memo.get(component)
+    if value is None:
         value = memo[component] = compute(ground_truth.answers)
     return value
 
@@ -254,12 +278,14 @@ class NumericMatch(Component):
     type_name = "numeric_match"
     options = {"tolerance": (_number(lo=0), 1e-6), "relative_tolerance": (_number(lo=0), 0.0)}
     needs_ground_truth = True
+    tolerance: float
+    relative_tolerance: float
 
-    def setup(self):
+    def setup(self) -> None:
         self._no_answer = self.name + ":no_answer"
 
     @staticmethod
-    def _gt_numbers(ground_truth):
+    def _gt_numbers(ground_truth: Answers) -> tuple[float, ...]:
         values = []
         for text in ground_truth:
             t = text.strip()
@@ -268,13 +294,15 @@ class NumericMatch(Component):
                 values.append(value)
         return tuple(values)
 
-    def score(self, view):
-        memo = view.ground_truth.memo
-        expected = memo.get(self)
+    def score(self, view: SampleView) -> float:
+        ground_truth = view.ground_truth
+        assert ground_truth is not None  # the Scorer gives one to every component that needs it
+        memo = ground_truth.memo
+        expected: tuple[float, ...] | None = memo.get(self)
         if expected is None:
-            expected = memo[self] = self._gt_numbers(view.ground_truth.answers)
+            expected = memo[self] = self._gt_numbers(ground_truth.answers)
         if not expected:
-            raise SampleError("ground_truth_not_numeric", "%r has no number" % (view.ground_truth,))
+            raise SampleError("ground_truth_not_numeric", "%r has no number" % (ground_truth,))
         value = view.number()[0]
         if value is None:
             view.diagnose(self._no_answer)
@@ -302,13 +330,16 @@ class ExactMatch(Component):
         "target": (_one_of("answer", "response"), "answer"),
     }
     needs_ground_truth = True
+    normalize: bool
+    contains: bool
+    target: Literal["answer", "response"]
 
-    def _prepare(self, ground_truth):
+    def _prepare(self, ground_truth: Answers) -> tuple[str, ...]:
         if self.normalize:
             return tuple(extract.normalize_answer(t) for t in ground_truth)
         return tuple(t.strip() for t in ground_truth)
 
-    def score(self, view):
+    def score(self, view: SampleView) -> float:
         expected = _derived(self, view.ground_truth, self._prepare)
         text = view.answer_text() if self.target == "answer" else view.response
         got = extract.normalize_answer(text) if self.normalize else text.strip()
@@ -325,7 +356,7 @@ class ExactMatch(Component):
 _WORD_SPLIT_RE = re.compile(r"[\W_]+")
 
 
-def _words(text):
+def _words(text: str) -> str:
     return " ".join(_WORD_SPLIT_RE.split(text)).strip()
 
 
@@ -339,8 +370,9 @@ class MultipleChoice(Component):
     type_name = "multiple_choice"
     options = {"choices": (_text, "ABCDE")}
     needs_ground_truth = True
+    choices: str
 
-    def setup(self):
+    def setup(self) -> None:
         letters = self.choices
         if not (letters.isalpha() and letters.isascii() and len(set(letters.upper())) == len(letters)):
             raise RewardConfigError(
@@ -356,18 +388,19 @@ class MultipleChoice(Component):
         self._paren = re.compile(r"\(([%s])\)" % up)
         self._no_choice = self.name + ":no_choice"
 
-    def letter(self, text):
+    def letter(self, text: str) -> str | None:
         m = self._alone.match(text)
         if m is None:
             m = self._leading.match(text)
         if m is None:
             return None
-        return (m.group(1) or m.group(m.lastindex)).upper()
+        # _alone has one group; _leading matches one of its two: "(B)" (group 1) or "B)" (group 2).
+        return (m.group(1) or m.group(2)).upper()
 
-    def _gt_letters(self, ground_truth):
+    def _gt_letters(self, ground_truth: Answers) -> tuple[str, ...]:
         return tuple(filter(None, (self.letter(t.strip()) for t in ground_truth)))
 
-    def chosen(self, view):
+    def chosen(self, view: SampleView) -> str | None:
         region = view.final()[0]
         if region is not None:
             got = self.letter(region)
@@ -383,7 +416,7 @@ class MultipleChoice(Component):
         found = self._paren.findall(text)
         return found[-1] if found else None
 
-    def score(self, view):
+    def score(self, view: SampleView) -> float:
         expected = _derived(self, view.ground_truth, self._gt_letters)
         if not expected:
             raise SampleError("ground_truth_not_a_choice", "%r is not one of %s" % (view.ground_truth, self.choices))
@@ -394,14 +427,14 @@ class MultipleChoice(Component):
         return 1.0 if got in expected else 0.0
 
 
-def _normalized_all(answers):
+def _normalized_all(answers: Answers) -> tuple[str, ...]:
     return tuple(extract.normalize_answer(t) for t in answers)
 
 
 _REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
 
 
-def _flags(value, option, where):
+def _flags(value: Any, option: str, where: _Where) -> str:
     if not isinstance(value, str) or any(c not in _REGEX_FLAGS for c in value):
         where.fail(option, value, 'a string of regex flags from "imsx" (e.g. "i")')
     return value
@@ -422,8 +455,13 @@ class Regex(Component):
         "expect": (_one_of("match", "no_match"), "match"),
         "match_ground_truth": (_boolean, False),
     }
+    pattern: str
+    flags: str
+    target: Literal["response", "answer"]
+    expect: Literal["match", "no_match"]
+    match_ground_truth: bool
 
-    def setup(self):
+    def setup(self) -> None:
         flags = 0
         for c in self.flags:
             flags |= _REGEX_FLAGS[c]
@@ -436,7 +474,7 @@ class Regex(Component):
             ) from None
         self.needs_ground_truth = self.match_ground_truth
 
-    def score(self, view):
+    def score(self, view: SampleView) -> float:
         text = view.answer_text() if self.target == "answer" else view.response
         m = self._re.search(text)
         if self.expect == "no_match":
@@ -457,44 +495,47 @@ _SCHEMA_KEYS = (
 )
 
 
-def check_schema(schema, path="schema"):
+def _bad_schema(where: str, value: object, expected: str) -> NoReturn:
+    raise RewardConfigError('json_valid option "%s" received %s; expected %s.' % (where, _describe(value), expected))
+
+
+def check_schema(schema: Any, path: str = "schema") -> Schema:
     """Validate a schema of the supported JSON Schema subset; raise RewardConfigError if not."""
-
-    def bad(where, value, expected):
-        raise RewardConfigError(
-            'json_valid option "%s" received %s; expected %s.' % (where, _describe(value), expected)
-        )
-
     if not isinstance(schema, dict):
-        bad(path, schema, "a JSON object (a JSON Schema subset)")
+        _bad_schema(path, schema, "a JSON object (a JSON Schema subset)")
     for key, value in schema.items():
         where = "%s.%s" % (path, key)
         if key not in _SCHEMA_KEYS:
-            bad(where, value, "only the keywords " + ", ".join(_SCHEMA_KEYS))
-        if key == "type":
-            types = value if isinstance(value, list) else [value]
-            if not types or any(t not in _JSON_TYPES for t in types):
-                bad(where, value, "one of (or a list of) " + ", ".join(_JSON_TYPES))
-        elif key == "required":
-            if not isinstance(value, list) or any(not isinstance(v, str) for v in value):
-                bad(where, value, "a list of property names")
-        elif key == "properties":
-            if not isinstance(value, dict):
-                bad(where, value, "an object mapping property names to schemas")
-            for prop, sub in value.items():
-                check_schema(sub, "%s.%s" % (where, prop))
-        elif key == "items":
-            check_schema(value, where)
-        elif key == "enum":
-            if not isinstance(value, list) or not value:
-                bad(where, value, "a non-empty list")
-        elif key == "additionalProperties":
-            if not isinstance(value, bool):
-                bad(where, value, "true or false")
-        else:  # numeric bounds
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                bad(where, value, "a number")
+            _bad_schema(where, value, "only the keywords " + ", ".join(_SCHEMA_KEYS))
+        _check_keyword(key, value, where)
     return schema
+
+
+def _check_keyword(key: str, value: Any, where: str) -> None:
+    """Validate the value of one keyword (one of _SCHEMA_KEYS) of a schema, at ``where``."""
+    if key == "type":
+        types = value if isinstance(value, list) else [value]
+        if not types or any(t not in _JSON_TYPES for t in types):
+            _bad_schema(where, value, "one of (or a list of) " + ", ".join(_JSON_TYPES))
+    elif key == "required":
+        if not isinstance(value, list) or any(not isinstance(v, str) for v in value):
+            _bad_schema(where, value, "a list of property names")
+    elif key == "properties":
+        if not isinstance(value, dict):
+            _bad_schema(where, value, "an object mapping property names to schemas")
+        for prop, sub in value.items():
+            check_schema(sub, "%s.%s" % (where, prop))
+    elif key == "items":
+        check_schema(value, where)
+    elif key == "enum":
+        if not isinstance(value, list) or not value:
+            _bad_schema(where, value, "a non-empty list")
+    elif key == "additionalProperties":
+        if not isinstance(value, bool):
+            _bad_schema(where, value, "true or false")
+    else:  # numeric bounds
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            _bad_schema(where, value, "a number")
 
 
 _TYPE_CHECKS = {
@@ -508,7 +549,7 @@ _TYPE_CHECKS = {
 }
 
 
-def conforms(value, schema):
+def conforms(value: Any, schema: Schema) -> bool:
     """True when ``value`` satisfies ``schema`` (the subset accepted by :func:`check_schema`)."""
     t = schema.get("type")
     if t is not None:
@@ -518,17 +559,8 @@ def conforms(value, schema):
     if "enum" in schema and not any(value == e and type(value) is type(e) for e in schema["enum"]):
         return False
     if isinstance(value, dict):
-        for key in schema.get("required", ()):
-            if key not in value:
-                return False
-        props = schema.get("properties")
-        if props:
-            for key, sub in props.items():
-                if key in value and not conforms(value[key], sub):
-                    return False
-        if schema.get("additionalProperties") is False and any(k not in (props or {}) for k in value):
-            return False
-    elif isinstance(value, list):
+        return _object_conforms(value, schema)
+    if isinstance(value, list):
         if len(value) < schema.get("minItems", 0) or len(value) > schema.get("maxItems", math.inf):
             return False
         items = schema.get("items")
@@ -543,14 +575,29 @@ def conforms(value, schema):
     return True
 
 
-def _schema(value, option, where):
+def _object_conforms(value: dict[str, Any], schema: Schema) -> bool:
+    """conforms for an object: required, properties, additionalProperties."""
+    for key in schema.get("required", ()):
+        if key not in value:
+            return False
+    props = schema.get("properties")
+    if props:
+        for key, sub in props.items():
+            if key in value and not conforms(value[key], sub):
+                return False
+    if schema.get("additionalProperties") is False and any(k not in (props or {}) for k in value):
+        return False
+    return True
+
+
+def _schema(value: Any, option: str, where: _Where) -> Schema:
     try:
         return check_schema(value)
     except RewardConfigError as exc:
         where.fail(option, value, "a schema in the supported subset (%s)" % exc)
 
 
-def parse_json_answer(text, extract_embedded=True):
+def parse_json_answer(text: str, extract_embedded: bool = True) -> tuple[bool, Any]:
     """Parse the response as JSON: ``(ok, value)``.
 
     With ``extract_embedded``, when the whole response does not parse, the content of a ```json
@@ -562,7 +609,7 @@ def parse_json_answer(text, extract_embedded=True):
     except (ValueError, RecursionError):
         if not extract_embedded or not s:
             return False, None
-    candidates = []
+    candidates: list[str] = []
     fence = s.find("```")
     if fence >= 0:
         nl = s.find("\n", fence)
@@ -593,11 +640,14 @@ class JsonValid(Component):
 
     type_name = "json_valid"
     options = {"schema": (_schema, None), "partial_credit": (_number(lo=0, hi=1), 0.5), "extract": (_boolean, True)}
+    schema: Schema | None
+    partial_credit: float
+    extract: bool
 
-    def setup(self):
+    def setup(self) -> None:
         self._schema_fail = self.name + ":schema_mismatch"
 
-    def score(self, view):
+    def score(self, view: SampleView) -> float:
         ok, value = parse_json_answer(view.response, self.extract)
         if not ok:
             return 0.0
@@ -616,11 +666,12 @@ class Format(Component):
 
     type_name = "format"
     options = {"markers": (_subset_of(*_MARKERS), _MARKERS)}
+    markers: tuple[str, ...]
 
-    def setup(self):
+    def setup(self) -> None:
         self._accepted = frozenset(self.markers)
 
-    def score(self, view):
+    def score(self, view: SampleView) -> float:
         region, marker, quick = view.final()
         if marker in self._accepted and (quick is not None or (region and not region.isspace())):
             return 1.0
@@ -633,7 +684,7 @@ _PAD_RUNS = (" " * 32, "\n" * 16, "\t" * 16, "." * 32, "\u200b" * 8)
 _BLANKS = " \t\r\n\f\v\u00a0\u200b"
 
 
-def _penalties(value, option, where):
+def _penalties(value: Any, option: str, where: _Where) -> dict[str, float]:
     if not isinstance(value, dict) or any(k not in _CHECKS for k in value) or any(
         not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 1 for v in value.values()
     ):
@@ -671,10 +722,18 @@ class AntiGaming(Component):
         "max_repeats": (_number(lo=2, integer=True), 4),
         "veto": (_boolean, True),
     }
+    checks: tuple[str, ...]
+    penalties: dict[str, float] | None  # None (the option's default): _DEFAULT_PENALTIES, set by setup
+    max_chars: int
+    min_echo_chars: int
+    repeat_probe_chars: int
+    max_repeats: int
+    veto: bool
 
-    def setup(self):
+    def setup(self) -> None:
         if self.penalties is None:
             self.penalties = dict(_DEFAULT_PENALTIES)
+        self._penalty_of = self.penalties
         on = set(self.checks)
         self._empty = "empty" in on
         self._echo = "echo" in on
@@ -686,12 +745,12 @@ class AntiGaming(Component):
             "padding" in on, self.max_chars,
         )
 
-    def hits(self, response, prompt):
+    def hits(self, response: str, prompt: str) -> Sequence[str]:
         """Names of the checks that fire on ``response`` (given the prompt text)."""
         n = len(response)
         if n == 0 or response.isspace():
             return ("empty",) if self._empty else ()
-        found = []
+        found: list[str] = []
         echo, min_echo, repetition, k, max_repeats, padding, max_chars = self._params
         if echo and prompt:
             lp = len(prompt)
@@ -703,20 +762,17 @@ class AntiGaming(Component):
                 r = response.strip()
                 if len(r) >= min_echo and r in prompt:
                     found.append("echo")
-        if repetition:
-            if n >= k * max_repeats:
-                # Generation loops run to the end: probe the last quarter, and the middle of long texts.
-                late = n - (n >> 2) - k
-                if response.count(response[late:late + k]) >= max_repeats:
-                    found.append("repetition")
-                elif n >= 1024:
-                    half = n >> 1
-                    if response.count(response[half:half + k]) >= max_repeats:
-                        found.append("repetition")
+        if repetition and n >= k * max_repeats:
+            # Generation loops run to the end: probe the last quarter, and the middle of long texts.
+            late = n - (n >> 2) - k
+            if response.count(response[late:late + k]) >= max_repeats or (
+                n >= 1024 and response.count(response[n >> 1:(n >> 1) + k]) >= max_repeats
+            ):
+                found.append("repetition")
         if padding:
-            if n > max_chars:
-                found.append("padding")
-            elif n >= 64 and (response[0] in _BLANKS or response[-1] in _BLANKS) and len(response.strip()) * 2 < n:
+            if n > max_chars or (
+                n >= 64 and (response[0] in _BLANKS or response[-1] in _BLANKS) and len(response.strip()) * 2 < n
+            ):
                 found.append("padding")
             elif n >= 8:
                 for run in _PAD_RUNS:
@@ -725,13 +781,13 @@ class AntiGaming(Component):
                         break
         return found
 
-    def score(self, view):
+    def score(self, view: SampleView) -> float:
         found = self.hits(view.response, view.prompt)
         if not found:
             return 1.0
         total = 0.0
         for check in found:
-            total += self.penalties[check]
+            total += self._penalty_of[check]
             view.diagnose(self._names[check])
         if self.veto:
             view.vetoed = True
@@ -743,7 +799,7 @@ COMPONENT_TYPES = {
 }
 
 
-def build_components(spec, source=ENV_COMPONENTS):
+def build_components(spec: object, source: str = ENV_COMPONENTS) -> list[Component]:
     """Validate a components specification (a list of dicts) and build the components.
 
     ``weight`` defaults to an equal share of what the explicit weights leave of 1.0; the weights
@@ -779,8 +835,8 @@ def build_components(spec, source=ENV_COMPONENTS):
         )
     share = max(0.0, 1.0 - explicit) / unweighted if unweighted else 0.0
 
-    components = []
-    names = set()
+    components: list[Component] = []
+    names: set[str] = set()
     for index, item in enumerate(spec):
         cls = COMPONENT_TYPES[item["type"]]
         where = _Where(source, index, cls.type_name)
@@ -793,7 +849,7 @@ def build_components(spec, source=ENV_COMPONENTS):
             where.fail("name", name, "a name not used by another component (set \"name\" to tell them apart)")
         names.add(name)
         weight = float(item["weight"]) if "weight" in item else share
-        opts = {}
+        opts: dict[str, Any] = {}
         for option, (check, default) in cls.options.items():
             if option in item:
                 opts[option] = check(item[option], option, where)
@@ -808,7 +864,7 @@ def build_components(spec, source=ENV_COMPONENTS):
     return components
 
 
-def components_from_env(environ, var=ENV_COMPONENTS):
+def components_from_env(environ: Mapping[str, str], var: str = ENV_COMPONENTS) -> list[Component]:
     """Build the components from ``environ[var]`` (JSON), or the defaults when unset/blank."""
     raw = environ.get(var)
     if raw is None or not raw.strip():

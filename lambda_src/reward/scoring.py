@@ -14,6 +14,8 @@ A sample that cannot be scored gets ``aggregate_reward_score`` 0.0 and one diagn
   * ``internal``: an unexpected error while scoring (the first few of a batch are logged to stderr).
 """
 
+from __future__ import annotations
+
 import gc
 import json
 import sys
@@ -21,6 +23,37 @@ from json.encoder import encode_basestring_ascii as _enc
 
 from .components import METRIC, GroundTruth, SampleError, SampleView
 from .extract import content_text
+
+# typing is only read by the type checker: importing it at run time would add ~2 ms to the cold
+# start of the reward Lambda (bench/reward_bench.py), and the annotations are never evaluated.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+    from typing import Any, Literal, TypeAlias, TypeVar
+
+    from typing_extensions import TypeIs
+
+    from sagemaker_finetuning.core.reward_contract import RewardMetric, RewardResult
+
+    from .components import Answers, Component
+
+    _K = TypeVar("_K")
+    _V = TypeVar("_V")
+    #: A sample of the batch (a JSON object).
+    Sample: TypeAlias = dict[str, Any]
+    #: The values of the components for one sample, in component order.
+    Values: TypeAlias = tuple[float, ...]
+    #: Diagnostic "Metric" entries: (name, value).
+    Diagnostics: TypeAlias = tuple[tuple[str, float], ...]
+    #: The outcome key of a sample with diagnostics: (values, diagnostics, vetoed).
+    DiagnosedKey: TypeAlias = tuple[Values, Diagnostics, bool]
+    #: What identifies a sample's outcome (see Scorer._evaluate): its values, or a DiagnosedKey.
+    OutcomeKey: TypeAlias = Values | DiagnosedKey
+    #: (aggregate, values, diagnostics) of an outcome.
+    Outcome: TypeAlias = tuple[float, Values, Diagnostics]
+    #: Scorer._gt_cache values. Under a ground-truth text: its GroundTruth, _NO_GROUND_TRUTH or the
+    #: (code, detail) of its SampleError; under a tuple of answers: their shared GroundTruth.
+    CachedGroundTruth: TypeAlias = GroundTruth | tuple[()] | tuple[str, str]
 
 ASSISTANT_ROLES = ("assistant", "nova_assistant")
 # Keys tried, in order, when ``reference_answer`` (or ``reward_model.ground_truth``) is an object.
@@ -30,11 +63,11 @@ GROUND_TRUTH_KEYS = (
 _RESPONSE_KEYS = ("response", "completion")
 _GT_CACHE_LIMIT = 4096
 _OUTCOME_CACHE_LIMIT = 4096
-_NO_GROUND_TRUTH = object()
+_NO_GROUND_TRUTH = ()  # cached for a ground truth without any answer (the only falsy entry)
 _INTERNAL_LOG_LIMIT = 3
 
 
-def sample_id(sample, index, id_key="id"):
+def sample_id(sample: object, index: int, id_key: str = "id") -> str:
     """The result id: ``sample[id_key]`` as a string, else ``sample-NNN`` (zero-padded index)."""
     if type(sample) is dict:
         value = sample.get(id_key)
@@ -46,7 +79,7 @@ def sample_id(sample, index, id_key="id"):
     return "sample-%03d" % index
 
 
-def _turns(sample):
+def _turns(sample: Sample) -> tuple[str, str]:
     """``(response, prompt)`` texts of a sample; raises SampleError."""
     messages = sample.get("messages")
     if messages is None:
@@ -95,7 +128,7 @@ class Scorer:
     fragments precomputed per component, which is several times faster than encoding dicts.
     """
 
-    def __init__(self, components, id_key="id"):
+    def __init__(self, components: Sequence[Component], id_key: str = "id") -> None:
         if not components:
             raise ValueError("at least one component is required")
         self.components = tuple(components)
@@ -109,13 +142,13 @@ class Scorer:
         self._frag_parts = tuple(
             ('{"name":%s,"value":' % _enc(c.name), ',"type":%s}' % _enc(c.metric_type)) for c in self.components
         )
-        self._tails = {}  # outcome key -> JSON text after the id
-        self._outcomes = {}  # outcome key -> (aggregate, values, diagnostics)
-        self._gt_cache = {}
+        self._tails: dict[OutcomeKey, str] = {}  # outcome key -> JSON text after the id
+        self._outcomes: dict[OutcomeKey, Outcome] = {}  # outcome key -> (aggregate, values, diagnostics)
+        self._gt_cache: dict[str | Answers, CachedGroundTruth] = {}
         self._internal_errors = 0
 
     # -- ground truth ----------------------------------------------------------------------
-    def ground_truth(self, sample):
+    def ground_truth(self, sample: Sample) -> GroundTruth | None:
         """The sample's GroundTruth (shared by samples with the same answers), or None."""
         value = sample.get("reference_answer")
         if value is None:
@@ -141,34 +174,31 @@ class Scorer:
         else:
             answers = self._answers(value, 0)
             got = self._shared(answers) if answers else _NO_GROUND_TRUTH
-        if type(got) is GroundTruth:
+        if isinstance(got, GroundTruth):
             return got
-        if got is _NO_GROUND_TRUTH:
+        if not got:  # _NO_GROUND_TRUTH
             return None
         raise SampleError(*got)
 
-    def _shared(self, answers):
+    def _shared(self, answers: Answers) -> GroundTruth:
         cache = self._gt_cache
         got = cache.get(answers)
-        if got is None:
-            if len(cache) >= _GT_CACHE_LIMIT:
-                cache.clear()
-            got = cache[answers] = GroundTruth(answers)
+        if type(got) is GroundTruth:  # (under a tuple of answers, the cache holds GroundTruth objects only)
+            return got
+        if len(cache) >= _GT_CACHE_LIMIT:
+            cache.clear()
+        got = cache[answers] = GroundTruth(answers)
         return got
 
-    def _answers(self, value, depth):
+    def _answers(self, value: Any, depth: int) -> Answers | None:
+        """The accepted answers in a ground truth (JSON: text, number, object or list); raises SampleError."""
         t = type(value)
         if t is str:
             s = value.strip()
             if not s:
                 return None
             if depth == 0 and s[0] in '{"':
-                try:
-                    parsed = json.loads(s)
-                except (ValueError, RecursionError):
-                    parsed = None
-                if parsed is not None and (type(parsed) is not str or parsed.strip()):
-                    return self._answers(parsed, 1)
+                return self._json_answers(s)
             return (s,)
         if value is None:
             return None
@@ -187,18 +217,32 @@ class Scorer:
                     return self._answers(only, depth + 1)
             raise SampleError("invalid_ground_truth", "object without any of %s" % ", ".join(GROUND_TRUTH_KEYS))
         if t is list:
-            out = []
-            for item in value:
-                if type(item) in (dict, list):
-                    raise SampleError("invalid_ground_truth", "list of %s" % type(item).__name__)
-                got = self._answers(item, depth + 1)
-                if got:
-                    out.extend(got)
-            return tuple(out) or None
+            return self._list_answers(value, depth)
         raise SampleError("invalid_ground_truth", "ground truth is %s" % t.__name__)
 
+    def _json_answers(self, s: str) -> Answers | None:
+        """The answers of a ground-truth text that holds JSON ('{"answer": 42}', '"42"'), else the text."""
+        try:
+            parsed = json.loads(s)
+        except (ValueError, RecursionError):
+            parsed = None
+        if parsed is not None and (type(parsed) is not str or parsed.strip()):
+            return self._answers(parsed, 1)
+        return (s,)
+
+    def _list_answers(self, value: list[Any], depth: int) -> Answers | None:
+        """The answers of a list of alternatives (texts, numbers; not objects or lists)."""
+        out: list[str] = []
+        for item in value:
+            if type(item) in (dict, list):
+                raise SampleError("invalid_ground_truth", "list of %s" % type(item).__name__)
+            got = self._answers(item, depth + 1)
+            if got:
+                out.extend(got)
+        return tuple(out) or None
+
     # -- scoring ---------------------------------------------------------------------------
-    def _evaluate(self, sample, index):
+    def _evaluate(self, sample: Sample, index: int) -> tuple[str, OutcomeKey]:
         """``(id, key)`` of one sample, where ``key`` identifies its outcome: the component values,
         plus the diagnostics and the veto when there are any. Raises SampleError."""
         sid = sample.get(self.id_key)
@@ -208,16 +252,15 @@ class Scorer:
         if messages is None:
             messages = sample.get("prompt")
         # Fast path: the conversation ends with the response, as plain text, after a user turn.
-        response = None
+        response: str | None = None
         if type(messages) is list and len(messages) >= 2:
             last = messages[-1]
             if type(last) is dict and last.get("role") in ASSISTANT_ROLES:
                 response = last.get("content")
                 user = messages[-2]
                 if type(response) is str and type(user) is dict and user.get("role") == "user":
-                    prompt = user.get("content")
-                    if type(prompt) is not str:
-                        prompt = content_text(prompt) or ""
+                    content = user.get("content")
+                    prompt = content if type(content) is str else content_text(content) or ""
                 else:
                     response = None
         if response is None:
@@ -241,12 +284,12 @@ class Scorer:
             return sid, values
         return sid, (values, tuple(view.diagnostics), view.vetoed)
 
-    def aggregate(self, values, vetoed=False):
+    def aggregate(self, values: Values, vetoed: bool = False) -> float:
         """The weighted sum of the component values, clipped to [-1, 1] (rounded to 1e-6).
 
         When an anti-gaming component vetoed the sample, only the penalty components count."""
         total = 0.0
-        for (weight, penalty), value in zip(self._weights, values):
+        for (weight, penalty), value in zip(self._weights, values, strict=True):
             if penalty or not vetoed:
                 total += weight * value
         total = round(total, 6) + 0.0  # + 0.0 turns -0.0 into 0.0
@@ -256,15 +299,15 @@ class Scorer:
             return -1.0
         return total
 
-    def _outcome(self, key):
+    def _outcome(self, key: OutcomeKey) -> Outcome:
         """``(aggregate, values, diagnostics)`` of an outcome key (see _evaluate)."""
-        if type(key[0]) is tuple:
+        if _diagnosed(key):
             values, diagnostics, vetoed = key
         else:
             values, diagnostics, vetoed = key, (), False
         return self.aggregate(values, vetoed), values, diagnostics
 
-    def score(self, sample, index):
+    def score(self, sample: object, index: int) -> RewardResult:
         """Score one sample; returns a result dict. Never raises for bad input."""
         try:
             if type(sample) is not dict:
@@ -280,12 +323,16 @@ class Scorer:
         if outcome is None:
             outcome = self._remember(self._outcomes, key, self._outcome(key))
         total, values, diagnostics = outcome
-        metrics = [{"name": name, "value": value, "type": kind} for (name, kind), value in zip(self._names, values)]
+        # Per sample: zip's strict= keyword alone costs ~0.1 us a call; values comes from self._values,
+        # which has one score per component, as self._names has one name per component.
+        metrics: list[RewardMetric] = [
+            {"name": name, "value": value, "type": kind} for (name, kind), value in zip(self._names, values)  # noqa: B905
+        ]
         for name, value in diagnostics:
             metrics.append({"name": name, "value": value, "type": METRIC})
         return {"id": sid, "aggregate_reward_score": total, "metrics_list": metrics}
 
-    def score_batch(self, batch):
+    def score_batch(self, batch: Iterable[object]) -> list[RewardResult]:
         """Result dicts, one per sample, in order."""
         score = self.score
         self._internal_errors = 0
@@ -294,27 +341,27 @@ class Scorer:
         self._log_internal_total()
         return results
 
-    def _log_internal(self, sid, exc):
+    def _log_internal(self, sid: str, exc: Exception) -> None:
         self._internal_errors += 1
         if self._internal_errors <= _INTERNAL_LOG_LIMIT:
             sys.stderr.write("reward: internal error on sample %s: %s: %s\n" % (sid, type(exc).__name__, exc))
 
-    def _log_internal_total(self):
+    def _log_internal_total(self) -> None:
         if self._internal_errors > _INTERNAL_LOG_LIMIT:
             sys.stderr.write("reward: %d samples had internal errors (the first %d are logged above)\n"
                              % (self._internal_errors, _INTERNAL_LOG_LIMIT))
 
-    def _outcome_json(self, key):
+    def _outcome_json(self, key: OutcomeKey) -> str:
         """',"aggregate_reward_score":...,"metrics_list":[...]}' for an outcome key."""
         total, values, diagnostics = self._outcome(key)
-        frags = [pre + _number_json(value) + post for (pre, post), value in zip(self._frag_parts, values)]
+        frags = [pre + _number_json(value) + post for (pre, post), value in zip(self._frag_parts, values, strict=True)]
         frags.extend(
             json.dumps({"name": name, "value": value, "type": METRIC}, separators=(",", ":"))
             for name, value in diagnostics
         )
         return ',"aggregate_reward_score":%s,"metrics_list":[%s]}' % (_number_json(total), ",".join(frags))
 
-    def render_batch(self, batch):
+    def render_batch(self, batch: Iterable[object]) -> str:
         """The results as compact JSON text: ``json.dumps(score_batch(batch), separators=(",", ":"))``.
 
         Built from fragments: the part after the id depends only on the sample's outcome (its
@@ -353,14 +400,19 @@ class Scorer:
         return "".join(pieces)
 
     @staticmethod
-    def _remember(cache, key, value):
+    def _remember(cache: dict[_K, _V], key: _K, value: _V) -> _V:
         if len(cache) >= _OUTCOME_CACHE_LIMIT:
             cache.clear()
         cache[key] = value
         return value
 
 
-def _values_function(scores):
+def _diagnosed(key: OutcomeKey) -> TypeIs[DiagnosedKey]:
+    """True for the key of an outcome with diagnostics: ``(values, diagnostics, vetoed)``."""
+    return type(key[0]) is tuple
+
+
+def _values_function(scores: Sequence[Callable[[SampleView], float]]) -> Callable[[SampleView], Values]:
     """``view -> tuple of component values``; unrolled for up to four components (the common
     configurations), which saves a list comprehension per sample."""
     if len(scores) == 1:
@@ -387,18 +439,18 @@ class _gc_paused:
 
     __slots__ = ("was_enabled",)
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self.was_enabled = gc.isenabled()
         if self.was_enabled:
             gc.disable()
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         if self.was_enabled:
             gc.enable()
         return False
 
 
-def error_result(sid, code):
+def error_result(sid: str, code: str) -> RewardResult:
     return {
         "id": sid,
         "aggregate_reward_score": 0.0,
@@ -406,11 +458,11 @@ def error_result(sid, code):
     }
 
 
-def _error_json(sid, code):
+def _error_json(sid: str, code: str) -> str:
     return json.dumps(error_result(sid, code), separators=(",", ":"))
 
 
-def _number_json(value):
+def _number_json(value: float) -> str:
     return json.dumps(value)
 
 

@@ -9,11 +9,10 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+from events import load  # noqa: E402  (tests/lambdas/events.py)
 
 from sagemaker_finetuning.core import evaluators as ev
 from sagemaker_finetuning.lambda_src.hub_registration import handler as hr
-
-from events import load  # noqa: E402  (tests/lambdas/events.py)
 
 REGION, ACCOUNT = "us-west-2", "123456789012"
 LAMBDA_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:sagemaker-reward-x"

@@ -133,7 +133,7 @@ def check_event(handler, env, batch, event):
     assert report.ok, (report.violations[:5], event)
     results = json.loads(reply["body"]) if contract == "open-weights" else reply
     assert len(results) == len(batch)
-    for i, (sample, result) in enumerate(zip(batch, results)):
+    for i, (sample, result) in enumerate(zip(batch, results, strict=True)):
         want = RC.expected_id(sample)
         assert result["id"] == (want if want is not None else "sample-%03d" % i)
         score = result["aggregate_reward_score"]

@@ -63,7 +63,7 @@ def test_fixture_reply(name):
     expect = fixture["expect"]
     results = results_of(reply, expect["contract"])
     assert [r["id"] for r in results] == [e["id"] for e in expect["results"]]
-    for result, want in zip(results, expect["results"]):
+    for result, want in zip(results, expect["results"], strict=True):
         assert set(result) == {"id", "aggregate_reward_score", "metrics_list"}
         got_metrics = {m["name"]: [m["value"], m["type"]] for m in result["metrics_list"]}
         assert len(got_metrics) == len(result["metrics_list"]), "duplicate metric names"

@@ -9,10 +9,10 @@ from typing import Any
 
 import boto3
 import hub_fixtures as catalog
-from events import load
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
+from events import load
 
 from sagemaker_finetuning.core.errors import ModelNotFound, UnsupportedTrainingType
 from sagemaker_finetuning.core.settings import StackSettings

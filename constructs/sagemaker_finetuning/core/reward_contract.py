@@ -1,6 +1,7 @@
 """The contract between SageMaker AI RLVR training and a reward function Lambda. Pure, stdlib only.
 
-Two contracts exist (seed-plugin.md §2):
+Two contracts exist (the reward Lambda contract of SageMaker AI serverless RLVR, as SDK v3's
+``RLVRTrainer`` and ``verify_reward_function`` use it):
 
   * ``open-weights`` (Llama, Qwen, GPT-OSS, ...): the event is ``{"batch": [sample, ...]}``; the
     reply is ``{"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body":
@@ -27,6 +28,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from typing import Any, Literal, TypeAlias, TypedDict
+
+    from typing_extensions import TypeIs
 
     #: A metric's type: "Reward" (a component that counts towards the score) or "Metric" (a diagnostic).
     MetricType: TypeAlias = Literal["Reward", "Metric"]
@@ -131,6 +134,8 @@ class ContractReport:
             "  samples sent: %d, results received: %d" % (self.sample_count, self.result_count),
         ]
         if self.scores:
+            # check_reply sets the statistics together with the scores.
+            assert self.score_min is not None and self.score_mean is not None and self.score_max is not None
             lines.append("  scores: min %.4g, mean %.4g, max %.4g over %d results"
                          % (self.score_min, self.score_mean, self.score_max, len(self.scores)))
             peak = max(count for _, _, count in self.histogram) or 1
@@ -177,7 +182,7 @@ def _show(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeIs[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -265,12 +270,14 @@ def _headers_warning(reply: object) -> str | None:
     return 'reply.headers: no Content-Type; expected "application/json"'
 
 
-def check_reply(samples, reply, contract, *, id_key="id", max_violations=200):
+def check_reply(
+    samples: Iterable[Any], reply: object, contract: str, *, id_key: str = "id", max_violations: int = 200
+) -> ContractReport:
     """Check ``reply`` (what the function returned for ``build_event(samples, contract)``)."""
     contract = normalize_contract(contract)
     samples = list(samples)
     violations = _Collector(max_violations)
-    warnings = []
+    warnings: list[str] = []
     report = ContractReport(contract=contract, ok=False, sample_count=len(samples))
 
     results, problems = unwrap_reply(reply, contract)
@@ -281,92 +288,13 @@ def check_reply(samples, reply, contract, *, id_key="id", max_violations=200):
         if warning:
             warnings.append(warning)
 
-    scores = []
+    scores: list[float] = []
     if results is not None:
         report.result_count = len(results)
-        if len(results) != len(samples):
-            violations.add(
-                "results: received %d results for %d samples; expected exactly one result per sample, in order"
-                % (len(results), len(samples))
-            )
-        wanted = [expected_id(s, id_key) for s in samples]
-        position = {}
-        for i, want in enumerate(wanted):
-            if want is not None:
-                position.setdefault(want, i)
-        seen_ids = {}
-        extra_keys = set()
-        metric_counts = {}
-        for i, result in enumerate(results):
-            want = wanted[i] if i < len(wanted) else None
-            where = "result %d" % i + (" (sample id %s)" % _show(want) if want is not None else "")
-            if not isinstance(result, dict):
-                violations.add("%s: received %s %s; expected an object with %s"
-                               % (where, _kind(result), _show(result), ", ".join(RESULT_KEYS)))
-                continue
-            extra_keys.update(k for k in result if k not in RESULT_KEYS)
-            # id
-            rid = result.get("id")
-            if not isinstance(rid, str) or not rid:
-                violations.add("%s: id is %s %s; expected a non-empty string" % (where, _kind(rid), _show(rid)))
-            else:
-                if want is not None and rid != want:
-                    other = position.get(rid)
-                    hint = " (that is the id of sample %d: results out of order?)" % other if other is not None else ""
-                    violations.add("%s: id is %s; expected %s, the id of sample %d%s"
-                                   % (where, _show(rid), _show(want), i, hint))
-                if rid in seen_ids and rid != want:  # (samples may repeat an id themselves)
-                    violations.add("%s: id %s repeats result %d; expected one result per sample"
-                                   % (where, _show(rid), seen_ids[rid]))
-                else:
-                    seen_ids[rid] = i
-            # score
-            if "aggregate_reward_score" not in result:
-                violations.add("%s: aggregate_reward_score is missing; expected a finite number in [-1, 1]" % where)
-            else:
-                score = result["aggregate_reward_score"]
-                if not _is_number(score) or not math.isfinite(score) or not -1.0 <= score <= 1.0:
-                    violations.add("%s: aggregate_reward_score is %s %s; expected a finite number in [-1, 1]"
-                                   % (where, _kind(score), _show(score)))
-                else:
-                    scores.append(float(score))
-            # metrics
-            metrics = result.get("metrics_list")
-            if "metrics_list" not in result:
-                violations.add("%s: metrics_list is missing; expected a list of {name, value, type} (may be empty)" % where)
-            elif not isinstance(metrics, list):
-                violations.add("%s: metrics_list is %s %s; expected a list of {name, value, type}"
-                               % (where, _kind(metrics), _show(metrics)))
-            else:
-                names = set()
-                for j, metric in enumerate(metrics):
-                    mwhere = "%s: metrics_list[%d]" % (where, j)
-                    if not isinstance(metric, dict):
-                        violations.add("%s is %s %s; expected {name, value, type}" % (mwhere, _kind(metric), _show(metric)))
-                        continue
-                    name, value, kind = metric.get("name"), metric.get("value"), metric.get("type")
-                    if not isinstance(name, str) or not name:
-                        violations.add("%s.name is %s %s; expected a non-empty string" % (mwhere, _kind(name), _show(name)))
-                    else:
-                        if name in names:
-                            warnings.append("%s: metric %s appears twice in one result" % (mwhere, _show(name)))
-                        names.add(name)
-                    if not _is_number(value) or not math.isfinite(value):
-                        violations.add("%s.value is %s %s; expected a finite number" % (mwhere, _kind(value), _show(value)))
-                    if kind not in METRIC_TYPES:
-                        violations.add('%s.type is %s; expected "Reward" or "Metric"' % (mwhere, _show(kind)))
-                for name in names:
-                    metric_counts[name] = metric_counts.get(name, 0) + 1
-        report.metric_counts = metric_counts
-        if extra_keys:
-            warnings.append("results carry keys outside the contract (ignored by the service?): %s"
-                            % ", ".join(sorted(map(str, extra_keys))[:10]))
-        if len(scores) >= 2 and len(set(scores)) == 1:
-            warnings.append("every score is %g: the reward gives no learning signal on these samples" % scores[0])
-        errors = sorted(name for name in metric_counts if name.startswith("error:"))
-        if errors:
-            warnings.append("samples reported as unscorable: "
-                            + ", ".join("%s (%d)" % (name, metric_counts[name]) for name in errors))
+        check = _ResultsCheck(samples, id_key, violations, warnings)
+        check.results(results)
+        scores = check.scores
+        report.metric_counts = check.metric_counts
 
     report.violations = violations.items
     report.violation_count = violations.count
@@ -379,6 +307,112 @@ def check_reply(samples, reply, contract, *, id_key="id", max_violations=200):
         report.score_mean = math.fsum(scores) / len(scores)
     report.histogram = histogram(scores)
     return report
+
+
+class _ResultsCheck:
+    """The checks of check_reply on the list of results, in result order: violations and warnings
+    go to the collectors it is given; it gathers the valid scores and the metric names."""
+
+    def __init__(self, samples: list[Any], id_key: str, violations: _Collector, warnings: list[str]) -> None:
+        self.violations = violations
+        self.warnings = warnings
+        self.wanted = [expected_id(s, id_key) for s in samples]
+        self.position: dict[str, int] = {}  # sample id -> index of the first sample with it
+        for i, want in enumerate(self.wanted):
+            if want is not None:
+                self.position.setdefault(want, i)
+        self.seen_ids: dict[str, int] = {}  # result id -> index of the result that first carried it
+        self.extra_keys: set[object] = set()
+        self.scores: list[float] = []
+        self.metric_counts: dict[str, int] = {}  # metric name -> number of results reporting it
+
+    def results(self, results: list[Any]) -> None:
+        if len(results) != len(self.wanted):
+            self.violations.add(
+                "results: received %d results for %d samples; expected exactly one result per sample, in order"
+                % (len(results), len(self.wanted))
+            )
+        for i, result in enumerate(results):
+            self.result(i, result)
+        if self.extra_keys:
+            self.warnings.append("results carry keys outside the contract (ignored by the service?): %s"
+                                 % ", ".join(sorted(map(str, self.extra_keys))[:10]))
+        scores = self.scores
+        if len(scores) >= 2 and len(set(scores)) == 1:
+            self.warnings.append("every score is %g: the reward gives no learning signal on these samples" % scores[0])
+        errors = sorted(name for name in self.metric_counts if name.startswith("error:"))
+        if errors:
+            self.warnings.append("samples reported as unscorable: "
+                                 + ", ".join("%s (%d)" % (name, self.metric_counts[name]) for name in errors))
+
+    def result(self, i: int, result: object) -> None:
+        want = self.wanted[i] if i < len(self.wanted) else None
+        where = "result %d" % i + (" (sample id %s)" % _show(want) if want is not None else "")
+        if not isinstance(result, dict):
+            self.violations.add("%s: received %s %s; expected an object with %s"
+                                % (where, _kind(result), _show(result), ", ".join(RESULT_KEYS)))
+            return
+        self.extra_keys.update(k for k in result if k not in RESULT_KEYS)
+        self.result_id(where, i, want, result.get("id"))
+        self.score(where, result)
+        self.metrics(where, result)
+
+    def result_id(self, where: str, i: int, want: str | None, rid: object) -> None:
+        if not isinstance(rid, str) or not rid:
+            self.violations.add("%s: id is %s %s; expected a non-empty string" % (where, _kind(rid), _show(rid)))
+            return
+        if want is not None and rid != want:
+            other = self.position.get(rid)
+            hint = " (that is the id of sample %d: results out of order?)" % other if other is not None else ""
+            self.violations.add("%s: id is %s; expected %s, the id of sample %d%s"
+                                % (where, _show(rid), _show(want), i, hint))
+        if rid in self.seen_ids and rid != want:  # (samples may repeat an id themselves)
+            self.violations.add("%s: id %s repeats result %d; expected one result per sample"
+                                % (where, _show(rid), self.seen_ids[rid]))
+        else:
+            self.seen_ids[rid] = i
+
+    def score(self, where: str, result: dict[Any, Any]) -> None:
+        if "aggregate_reward_score" not in result:
+            self.violations.add("%s: aggregate_reward_score is missing; expected a finite number in [-1, 1]" % where)
+            return
+        score = result["aggregate_reward_score"]
+        if not _is_number(score) or not math.isfinite(score) or not -1.0 <= score <= 1.0:
+            self.violations.add("%s: aggregate_reward_score is %s %s; expected a finite number in [-1, 1]"
+                                % (where, _kind(score), _show(score)))
+        else:
+            self.scores.append(float(score))
+
+    def metrics(self, where: str, result: dict[Any, Any]) -> None:
+        metrics = result.get("metrics_list")
+        if "metrics_list" not in result:
+            self.violations.add("%s: metrics_list is missing; expected a list of {name, value, type} (may be empty)" % where)
+        elif not isinstance(metrics, list):
+            self.violations.add("%s: metrics_list is %s %s; expected a list of {name, value, type}"
+                                % (where, _kind(metrics), _show(metrics)))
+        else:
+            names: set[str] = set()
+            for j, metric in enumerate(metrics):
+                self.metric("%s: metrics_list[%d]" % (where, j), metric, names)
+            for name in names:
+                self.metric_counts[name] = self.metric_counts.get(name, 0) + 1
+
+    def metric(self, mwhere: str, metric: object, names: set[str]) -> None:
+        """Check one entry of a metrics_list; ``names``: the names seen so far in that list."""
+        if not isinstance(metric, dict):
+            self.violations.add("%s is %s %s; expected {name, value, type}" % (mwhere, _kind(metric), _show(metric)))
+            return
+        name, value, kind = metric.get("name"), metric.get("value"), metric.get("type")
+        if not isinstance(name, str) or not name:
+            self.violations.add("%s.name is %s %s; expected a non-empty string" % (mwhere, _kind(name), _show(name)))
+        else:
+            if name in names:
+                self.warnings.append("%s: metric %s appears twice in one result" % (mwhere, _show(name)))
+            names.add(name)
+        if not _is_number(value) or not math.isfinite(value):
+            self.violations.add("%s.value is %s %s; expected a finite number" % (mwhere, _kind(value), _show(value)))
+        if kind not in METRIC_TYPES:
+            self.violations.add('%s.type is %s; expected "Reward" or "Metric"' % (mwhere, _show(kind)))
 
 
 def histogram(scores: Sequence[float], buckets: int = HISTOGRAM_BUCKETS) -> list[tuple[float, float, int]]:
