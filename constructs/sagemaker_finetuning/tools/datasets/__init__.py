@@ -32,8 +32,8 @@ Usage::
         print(issue)
 """
 
-from sagemaker_finetuning.tools.datasets.engine import Issue, Report, validate_lines, validate_stream
-from sagemaker_finetuning.tools.datasets.formats import (
+from sagemaker_finetuning.core.datasets.engine import Issue, Report, validate_lines, validate_stream
+from sagemaker_finetuning.core.datasets.formats import (
     FORMATS,
     DatasetError,
     detect_format,

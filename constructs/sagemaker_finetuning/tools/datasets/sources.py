@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from sagemaker_finetuning.tools.datasets.engine import CHUNK_SIZE, DEFAULT_MAX_ERRORS, Issue, Report, State, consume, finish
-from sagemaker_finetuning.tools.datasets.formats import DatasetError, get_format
+from sagemaker_finetuning.core.datasets.engine import CHUNK_SIZE, DEFAULT_MAX_ERRORS, Issue, Report, State, consume, finish
+from sagemaker_finetuning.core.datasets.formats import DatasetError, get_format
 
 
 def _parse_s3(uri: str) -> tuple[str, str]:

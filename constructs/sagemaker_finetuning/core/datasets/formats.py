@@ -60,10 +60,11 @@ def _blank(s: str) -> bool:
     return not s or s.isspace()
 
 
-Errors = list  # list[tuple[kind, message]]
+#: The problems of one record: ``(kind, message)`` pairs.
+Errors = list[tuple[str, str]]
 
 
-def _need_str(obj: dict, key: str, path: str, errs: Errors, *, optional: bool = False) -> Any:
+def _need_str(obj: dict[str, Any], key: str, path: str, errs: Errors, *, optional: bool = False) -> Any:
     """Check ``obj[key]`` is a non-blank string; returns the value (or None)."""
     where = f"{path}{key}"
     if key not in obj or (optional and obj[key] is None):
@@ -79,7 +80,7 @@ def _need_str(obj: dict, key: str, path: str, errs: Errors, *, optional: bool = 
     return v
 
 
-def _need_list(obj: dict, key: str, path: str, errs: Errors, *, optional: bool = False) -> list | None:
+def _need_list(obj: dict[str, Any], key: str, path: str, errs: Errors, *, optional: bool = False) -> list[Any] | None:
     where = f"{path}{key}"
     if key not in obj or (optional and obj[key] is None):
         if not optional:
@@ -118,7 +119,7 @@ def _fast_sft(o: Any) -> bool:
     )
 
 
-def _diag_sft(o: dict, errs: Errors) -> None:
+def _diag_sft(o: dict[str, Any], errs: Errors) -> None:
     _need_str(o, "prompt", "", errs)
     _need_str(o, "completion", "", errs)
 
@@ -135,7 +136,7 @@ def _fast_dpo(o: Any) -> bool:
     )
 
 
-def _diag_dpo(o: dict, errs: Errors) -> None:
+def _diag_dpo(o: dict[str, Any], errs: Errors) -> None:
     _need_str(o, "prompt", "", errs)
     a = _need_str(o, "chosen", "", errs)
     b = _need_str(o, "rejected", "", errs)
@@ -160,7 +161,7 @@ def _fast_chat(p: Any) -> bool:
     return user
 
 
-def _diag_chat(msgs: list, where: str, errs: Errors) -> None:
+def _diag_chat(msgs: list[Any], where: str, errs: Errors) -> None:
     user = False
     for i, m in enumerate(msgs):
         mp = f"{where}[{i}]"
@@ -177,7 +178,7 @@ def _diag_chat(msgs: list, where: str, errs: Errors) -> None:
         errs.append((INVALID_VALUE, f"{where}: needs at least one message with role \"user\""))
 
 
-def _optional_strs_ok(o: dict, keys: tuple[str, ...]) -> bool:
+def _optional_strs_ok(o: dict[str, Any], keys: tuple[str, ...]) -> bool:
     for k in keys:
         v = o.get(k)
         if v is not None and type(v) is not str:
@@ -197,7 +198,7 @@ def _fast_rlvr(o: Any) -> bool:
     return _optional_strs_ok(o, ("data_source", "ability"))
 
 
-def _diag_rlvr(o: dict, errs: Errors) -> None:
+def _diag_rlvr(o: dict[str, Any], errs: Errors) -> None:
     msgs = _need_list(o, "prompt", "", errs)
     if msgs:
         _diag_chat(msgs, "prompt", errs)
@@ -223,7 +224,7 @@ def _fast_rlaif(o: Any) -> bool:
     return _fast_chat(p)
 
 
-def _diag_rlaif(o: dict, errs: Errors) -> None:
+def _diag_rlaif(o: dict[str, Any], errs: Errors) -> None:
     if "prompt" not in o:
         errs.append((MISSING_FIELD, '"prompt" is missing (a string or a list of {role, content} messages)'))
         return
@@ -266,7 +267,7 @@ def _diag_blocks(content: Any, where: str, errs: Errors) -> None:
             errs.append((MISSING_FIELD, f'"{bp}.text" is missing'))
 
 
-def _diag_nova_conversation(o: dict, errs: Errors, *, dpo: bool) -> None:
+def _diag_nova_conversation(o: dict[str, Any], errs: Errors, *, dpo: bool) -> None:
     if "schemaVersion" not in o:
         errs.append((MISSING_FIELD, f'"schemaVersion" is missing (expected "{NOVA_SCHEMA_VERSION}")'))
     elif o["schemaVersion"] != NOVA_SCHEMA_VERSION:
@@ -305,11 +306,11 @@ def _diag_nova_conversation(o: dict, errs: Errors, *, dpo: bool) -> None:
             errs.append((
                 INVALID_VALUE,
                 "messages: roles must alternate user, assistant, ... starting with user and ending "
-                f"with assistant, got {', '.join(roles)}",
+                f"with assistant, got {', '.join(str(r) for r in roles)}",
             ))
 
 
-def _diag_candidates(m: dict, mp: str, errs: Errors) -> None:
+def _diag_candidates(m: dict[str, Any], mp: str, errs: Errors) -> None:
     if "candidates" not in m:
         errs.append((MISSING_FIELD, f'"{mp}.candidates" is missing (the final assistant turn of a DPO record)'))
         return
@@ -337,15 +338,15 @@ def _diag_candidates(m: dict, mp: str, errs: Errors) -> None:
         errs.append((INVALID_VALUE, f"{mp}.candidates: need exactly one preferred and at least one non-preferred candidate"))
 
 
-def _diag_nova_sft(o: dict, errs: Errors) -> None:
+def _diag_nova_sft(o: dict[str, Any], errs: Errors) -> None:
     _diag_nova_conversation(o, errs, dpo=False)
 
 
-def _diag_nova_dpo(o: dict, errs: Errors) -> None:
+def _diag_nova_dpo(o: dict[str, Any], errs: Errors) -> None:
     _diag_nova_conversation(o, errs, dpo=True)
 
 
-def _diag_nova_rft(o: dict, errs: Errors) -> None:
+def _diag_nova_rft(o: dict[str, Any], errs: Errors) -> None:
     _need_str(o, "id", "", errs, optional=True)
     msgs = _need_list(o, "messages", "", errs)
     if msgs:
@@ -383,7 +384,7 @@ def _fast_nova_cpt(o: Any) -> bool:
     return type(t) is str and bool(t) and not t.isspace()
 
 
-def _diag_nova_cpt(o: dict, errs: Errors) -> None:
+def _diag_nova_cpt(o: dict[str, Any], errs: Errors) -> None:
     _need_str(o, "text", "", errs)
 
 
@@ -397,7 +398,7 @@ class Format:
     technique: str
     nova: bool
     description: str
-    diagnose: Callable[[dict, Errors], None]
+    diagnose: Callable[[dict[str, Any], Errors], None]
     fast: Callable[[Any], bool] | None = None
     min_records: int = 1
 

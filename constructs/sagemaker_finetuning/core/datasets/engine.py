@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol
 
-from sagemaker_finetuning.tools.datasets.formats import (
+from sagemaker_finetuning.core.datasets.formats import (
     INVALID_JSON,
     INVALID_UTF8,
     NO_RECORDS,
@@ -48,7 +48,7 @@ class Report:
     invalid_records: int = 0
     blank_lines: int = 0
     bytes: int = 0
-    errors_by_kind: Counter = field(default_factory=Counter)
+    errors_by_kind: Counter[str] = field(default_factory=Counter)
     issues: list[Issue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -125,7 +125,7 @@ class State:
 
 
 _DECODER = json.JSONDecoder()
-_SCAN = _DECODER.scan_once
+_SCAN = _DECODER.scan_once  # type: ignore[attr-defined]  # the C scanner json.loads uses (CPython)
 
 
 def _check_lines(lines: list[str], st: State) -> None:
