@@ -13,6 +13,14 @@ Prints, for both implementations, side by side:
     ``python -S -c "import ..."`` minus a bare ``python -S -c pass``.
 Each figure is measured REPEAT times; min / median / max are printed.
 
+Then, in the same run, the worst case on degenerate responses (what collapsed RL policies emit: digit
+runs, one token repeated, unbalanced braces, blank floods, ...; the shapes of
+tests/fixtures/reward/degenerate/shapes.json): every shape is scored at 1 MB (10^6 characters) with
+every component configuration of that file, and the slowest configuration per shape is printed in ms
+per MB (CPU, min of DEGENERATE_REPEAT), with the growth from 100 KB to 1 MB (about 10 when linear,
+about 100 when quadratic) and the figure recorded before the hardening (before.json beside the
+shapes), against the target of 50 ms per MB.
+
 The baseline is written here from the description of the SageMaker AI template's reference reward
 logic (seed-plugin.md §2): extract_number with keyword regexes passed as pattern strings on every
 call, exact_match, answer_present, compute_reasoning_quality, 0.7/0.3 aggregate, json.dumps body.
@@ -20,6 +28,7 @@ call, exact_match, answer_present, compute_reasoning_quality, 0.7/0.3 aggregate,
 
 import gc
 import json
+import math
 import os
 import random
 import shutil
@@ -34,6 +43,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPEAT = 7
 BATCH = 10_000
 SEED = 20240611
+DEGENERATE_DIR = os.path.join(REPO, "tests", "fixtures", "reward", "degenerate")
+DEGENERATE_SIZES = (10_000, 100_000, 1_000_000)
+DEGENERATE_REPEAT = 3
+TARGET_MS_PER_MB = 50.0
 
 BASELINE_SOURCE = r'''
 import json
@@ -202,6 +215,92 @@ def make_samples(n=BATCH, seed=SEED, rollouts=8):
 
 
 # --------------------------------------------------------------------------------------------
+# Degenerate responses: the worst case per shape.
+
+
+def degenerate_text(shape, size):
+    """A response of about ``size`` characters: head + unit * k + tail (see shapes.json)."""
+    head, unit, tail = shape["head"], shape["unit"], shape["tail"]
+    return head + unit * max(1, (size - len(head) - len(tail)) // len(unit)) + tail
+
+
+def degenerate_suite():
+    """``(shapes, {config name: (scorer, ground truth)})`` from shapes.json, built with the
+    ``lambda_src.reward`` first on sys.path."""
+    from lambda_src.reward.components import DEFAULT_COMPONENTS, build_components
+    from lambda_src.reward.scoring import Scorer
+
+    with open(os.path.join(DEGENERATE_DIR, "shapes.json"), encoding="utf-8") as fh:
+        spec = json.load(fh)
+    scorers = {}
+    for name, config in spec["configs"].items():
+        components = build_components(list(DEFAULT_COMPONENTS) if config is None else config)
+        scorers[name] = (Scorer(components), spec["ground_truths"].get(name, spec["default_ground_truth"]))
+    return spec["shapes"], scorers
+
+
+def degenerate_sample(text, ground_truth):
+    return {"id": "degenerate", "reward_model": {"ground_truth": ground_truth},
+            "messages": [{"role": "user", "content": "Solve the problem."}, {"role": "assistant", "content": text}]}
+
+
+def time_degenerate(scorer, sample, repeat=DEGENERATE_REPEAT):
+    """Min CPU seconds to score one sample (a fresh Scorer state is not needed: nothing is cached per text)."""
+    best = math.inf
+    for _ in range(repeat):
+        c0 = time.process_time()
+        scorer.score(sample, 0)
+        best = min(best, time.process_time() - c0)
+    return best
+
+
+def degenerate_worst(sizes=DEGENERATE_SIZES, repeat=DEGENERATE_REPEAT, shapes=None, scorers=None):
+    """Per shape: ``{"config": slowest configuration at the largest size, "seconds": {size: s}}``
+    (the slowest configuration's time at each size)."""
+    if shapes is None or scorers is None:
+        shapes, scorers = degenerate_suite()
+    worst = {}
+    for shape in shapes:
+        texts = {size: degenerate_text(shape, size) for size in sizes}
+        per_config = {}
+        for name, (scorer, truth) in scorers.items():
+            per_config[name] = {size: time_degenerate(scorer, degenerate_sample(texts[size], truth), repeat)
+                                for size in sizes}
+        slowest = max(per_config, key=lambda name: per_config[name][sizes[-1]])
+        worst[shape["name"]] = {"config": slowest, "seconds": per_config[slowest]}
+    return worst
+
+
+def _recorded_before():
+    path = os.path.join(DEGENERATE_DIR, "before.json")
+    if not os.path.exists(path):
+        return {}, ""
+    with open(path, encoding="utf-8") as fh:
+        before = json.load(fh)
+    return before["ms_per_mb"], before["recorded"]
+
+
+def print_degenerate(worst, sizes=DEGENERATE_SIZES):
+    """The worst case per shape, in ms per MB (10^6 characters), against the target."""
+    before, recorded = _recorded_before()
+    big, mid = sizes[-1], sizes[-2]
+    print(f"degenerate responses: worst configuration per shape, CPU ms per MB (min of {DEGENERATE_REPEAT}); "
+          f"growth = t({big // 1000} KB) / t({mid // 1000} KB): ~10 linear, ~100 quadratic")
+    print(f"  {'shape':<24}{'slowest configuration':<24}{'ms/MB':>9}{'growth':>8}{'before':>10}")
+    for name, row in worst.items():
+        t_big, t_mid = row["seconds"][big], row["seconds"][mid]
+        per_mb = t_big * 1e3 / (big / 1e6)
+        growth = t_big / t_mid if t_mid > 0 else math.inf
+        was = before.get(name)
+        print(f"  {name:<24}{row['config']:<24}{per_mb:9.1f}{growth:8.1f}"
+              f"{(f'{was:10.1f}' if was is not None else '         -')}")
+    overall = max(row["seconds"][big] * 1e3 / (big / 1e6) for row in worst.values())
+    if recorded:
+        print(f"  before: recorded {recorded}")
+    return overall
+
+
+# --------------------------------------------------------------------------------------------
 
 
 def _stats(values):
@@ -357,6 +456,12 @@ def main():
           f"target <= 2x: {verdict}")
     print(f"         cold import {imp * 1e3:.1f} ms with .pyc, {statistics.median(imp_ours[1]) * 1e3:.1f} ms compiling "
           f"(medians); target <= 50 ms: {'met' if max(imp, statistics.median(imp_ours[1])) <= 0.05 else 'NOT met'}")
+    print()
+    worst_mb = print_degenerate(degenerate_worst())
+    print()
+    print(f"targets: handler / json.loads = {ratio:.2f}x (medians), target <= 2x: {verdict}; "
+          f"degenerate worst case {worst_mb:.1f} ms per MB, target <= {TARGET_MS_PER_MB:.0f} ms per MB: "
+          f"{'met' if worst_mb <= TARGET_MS_PER_MB else 'NOT met'}")
     print(f"bench wall time: {time.perf_counter() - started:.1f} s")
 
 

@@ -3,7 +3,8 @@
 Context values (cdk.json defaults, override with ``-c key=value``): ``stackName``, ``baseModel``,
 ``modelPackageGroupName``, ``judgeModelId``, ``destroyOnDelete`` (demo stacks: delete bucket and
 group with the stack), ``minPollSeconds`` / ``maxPollSeconds``, ``maxRuntimeHours``,
-``enableNotifications`` (SNS topic). No context lookups and no Docker: ``cdk synth`` works offline
+``enableNotifications`` (SNS topic), ``mlflowResourceArn`` (the MLflow app or tracking server jobs
+log to). No context lookups and no Docker: ``cdk synth`` works offline
 without credentials.
 """
 
@@ -37,12 +38,14 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
                       description="SageMaker AI serverless fine-tuning (sagemaker-finetuning-constructs)")
     destroy = _flag(ctx("destroyOnDelete") or False)
     judge = ctx("judgeModelId") or None
+    mlflow = ctx("mlflowResourceArn") or None
     ft = ServerlessFineTuning(
         stack, "FineTuning",
         base_model=ctx("baseModel") or DEFAULT_BASE_MODEL,
         storage=FineTuningStorage.new_bucket(auto_delete_objects=destroy),
         model_package_group=ModelPackageGroupSource.new_group(ctx("modelPackageGroupName")),
         judge_model=JudgeModel(judge) if judge else None,
+        mlflow_resource_arn=mlflow,
         removal_policy=cdk.RemovalPolicy.DESTROY if destroy else cdk.RemovalPolicy.RETAIN,
         max_runtime=cdk.Duration.hours(float(ctx("maxRuntimeHours") or 24)),
         min_poll_interval=cdk.Duration.seconds(int(ctx("minPollSeconds") or 60)),

@@ -17,9 +17,10 @@ DELIBERATE_DIFFERENCES: dict[str, str] = {
         "default is then 24 h). An explicit bound is known at plan time and is enforced against the stack's maximum."
     ),
     "Tags": (
-        "Besides SDK v3's JumpStart tags and the user's tags we add the stack's tags and "
-        "`sagemaker-finetuning:execution-arn=<execution ARN>`, which ties the job to its execution (the stack stops "
-        "the job when that execution is aborted, times out or fails)."
+        "Besides SDK v3's JumpStart tags and the user's tags we add the stack's tags, "
+        "`sagemaker-finetuning:stack-id=<stack id>` and `sagemaker-finetuning:execution-arn=<execution ARN>`, which tie "
+        "the job to its stack and execution: only that execution may adopt or stop it, and the stack's IAM policies "
+        "allow job actions only on jobs carrying the stack's tag."
     ),
     "MlflowConfig": (
         "Sent only when an MLflow ARN is given (input `mlflow_resource_arn` or the stack's). Without one SDK v3 looks "

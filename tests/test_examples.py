@@ -22,6 +22,7 @@ SETTINGS = StackSettings(
     region="us-east-1", account="123456789012", partition="aws", role_arn="arn:aws:iam::123456789012:role/ft",
     bucket="ft-bucket", model_package_group_name="serverless-fine-tuning-models", base_model=catalog.DEFAULT_MODEL_ID,
     reward_evaluator_arn="arn:aws:sagemaker:us-east-1:123456789012:hub-content/H/JsonDoc/rf-1/1.0.0",
+    judge_model_id="openai.gpt-oss-120b-1:0", judge_model_ids=("openai.gpt-oss-120b-1:0",),
 )
 SHAPE = botocore.session.get_session().get_service_model("sagemaker").operation_model("CreateTrainingJob").input_shape
 

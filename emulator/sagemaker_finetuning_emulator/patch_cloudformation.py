@@ -13,7 +13,8 @@
   functions directly; other non-Python providers are acknowledged with a SIMULATED success.
 * A resource failure turns into ``CREATE_FAILED``/``ROLLBACK_COMPLETE`` (or ``UPDATE_FAILED``/
   ``UPDATE_ROLLBACK_COMPLETE``, ``DELETE_FAILED``) with the reason in the stack events, instead of
-  an HTTP 500 and a stack stuck ``*_IN_PROGRESS``.
+  an HTTP 500 and a stack stuck ``*_IN_PROGRESS``. As on AWS, the rollback of a failed create also
+  sends Delete to the custom resource that answered FAILED (with the physical id it answered).
 * After ``ExecuteChangeSet`` the stack has its template, Outputs, exports and parameters;
   Describe/DeleteChangeSet are scoped to the stack and report ``ChangeSetNotFound`` (``cdk
   deploy`` of an existing stack depends on it).
@@ -394,6 +395,8 @@ class CustomResourceFailed(Exception):
         self.resource_type = resource_type
         self.reason = reason
         self.physical_id = physical_id
+        #: The resource whose Create failed (set when its FAILED response named a physical id).
+        self.resource: FinetuneCustomResource | None = None
 
 
 class _Pending:
@@ -502,7 +505,13 @@ class FinetuneCustomResource(CloudFormationModel):
         resource = cls(
             account_id, region_name, kwargs["StackId"], kwargs["LogicalId"], kwargs.get("ResourceType", cls.cloudformation_type()), props
         )
-        response = resource._send("Create", props)
+        try:
+            response = resource._send("Create", props)
+        except CustomResourceFailed as exc:
+            if exc.physical_id:  # the rollback sends Delete for the physical id the FAILED response gave
+                resource.physical_id = exc.physical_id
+                exc.resource = resource
+            raise
         resource.physical_id = response.get("PhysicalResourceId") or resource.physical_id
         resource.data = response.get("Data") or {}
         resource._register_on_stack()
@@ -788,6 +797,11 @@ def _fail_create(stack: Any, exc: Exception) -> None:
     stack._add_stack_event("CREATE_FAILED", resource_status_reason=_reason(exc))
     stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=_reason(exc))
     try:
+        if isinstance(exc, CustomResourceFailed) and exc.resource is not None:
+            # AWS: the rollback also sends Delete to the custom resource whose Create failed, with the
+            # PhysicalResourceId of its FAILED response (it may have created something before failing).
+            # moto: the failed resource is not in the resource map, so it never gets a Delete.
+            exc.resource.delete(stack.account_id, stack.region_name)
         stack.resource_map.delete()
         stack.status = "ROLLBACK_COMPLETE"
         stack._add_stack_event("ROLLBACK_COMPLETE")

@@ -17,8 +17,9 @@ Default: numeric_match 0.7 + format 0.1 + anti_gaming 0.2. Every component takes
   exact_match      normalize (true), contains (false), target ("answer" | "response")
   multiple_choice  choices ("ABCDE")
   regex            pattern (required), flags ("imsx" letters), target ("response" | "answer"),
-                   expect ("match" | "no_match"), match_ground_truth (false)
-  json_valid       schema (JSON Schema subset), partial_credit (0.5), extract (true)
+                   expect ("match" | "no_match"), match_ground_truth (false), window (4096)
+  json_valid       schema (JSON Schema subset), partial_credit (0.5), extract (true),
+                   max_chars (65536)
   format           markers (["solution", "boxed", "####", "keyword"])
   anti_gaming      checks (["empty", "echo", "repetition", "padding"]), penalties ({check: 0..1}),
                    max_chars (20000), min_echo_chars (32), repeat_probe_chars (24),
@@ -27,6 +28,32 @@ Default: numeric_match 0.7 + format 0.1 + anti_gaming 0.2. Every component takes
 Every option is checked when the configuration is built (at cold start); a mistake raises
 :class:`RewardConfigError` naming the variable, the value received and what is expected.
 Pure and stdlib only.
+
+Degenerate responses (a collapsed policy's million digits, token loops, blank floods) cost time
+linear in their length, or bounded, so that any response up to 1 MB is scored in milliseconds
+(see extract.py for the bounds of the answer extraction). Bounds of the components, which only
+change the result for such responses:
+
+  * ``regex`` searches the last ``window`` characters of its target (default 4096, about a
+    thousand tokens: where final answers are): a match must start there (the pattern still sees
+    the text before, for look-behinds). A pattern anchored at the start (``^`` without the m flag,
+    ``\\A``), such as a whole-response format check ``^<think>.*?</think>.*$``, makes a single
+    attempt and is matched against the first 16 KB (``ANCHORED_WINDOW``, about 4000 tokens; or
+    ``window`` if larger). A longer text is thus not searched whole: a pattern meant to check all
+    of a long response (e.g. ``expect: "no_match"``, or a format check of responses longer than
+    16 KB) needs a larger ``window`` (up to 1 MB), at a higher worst case. The window bounds the
+    cost of any pattern, but a pattern that backtracks quadratically costs about ``window``
+    squared steps, four times more at twice the window: at the defaults, ~7 ms for
+    ``\\boxed\\{([^}]*)\\}`` on a repeated "\\boxed{", ~45 ms for ``\\d+\\.\\d+`` on a run of
+    digits, ~55 ms for ``^<think>.*?</think>\\s*<answer>.*?</answer>\\s*$`` on a repeated
+    "</think><answer>x" (a pattern such as ``answer is (\\d+)`` is linear, and costs next to
+    nothing). A pattern with a nested unbounded repeat that can split a run in many ways
+    (``(a+)+``, ``(\\w+\\s?)*``: exponential backtracking, which no window bounds) is rejected at
+    configuration time;
+  * ``json_valid`` parses a JSON candidate of at most ``max_chars`` characters (default 65536); a
+    longer one is not parsed, scores 0.0 and adds the diagnostic ``<name>:too_long``;
+  * ``exact_match`` and ``multiple_choice`` read long texts in linear time with the same results
+    as on short ones.
 """
 
 from __future__ import annotations
@@ -342,6 +369,8 @@ class ExactMatch(Component):
     def score(self, view: SampleView) -> float:
         expected = _derived(self, view.ground_truth, self._prepare)
         text = view.answer_text() if self.target == "answer" else view.response
+        if len(text) > _LONG_TEXT:
+            return self._score_long(text, expected)
         got = extract.normalize_answer(text) if self.normalize else text.strip()
         if got in expected:
             return 1.0
@@ -353,11 +382,44 @@ class ExactMatch(Component):
         return 0.0
 
 
+    def _score_long(self, text: str, expected: tuple[str, ...]) -> float:
+        """score, for a long text: the same result, in time linear in its length."""
+        if self.normalize:
+            got = extract.normalized_within(text, max(map(len, expected)))
+        else:
+            got = text.strip()
+        if got is not None and got in expected:
+            return 1.0
+        if self.contains:
+            # The words of normalize_answer(text) are those of text.casefold() (normalisation only
+            # changes blanks and the punctuation around the text, which separate words anyway).
+            folded = text.casefold() if self.normalize else text
+            for e in expected:
+                if e and _has_words(folded, _words(e)):
+                    return 1.0
+        return 0.0
+
+
 _WORD_SPLIT_RE = re.compile(r"[\W_]+")
+_WORD_CHAR_RE = re.compile(r"[^\W_]")
+_LONG_TEXT = 4096  # a longer text is read by the linear paths (same results)
 
 
 def _words(text: str) -> str:
     return " ".join(_WORD_SPLIT_RE.split(text)).strip()
+
+
+def _has_words(text: str, words: str) -> bool:
+    """``" %s " % words in " %s " % _words(text)``: ``words`` (from _words) are consecutive whole
+    words of ``text``. A search for the first word (a literal, found at C speed) then the others."""
+    if not words:
+        return _WORD_CHAR_RE.search(text) is None
+    first, *rest = words.split(" ")
+    # The first word, not preceded by a word character (a fixed-width look-behind placed after the
+    # literal, so that the search scans for the literal), then the others, each after separators.
+    pattern = re.escape(first) + r"(?<![^\W_][\s\S]{%d})" % len(first)
+    pattern += "".join(r"[\W_]+" + re.escape(word) for word in rest) + r"(?![^\W_])"
+    return re.search(pattern, text) is not None
 
 
 class MultipleChoice(Component):
@@ -381,10 +443,12 @@ class MultipleChoice(Component):
             )
         up = re.escape(letters.upper())
         both = re.escape(letters.upper() + letters.lower())
+        # Runs are read possessively (*+: never given back, which could not help the match), so that
+        # a long run costs one pass, not a backtrack per character.
         # The whole answer is a letter, optionally decorated: "B", "(b)", "B.", "**C**", "Option D".
-        self._alone = re.compile(r"^[\s*(\[]*(?:option\s+|choice\s+)?([%s])[\s*)\].:]*$" % both, re.I)
+        self._alone = re.compile(r"^[\s*(\[]*+(?:option\s++|choice\s++)?([%s])[\s*)\].:]*+$" % both, re.I)
         # An answer starting with a letter: "B) 42", "(C) Paris", "D. blue", "A: yes", "B - 7".
-        self._leading = re.compile(r"^[\s*]*(?:\(([%s])\)|([%s])(?:[).:]|\s+-\s|$))" % (both, up))
+        self._leading = re.compile(r"^[\s*]*+(?:\(([%s])\)|([%s])(?:[).:]|\s++-\s|$))" % (both, up))
         self._paren = re.compile(r"\(([%s])\)" % up)
         self._no_choice = self.name + ":no_choice"
 
@@ -396,6 +460,19 @@ class MultipleChoice(Component):
             return None
         # _alone has one group; _leading matches one of its two: "(B)" (group 1) or "B)" (group 2).
         return (m.group(1) or m.group(2)).upper()
+
+    def _last_paren(self, text: str) -> str | None:
+        """The letter of the last "(B)" in ``text``: windows from the end (a match is 3 characters:
+        consecutive windows overlap by 2 so that none is cut), until one holds a match."""
+        end, size = len(text), _LONG_TEXT
+        while True:
+            start = max(0, end - size)
+            found: list[str] = self._paren.findall(text, start, end)
+            if found:
+                return found[-1]
+            if start == 0:
+                return None
+            end, size = start + 2, size * 4
 
     def _gt_letters(self, ground_truth: Answers) -> tuple[str, ...]:
         return tuple(filter(None, (self.letter(t.strip()) for t in ground_truth)))
@@ -413,8 +490,7 @@ class MultipleChoice(Component):
         got = self.letter(text)
         if got is not None:
             return got
-        found = self._paren.findall(text)
-        return found[-1] if found else None
+        return self._last_paren(text)
 
     def score(self, view: SampleView) -> float:
         expected = _derived(self, view.ground_truth, self._gt_letters)
@@ -445,6 +521,9 @@ class Regex(Component):
 
     With ``match_ground_truth: true`` the first capture group (or the whole match) must also equal
     the ground truth after normalisation. ``target`` "answer" searches the marked final answer.
+    A text longer than ``window`` characters is searched in its last ``window`` characters, which
+    bounds the cost of any pattern; a pattern anchored at the start is matched against the first
+    ANCHORED_WINDOW characters (or ``window``, if larger).
     """
 
     type_name = "regex"
@@ -454,12 +533,14 @@ class Regex(Component):
         "target": (_one_of("response", "answer"), "response"),
         "expect": (_one_of("match", "no_match"), "match"),
         "match_ground_truth": (_boolean, False),
+        "window": (_number(lo=64, hi=1 << 20, integer=True), 4096),
     }
     pattern: str
     flags: str
     target: Literal["response", "answer"]
     expect: Literal["match", "no_match"]
     match_ground_truth: bool
+    window: int
 
     def setup(self) -> None:
         flags = 0
@@ -472,11 +553,30 @@ class Regex(Component):
                 'regex option "pattern" received %s, which does not compile (%s); expected a Python regular expression.'
                 % (_describe(self.pattern), exc)
             ) from None
+        tree = _parse_pattern(self.pattern, flags)
+        if tree is not None and _nested_repeat(tree):
+            raise RewardConfigError(
+                'regex option "pattern" received %s, which repeats a repetition that can split a run in many ways '
+                "(as in (a+)+ or (\\w+\\s?)*): its matching can take exponential time on a collapsed response; "
+                "expected a pattern where each repetition has one way to match, e.g. (\\w+\\s)*, or an atomic "
+                "group (?>...) / possessive repeat (++, *+)." % _describe(self.pattern)
+            )
+        self._anchored = _anchored_at_start(tree, self.pattern, self._re.flags)
         self.needs_ground_truth = self.match_ground_truth
+
+    def search(self, text: str) -> re.Match[str] | None:
+        """The pattern's match in ``text``, within the bounded window (see the class docstring)."""
+        n = len(text)
+        if self._anchored:  # one attempt, at the start: a longer window costs no more than linearly
+            head = max(self.window, ANCHORED_WINDOW)
+            return self._re.search(text) if n <= head else self._re.search(text, 0, head)
+        if n <= self.window:
+            return self._re.search(text)
+        return self._re.search(text, n - self.window)
 
     def score(self, view: SampleView) -> float:
         text = view.answer_text() if self.target == "answer" else view.response
-        m = self._re.search(text)
+        m = self.search(text)
         if self.expect == "no_match":
             return 1.0 if m is None else 0.0
         if m is None:
@@ -486,6 +586,90 @@ class Regex(Component):
         expected = _derived(self, view.ground_truth, _normalized_all)
         got = m.group(1) if self._re.groups and m.group(1) is not None else m.group(0)
         return 1.0 if extract.normalize_answer(got) in expected else 0.0
+
+
+#: A pattern anchored at the start makes one attempt, whose cost grows with the text it can read
+#: (linearly for all but nested repeats): it reads this much of a long text (see Regex).
+ANCHORED_WINDOW = 1 << 14
+_REPEATS = ("MAX_REPEAT", "MIN_REPEAT")
+_UNBOUNDED = getattr(getattr(re, "_parser", None), "MAXREPEAT", None)
+
+
+def _parse_pattern(pattern: str, flags: int) -> Any:
+    """The parse tree the re module builds for ``pattern`` (its private parser), or None where
+    that parser is not available or not as expected: the checks it serves are then skipped."""
+    parser = getattr(re, "_parser", None)
+    if parser is None or _UNBOUNDED is None:
+        return None
+    try:
+        tree = parser.parse(pattern, flags)
+        tree.getwidth()
+        return tree
+    except Exception:  # noqa: BLE001 - any surprise from a private API: no check, never a failure
+        return None
+
+
+def _nested_repeat(items: Any) -> bool:
+    """True when ``items`` (a parsed pattern) holds an unbounded repeat of a body that can split a
+    run of one piece in many ways (see _splits): the textbook exponential backtracking."""
+    try:
+        for op, av in items:
+            name = str(op)
+            if name in _REPEATS or name == "POSSESSIVE_REPEAT":
+                if name != "POSSESSIVE_REPEAT" and av[1] == _UNBOUNDED and _splits(av[2]):
+                    return True
+                children = [av[2]]
+            elif name == "SUBPATTERN":
+                children = [av[-1]]
+            elif name == "BRANCH":
+                children = list(av[1])
+            elif name in ("ASSERT", "ASSERT_NOT"):
+                children = [av[1]]
+            elif name == "ATOMIC_GROUP":
+                children = [av]
+            elif name == "GROUPREF_EXISTS":
+                children = [c for c in av[1:] if c is not None]
+            else:
+                continue
+            if any(_nested_repeat(child) for child in children):
+                return True
+    except Exception:  # noqa: BLE001 - an unexpected tree shape: no check
+        return False
+    return False
+
+
+def _splits(body: Any) -> bool:
+    """True when ``body`` holds a repeat of variable length (up to 2 or more) that every other
+    part of ``body`` may skip: consecutive repetitions of ``body`` can then share a run of that
+    repeat's piece in exponentially many ways, all tried when what follows fails."""
+    least = body.getwidth()[0]
+    for op, av in body:
+        name = str(op)
+        if name in _REPEATS:
+            lo, hi, item = av
+            width = item.getwidth()[0]
+            if hi >= 2 and hi > lo and width > 0 and lo * width == least:
+                return True
+        elif name == "SUBPATTERN" and av[-1].getwidth()[0] == least and _splits(av[-1]):
+            return True
+    return False
+
+
+_ANCHOR_RE = re.compile(r"(?:\(\?[aiLmsux]+\))*(?:\^|\\A)")
+
+
+def _anchored_at_start(tree: Any, pattern: str, flags: int) -> bool:
+    """True when every match of the pattern starts at the start of the text (``^`` without the m
+    flag, or ``\\A``, leading the whole pattern)."""
+    if tree is None:  # no parse tree: the plain spelling
+        m = _ANCHOR_RE.match(pattern)
+        return m is not None and (m.group().endswith("A") or not flags & re.MULTILINE)
+    try:
+        op, av = tree[0]
+        at = str(av)
+        return str(op) == "AT" and (at == "AT_BEGINNING_STRING" or (at == "AT_BEGINNING" and not flags & re.MULTILINE))
+    except Exception:  # noqa: BLE001 - an empty pattern, or an unexpected tree shape
+        return False
 
 
 _JSON_TYPES = ("object", "array", "string", "number", "integer", "boolean", "null")
@@ -597,18 +781,21 @@ def _schema(value: Any, option: str, where: _Where) -> Schema:
         where.fail(option, value, "a schema in the supported subset (%s)" % exc)
 
 
-def parse_json_answer(text: str, extract_embedded: bool = True) -> tuple[bool, Any]:
+def parse_json_answer(text: str, extract_embedded: bool = True, max_chars: int | None = None) -> tuple[bool, Any]:
     """Parse the response as JSON: ``(ok, value)``.
 
     With ``extract_embedded``, when the whole response does not parse, the content of a ```json
-    fence, then the outermost ``{...}`` / ``[...]`` span, are tried.
+    fence, then the outermost ``{...}`` / ``[...]`` span, are tried. A candidate longer than
+    ``max_chars`` (when given) is not parsed.
     """
     s = text.strip()
-    try:
-        return True, json.loads(s)
-    except (ValueError, RecursionError):
-        if not extract_embedded or not s:
-            return False, None
+    if max_chars is None or len(s) <= max_chars:
+        try:
+            return True, json.loads(s)
+        except (ValueError, RecursionError):
+            pass
+    if not extract_embedded or not s:
+        return False, None
     candidates: list[str] = []
     fence = s.find("```")
     if fence >= 0:
@@ -623,6 +810,8 @@ def parse_json_answer(text: str, extract_embedded: bool = True) -> tuple[bool, A
         if j > i:
             candidates.append(s[i:j + 1])
     for candidate in candidates:
+        if max_chars is not None and len(candidate) > max_chars:
+            continue
         try:
             return True, json.loads(candidate)
         except (ValueError, RecursionError):
@@ -632,24 +821,34 @@ def parse_json_answer(text: str, extract_embedded: bool = True) -> tuple[bool, A
 
 class JsonValid(Component):
     """1.0 when the response is valid JSON (conforming to ``schema`` if given); ``partial_credit``
-    (default 0.5) when it parses but does not conform; 0.0 when it does not parse.
+    (default 0.5) when it parses but does not conform; 0.0 when it does not parse. JSON longer
+    than ``max_chars`` is not parsed (0.0, and the diagnostic ``<name>:too_long``).
 
     The schema subset: type, required, properties, items, enum, additionalProperties (bool),
     minimum/maximum, minLength/maxLength, minItems/maxItems.
     """
 
     type_name = "json_valid"
-    options = {"schema": (_schema, None), "partial_credit": (_number(lo=0, hi=1), 0.5), "extract": (_boolean, True)}
+    options = {
+        "schema": (_schema, None),
+        "partial_credit": (_number(lo=0, hi=1), 0.5),
+        "extract": (_boolean, True),
+        "max_chars": (_number(lo=2, hi=1 << 20, integer=True), 1 << 16),
+    }
     schema: Schema | None
     partial_credit: float
     extract: bool
+    max_chars: int
 
     def setup(self) -> None:
         self._schema_fail = self.name + ":schema_mismatch"
+        self._too_long = self.name + ":too_long"
 
     def score(self, view: SampleView) -> float:
-        ok, value = parse_json_answer(view.response, self.extract)
+        ok, value = parse_json_answer(view.response, self.extract, self.max_chars)
         if not ok:
+            if len(view.response) > self.max_chars and len(view.response.strip()) > self.max_chars:
+                view.diagnose(self._too_long)  # not parsed whole, and no shorter JSON found in it
             return 0.0
         if self.schema is None or conforms(value, self.schema):
             return 1.0

@@ -2,6 +2,29 @@
 
 Pure and stdlib only. Every regular expression is compiled once, at import. Most lookups use
 ``str.rfind`` / ``in`` (C speed) and fall back to a regular expression only where one is needed.
+
+Degenerate text. RL policies that collapse emit responses such as a million digits, one token
+repeated thousands of times, unbalanced braces or blank floods. Every lookup here is linear in the
+length of the text or reads a bounded part of it, so that any response up to 1 MB is read in a few
+milliseconds (tests/lambdas/test_reward_degenerate.py, bench/reward_bench.py). The bounds below
+only ever change the result for such text; realistic responses (up to tens of KB, the final answer
+near the end) are read exactly as without them:
+
+  * ``TAIL_WINDOW`` (64 KB): the fallback "last number" is looked for in the last 64 KB of the
+    text (a run of number characters crossing the window's start is left out), and a text whose
+    lower-casing changes its length (it holds U+0130, "\u0130") is searched for its answer phrase
+    in its last 64 KB;
+  * ``HEAD_WINDOW`` (64 KB): the first number of an answer region (the marked answer, the line
+    after the last "=") is looked for in the region's first 64 KB (a run of number characters
+    crossing the window's end is left out);
+  * ``KEYWORD_TRIES`` (1024): at most 1024 occurrences of the answer keywords ("answer",
+    "result", "solution", "total"; each from the end of the text) are passed over before the
+    search for an answer phrase gives up;
+  * ``BOXED_BRACES`` (1024): a ``\\boxed{...}`` group holding more than 1024 inner ``{...}`` groups
+    is treated as unclosed (as an unbalanced one is).
+
+Markers are found with str.rfind / str.find (each search resumes where the last one stopped), and
+the patterns read runs of blanks possessively (``*+``), so that a run costs one pass.
 """
 
 from __future__ import annotations
@@ -30,8 +53,10 @@ _NUMBER_BODY = r"[-+]?(?:(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?(?:[eE][-+]?\
 NUMBER_RE = re.compile(r"(?<![\w.])" + _NUMBER_BODY, re.ASCII)  # ASCII digits only, like the str.rfind shortcuts
 # A number leading an answer region ("  $1,234", "**42**"), unless it starts a fraction.
 # The whole number (no backtracking into its digits, decimals or exponent), not a numerator.
-_NOT_CUT = r"(?![.,]?\d|[eE][-+]?\d|\s*/\s*\d)"
-_LEAD_NUMBER_RE = re.compile(r"[\s*$]*((?<![\w.])" + _NUMBER_BODY + r")" + _NOT_CUT, re.ASCII)
+# Runs of blanks are read possessively (*+: never given back, which could not help the match), so
+# that a long run costs one pass, not a backtrack per character.
+_NOT_CUT = r"(?![.,]?\d|[eE][-+]?\d|\s*+/\s*\d)"
+_LEAD_NUMBER_RE = re.compile(r"[\s*$]*+((?<![\w.])" + _NUMBER_BODY + r")" + _NOT_CUT, re.ASCII)
 # A fraction, only honoured inside an explicitly marked final answer: "3/4", "\frac{3}{4}", "\dfrac{3}{4}".
 FRACTION_RE = re.compile(
     r"\\[dt]?frac\s*\{\s*([-+]?\d+(?:\.\d+)?)\s*\}\s*\{\s*([-+]?\d+(?:\.\d+)?)\s*\}"
@@ -42,11 +67,12 @@ FRACTION_RE = re.compile(
 # Located with str.rfind on the lower-cased text; this pattern only checks the words that follow.
 ANSWER_KEYWORDS = ("answer", "result", "solution", "total")
 _CONNECTIVE = (
-    r"s?(?:\s*\*\*)?\s*(?:(?:is|was|are|will\s+be|would\s+be|should\s+be|equals)(?![a-z])|=|:)(?:\s*\*\*)?\s*[:=]?"
+    r"s?(?:\s*+\*\*)?\s*+(?:(?:is|was|are|will\s++be|would\s++be|should\s++be|equals)(?![a-z])|=|:)"
+    r"(?:\s*+\*\*)?\s*+[:=]?"
 )
 # The connective, then (captured when present) the number that leads the answer.
 _CONNECTIVE_RE = re.compile(
-    _CONNECTIVE + r"(?:[\s*$]*((?<![\w.])" + _NUMBER_BODY + r")" + _NOT_CUT + r")?", re.I | re.ASCII
+    _CONNECTIVE + r"(?:[\s*$]*+((?<![\w.])" + _NUMBER_BODY + r")" + _NOT_CUT + r")?", re.I | re.ASCII
 )
 # The same rule as one pattern, for text whose lower-casing changes its length (rare non-ASCII).
 ANSWER_RE = re.compile(
@@ -55,6 +81,20 @@ ANSWER_RE = re.compile(
 _DIGITS = "0123456789"
 _ASCII_DIGITS = frozenset(_DIGITS)
 _NUMBER_CHARS = frozenset("0123456789,.eE+-")
+_NUMBER_CHARS_STR = "0123456789,.eE+-"  # every character a NUMBER_RE match can hold
+#: Every character ``str.isspace`` accepts (what ``str.split()`` and ``\s`` in str patterns treat as
+#: whitespace), spelled out so that it can be given to ``str.strip`` (tests check the list).
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+# Bounds on degenerate text (see the module docstring).
+TAIL_WINDOW = 1 << 16
+HEAD_WINDOW = 1 << 16
+KEYWORD_TRIES = 1024
+BOXED_BRACES = 1024
+_LONG = 256  # a region at most this long is searched for its first number directly
 _UNICODE_MINUS = "\u2212"
 _STRIP_CHARS = " \t\r\n.,;:!?\"'`*$()[]{}"
 
@@ -95,30 +135,36 @@ def content_text(content: object) -> str | None:
 
 
 def _braced(text: str, start: int) -> str | None:
-    """Return the content of the ``{...}`` group opening at or after ``start`` (spaces allowed)."""
+    """Return the content of the ``{...}`` group opening at or after ``start`` (spaces allowed).
+
+    None when the group is not closed, or holds more than BOXED_BRACES inner groups.
+    """
     n = len(text)
     i = start
-    while i < n and text[i] == " ":
-        i += 1
+    if i < n and text[i] == " ":
+        rest = text[i:]
+        i += len(rest) - len(rest.lstrip(" "))
     if i >= n or text[i] != "{":
         return None
-    depth = 0
+    depth = inner = 0
     begin = i + 1
-    # Scan brace by brace with str.find rather than char by char.
-    j = i
-    while True:
-        o = text.find("{", j + 1)
-        c = text.find("}", j + 1)
-        if c < 0:
-            return None
+    # Scan brace by brace with str.find rather than char by char; each search resumes after the
+    # brace it last found, so the text is read once.
+    o = text.find("{", begin)
+    c = text.find("}", begin)
+    while c >= 0:
         if 0 <= o < c:
             depth += 1
-            j = o
+            inner += 1
+            if inner > BOXED_BRACES:
+                return None
+            o = text.find("{", o + 1)
         else:
             if depth == 0:
                 return text[begin:c]
             depth -= 1
-            j = c
+            c = text.find("}", c + 1)
+    return None
 
 
 def _line_from(text: str, start: int) -> str:
@@ -195,13 +241,14 @@ def keyword_answer(text: str, fast: bool = True) -> KeywordAnswer | None:
     checked with a regular expression, except for the common "... is 42" / "...: 42" (``fast``).
     """
     low = text.lower()
-    if len(low) != len(text):  # lower-casing changed offsets: use the single-pattern scan
+    if len(low) != len(text):  # lower-casing changed offsets: use the single-pattern scan (of the tail)
         last = None
-        for match in ANSWER_RE.finditer(text):
+        for match in ANSWER_RE.finditer(text, max(0, len(text) - TAIL_WINDOW)):
             last = match
         return _connective(text, last.start(1)) if last is not None else None
     best_at, best = -1, None
     found: KeywordAnswer | Literal[False] | None
+    tries = KEYWORD_TRIES  # occurrences that may be passed over (counted only when one is)
     for kw in ANSWER_KEYWORDS:
         p = low.rfind(kw, best_at + 1)
         while p > best_at:
@@ -217,6 +264,9 @@ def keyword_answer(text: str, fast: bool = True) -> KeywordAnswer | None:
                 if found:
                     best_at, best = p, found
                     break
+            tries -= 1
+            if not tries:
+                return best
             p = low.rfind(kw, best_at + 1, p)
     return best
 
@@ -296,15 +346,25 @@ def to_float(token: str) -> float | None:
 
 
 def first_number(region: str, fractions: bool = True) -> float | None:
-    """The first number in an answer region (fractions allowed), or None."""
+    """The first number in an answer region (fractions allowed), or None.
+
+    Only the region's first HEAD_WINDOW characters are read (a run of number characters that
+    crosses that bound is left out).
+    """
     if _UNICODE_MINUS in region:
         region = region.replace(_UNICODE_MINUS, "-")
-    m = NUMBER_RE.search(region)
+    if len(region) <= _LONG:
+        m = NUMBER_RE.search(region)
+    else:
+        end = len(region) if len(region) <= HEAD_WINDOW else _cut_before(region, HEAD_WINDOW)
+        digit = min([p for p in (region.find(d, 0, end) for d in _DIGITS) if p >= 0], default=-1)
+        # A number holds a digit and starts at most two characters before it ("-.5").
+        m = NUMBER_RE.search(region, max(0, digit - 2), end) if digit >= 0 else None
     if m is None:
         return None
     if fractions and ("/" in region or "frac" in region):
-        f = FRACTION_RE.search(region)
-        if f is not None and f.start() <= m.start():
+        f = _fraction_at(region, m.start())
+        if f is not None:
             num, den = (f.group(1), f.group(2)) if f.group(1) is not None else (f.group(3), f.group(4))
             a, b = to_float(num), to_float(den)
             if a is not None and b:
@@ -312,26 +372,88 @@ def first_number(region: str, fractions: bool = True) -> float | None:
     return to_float(m.group())
 
 
+def _fraction_at(region: str, p: int) -> re.Match[str] | None:
+    """The first FRACTION_RE match of ``region`` when it starts at or before ``p``, the start of
+    the region's first number; else None.
+
+    Such a fraction holds that number: "\\frac{" + it (so it starts at the last backslash before
+    ``p``), or it as numerator (so it starts at ``p``); two anchored matches, not a search.
+    """
+    k = region.rfind("\\", 0, p)
+    f = FRACTION_RE.match(region, k) if k >= 0 else None
+    return f if f is not None else FRACTION_RE.match(region, p)
+
+
+def _cut_before(text: str, i: int) -> int:
+    """The last offset ``<= i`` that no number spans (0, or just after a character no number holds)."""
+    step = 64
+    while i > 0:
+        lo = max(0, i - step)
+        kept = text[lo:i].rstrip(_NUMBER_CHARS_STR)
+        if kept:
+            return lo + len(kept)
+        i, step = lo, step * 4
+    return 0
+
+
+def _cut_after(text: str, i: int) -> int:
+    """The first offset ``>= i`` that no number spans (see _cut_before), or len(text)."""
+    n = len(text)
+    if i <= 0 or text[i - 1] not in _NUMBER_CHARS:
+        return max(i, 0)
+    step = 64
+    while i < n:
+        chunk = text[i:i + step]
+        rest = chunk.lstrip(_NUMBER_CHARS_STR)
+        if rest:
+            return i + len(chunk) - len(rest) + 1
+        i, step = i + len(chunk), step * 4
+    return n
+
+
 def last_number(text: str) -> float | None:
     """The last number in ``text``, or None (same result as the last of NUMBER_RE.findall(text)).
 
-    Finds the last digit with str.rfind, then reads only the token around it.
+    Only the last TAIL_WINDOW characters are read (a run of number characters that crosses that
+    bound is left out). Finds the last digit with str.rfind and reads the run of number characters
+    around it; after a few runs without a number ("x1 x1 ..."), reads windows from there back, each
+    starting and ending where no number spans (so that a window holds exactly the numbers
+    NUMBER_RE.findall finds there in the whole text), skipping windows without a digit, until one
+    holds a number.
     """
     if _UNICODE_MINUS in text:
         text = text.replace(_UNICODE_MINUS, "-")
     n = len(text)
+    floor = 0 if n <= TAIL_WINDOW else _cut_after(text, n - TAIL_WINDOW)
     end = n
-    while end > 0:
-        p = max(map(text.rfind, _DIGITS)) if end == n else max(text.rfind(d, 0, end) for d in _DIGITS)
+    for _ in range(4):
+        if end == n and not floor:
+            p = max(map(text.rfind, _DIGITS))
+        else:
+            p = max(text.rfind(d, floor, end) for d in _DIGITS)
         if p < 0:
             return None
-        i = p
+        i = p  # the start of the run of number characters ending at the digit
         while i > 0 and text[i - 1] in _NUMBER_CHARS:
             i -= 1
+            if p - i > 32:  # a long run: find its start in C
+                i = _cut_before(text, i)
+                break
         found = NUMBER_RE.findall(text, i, p + 2)
         if found:
             return to_float(found[-1])
         end = i
+    size = 256
+    while end > floor:
+        start = _cut_before(text, end - size) if end - size > floor else floor
+        start = max(start, floor)
+        for d in _DIGITS:
+            if text.find(d, start, end) >= 0:
+                found = NUMBER_RE.findall(text, start, end)
+                if found:
+                    return to_float(found[-1])
+                break
+        end, size = start, size * 4
     return None
 
 
@@ -371,3 +493,20 @@ def normalize_answer(text: str) -> str:
     """Case-folded, whitespace-collapsed text without surrounding punctuation or markdown."""
     text = " ".join(text.split()).casefold()
     return text.strip(_STRIP_CHARS)
+
+
+_ENDS = _STRIP_CHARS + WHITESPACE  # (this order strips fastest)
+
+
+def normalized_within(text: str, limit: int) -> str | None:
+    """``normalize_answer(text)`` when it is at most ``limit`` characters long, else None.
+
+    Linear however long the text: what normalize_answer strips from the ends goes first (in C),
+    then at most ``limit + 1`` words are split off; a longer result is known from its length
+    (case folding never shortens a character, nor turns one into a blank or stripped character).
+    """
+    core = text.strip(_ENDS)
+    words = core.split(None, limit)
+    if len(words) > limit or sum(map(len, words)) + len(words) - 1 > limit:
+        return None
+    return " ".join(words).casefold().strip(_STRIP_CHARS)

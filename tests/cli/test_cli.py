@@ -135,11 +135,12 @@ def test_the_cli_reports_every_problem_in_the_workflows_words():
                                        "reward_verification_samples": 99, "acept_eula": True, "tags": {"aws:x": "y"}})]
     text = "\n".join(found)
     assert 'technique: received "PPO"; expected one of "SFT", "DPO", "RLVR", "RLAIF"' in text
-    assert 'training_dataset: received "http://x"; expected string matching ^(s3://' in text
+    assert 'training_dataset: received "http://x"; expected an s3:// URI such as s3://<bucket>/<prefix>/train.jsonl or a DataSet ARN' in text
+    assert "^(" not in text and "[a-z" not in text, "messages carry words, not raw regular expressions"
     assert "hyperparameters.lr: received [1]; expected number or integer or string or boolean" in text
     assert "reward_verification_samples: received 99; expected integer >= 1 <= 50" in text
     assert "acept_eula: received true; expected no such field (did you mean 'accept_eula'?)" in text
-    assert 'tags.aws:x: received "aws:x"; expected a key not matching ^aws:' in text
+    assert 'tags.aws:x: received "aws:x"; expected a tag key of 1-128 characters not starting with aws: (in any case)' in text
     assert len(found) == 6 and all("\n" not in line for line in found)
     assert str(problems({})[0]).startswith("technique: received null; expected a value (this field is required)")
 
@@ -164,8 +165,8 @@ def test_start_rejects_bad_input_before_any_call(aws, tmp_path):
     assert result.exit_code == 1
     err = result.stderr.strip().splitlines()
     assert err == [
-        'finetune: error: invalid input: training_dataset: received "file.jsonl"; expected string matching '
-        + load_schema()["properties"]["training_dataset"]["pattern"],
+        'finetune: error: invalid input: training_dataset: received "file.jsonl"; expected an s3:// URI such as '
+        "s3://<bucket>/<prefix>/train.jsonl or a DataSet ARN arn:aws:sagemaker:<region>:<account>:hub-content/<hub>/DataSet/<name>/<version>",
         "finetune: error: invalid input: epochs: received 3; expected no such field (known fields: " + ", ".join(sorted(load_schema()["properties"])) + ")",
         "finetune: error: the execution input has 2 problem(s); nothing was started",
     ]

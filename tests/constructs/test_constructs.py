@@ -406,3 +406,75 @@ class TestPattern:
         })
         for alarm in t.find_resources("AWS::CloudWatch::Alarm").values():
             assert alarm["Properties"]["AlarmActions"]
+
+
+# --------------------------------------------------------------------------- custom resources: ownership and least privilege
+def _cleanup_policy(t: Template) -> dict:
+    (policy,) = [r for k, r in t.find_resources("AWS::IAM::Policy").items() if k.startswith("SageMakerFineTuningBucketCleanupProvider")]
+    return policy
+
+
+def test_hub_evaluator_adopt_existing_is_opt_in_and_reaches_the_handler():
+    from sagemaker_finetuning import EvaluatorType, HubEvaluator
+
+    stack = new_stack()
+    ref = "arn:aws:lambda:us-east-1:123456789012:function:reward"
+    HubEvaluator(stack, "Mine", evaluator_type=EvaluatorType.REWARD_FUNCTION, reference=ref, evaluator_name="rf-mine")
+    HubEvaluator(stack, "Adopted", evaluator_type=EvaluatorType.REWARD_FUNCTION, reference=ref, evaluator_name="rf-shared", adopt_existing=True)
+    found = {r["Properties"]["EvaluatorName"]: r["Properties"] for r in Template.from_stack(stack).find_resources("Custom::SageMakerHubEvaluator").values()}
+    assert "AdoptExisting" not in found["rf-mine"]  # the default adds no property: deployed resources see no change
+    assert found["rf-shared"]["AdoptExisting"] is True
+    with pytest.raises(ValueError, match=r"adopt_existing: received str 'yes'; expected True or False"):
+        HubEvaluator(new_stack(), "Bad", evaluator_type=EvaluatorType.REWARD_FUNCTION, reference=ref, adopt_existing="yes")
+
+
+def test_hub_evaluator_provider_tags_and_reads_tags_of_evaluator_versions_only():
+    stack = new_stack()
+    RewardFunction(stack, "Reward")
+    st = statements(Template.from_stack(stack))
+    (tagging,) = [s for s in st if "sagemaker:ListTags" in as_list(s["Action"])]
+    assert sorted(as_list(tagging["Action"])) == ["sagemaker:AddTags", "sagemaker:ListTags"]
+    (resource,) = as_list(tagging["Resource"])
+    assert json.dumps(resource).endswith(':hub-content/*/JsonDoc/*"]]}')
+
+
+@pytest.mark.parametrize("with_key", [False, True])
+def test_bucket_cleanup_role_only_lists_and_deletes_that_bucket(with_key):
+    """No s3:GetObject* (it never reads an object), no KMS, nothing on other buckets."""
+    stack = new_stack()
+    key = kms.Key(stack, "Key") if with_key else None
+    bucket = FineTuningBucket(stack, "Bucket", encryption_key=key, removal_policy=cdk.RemovalPolicy.DESTROY, auto_delete_objects=True)
+    t = Template.from_stack(stack)
+    arn = stack.resolve(bucket.bucket_arn)
+    assert _cleanup_policy(t)["Properties"]["PolicyDocument"]["Statement"] == [
+        {"Action": ["s3:ListBucket", "s3:ListBucketVersions"], "Effect": "Allow", "Resource": arn},
+        {"Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"], "Effect": "Allow", "Resource": {"Fn::Join": ["", [arn, "/*"]]}},
+    ]
+
+
+def test_bucket_cleanup_nag_suppression_names_exactly_this_buckets_objects():
+    """cdk-nag is clean, and the one IAM5 suppression names only ``<bucket>.Arn/*``: a whole-bucket grant
+    added to the same role for another bucket is still reported."""
+    from cdk_nag import AwsSolutionsChecks
+
+    stack = new_stack()
+    bucket = FineTuningBucket(stack, "Bucket", removal_policy=cdk.RemovalPolicy.DESTROY, auto_delete_objects=True)
+    logical = stack.get_logical_id(bucket.bucket.node.default_child)
+    rules = _cleanup_policy(Template.from_stack(stack))["Metadata"]["cdk_nag"]["rules_to_suppress"]
+    assert [r["applies_to"] for r in rules if r["id"] == "AwsSolutions-IAM5"] == [[f"Resource::<{logical}.Arn>/*"]]
+    cdk.Aspects.of(stack).add(AwsSolutionsChecks())
+
+    def cleanup_findings(stack: cdk.Stack, rule: str) -> list:
+        found = Annotations.from_stack(stack).find_error("*", Match.string_like_regexp(rule))
+        return [f for f in found if "SageMakerFineTuningBucketCleanupProvider" in f.id]
+
+    assert not cleanup_findings(stack, "AwsSolutions-.*")
+
+    stack = new_stack()
+    FineTuningBucket(stack, "Bucket", removal_policy=cdk.RemovalPolicy.DESTROY, auto_delete_objects=True)
+    other = s3.Bucket(stack, "Other", enforce_ssl=True, server_access_logs_prefix="x/")
+    other.grant_read(stack.node.find_child("SageMakerFineTuningBucketCleanupProvider"))  # not meant to be suppressed
+    cdk.Aspects.of(stack).add(AwsSolutionsChecks())
+    found = {str(f.entry.data).split("]")[0] + "]" for f in cleanup_findings(stack, "AwsSolutions-IAM5")}
+    other_objects = f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(other.node.default_child)}.Arn>/*]"
+    assert {other_objects, "AwsSolutions-IAM5[Action::s3:GetObject*]"} <= found, found

@@ -47,6 +47,7 @@ def test_create_passes_the_planned_request(definition):
 
 def test_planner_emits_exactly_the_fields_the_state_machine_sends():
     """Every request field is sent, and only MlflowConfig may be absent (a path to a missing field fails)."""
+    import dataclasses
     import json as _json
 
     import hub_fixtures as catalog
@@ -60,7 +61,7 @@ def test_planner_emits_exactly_the_fields_the_state_machine_sends():
                              bucket="ft-bucket", model_package_group_name="g", base_model=catalog.DEFAULT_MODEL_ID)
     for mlflow in (None, "arn:aws:sagemaker:us-east-1:123456789012:mlflow-app/app-1"):
         raw = {"technique": "SFT", "training_dataset": "s3://ft-bucket/datasets/x.jsonl", **({"mlflow_resource_arn": mlflow} if mlflow else {})}
-        inp = P.validate_input(raw, settings)
+        inp = P.validate_input(raw, dataclasses.replace(settings, mlflow_resource_arn=mlflow))
         desc = catalog.describe_hub_content("us-east-1", catalog.DEFAULT_MODEL_ID)
         resolved = P.ResolvedModel.from_hub(desc, _json.loads(desc["HubContentDocument"]))
         recipe = select_recipe(resolved.recipes, resolved.model_id, "SFT", "LORA")

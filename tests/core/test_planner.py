@@ -22,9 +22,11 @@ from sagemaker_finetuning.core import constants as C
 from sagemaker_finetuning.core import naming as N  # noqa: E402
 from sagemaker_finetuning.core import planner as P
 from sagemaker_finetuning.core.errors import (
+    AccessNotGranted,
     DatasetAccessDenied,
     EulaNotAccepted,
     FineTuningInputError,
+    HyperparameterNotTunable,
     HyperparameterOutOfRange,
     InvalidInput,
     JudgeMissing,
@@ -41,6 +43,7 @@ from sagemaker_finetuning.core.errors import (
 from sagemaker_finetuning.core.recipes import OVERRIDE_PARAMS_KEY, select_recipe
 from sagemaker_finetuning.core.schema_check import load_schema
 from sagemaker_finetuning.core.settings import StackSettings
+from sagemaker_finetuning.core.validation import RESERVED_HYPERPARAMETERS
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 BUCKET, DATA_BUCKET, GROUP = "ft-stack-bucket", "ft-shared-datasets", "ft-models"
@@ -49,6 +52,7 @@ LAMBDA = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:ft-reward"
 EVALUATOR = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub-content/FtRegistry/JsonDoc/ft-reward/1.0.0"
 PROMPT_EVALUATOR = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:hub-content/FtRegistry/JsonDoc/judge-prompt/1.0.0"
 MLFLOW = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-app/app-ABCDEF123456"
+STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/FineTuning/0b1e2c30-0000-11ef-8000-0a1b2c3d4e5f"
 KMS = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
@@ -67,10 +71,13 @@ SETTINGS = StackSettings(
     region=REGION, account=ACCOUNT, partition="aws", role_arn=f"arn:aws:iam::{ACCOUNT}:role/FineTuningTrainingRole",
     bucket=BUCKET, dataset_buckets=(DATA_BUCKET,), model_package_group_name=GROUP, base_model=catalog.DEFAULT_MODEL_ID,
     reward_evaluator_arn=EVALUATOR, reward_function_arns=(LAMBDA,), reward_evaluators={EVALUATOR: LAMBDA},
-    judge_model_id="openai.gpt-oss-120b-1:0", stack_tags={"project": "fine-tuning"},
+    judge_model_id="openai.gpt-oss-120b-1:0", judge_model_ids=tuple(C.JUDGE_MODEL_REGIONS), stack_tags={"project": "fine-tuning"},
 )
+#: The same stack with an MLflow resource granted (jobs may log only there).
+WITH_MLFLOW = dataclasses.replace(SETTINGS, mlflow_resource_arn=MLFLOW)
 BARE = dataclasses.replace(
-    SETTINGS, base_model=None, model_package_group_name=None, reward_evaluator_arn=None, judge_model_id=None, stack_tags={}
+    SETTINGS, base_model=None, model_package_group_name=None, reward_evaluator_arn=None, judge_model_id=None, judge_model_ids=(),
+    stack_tags={},
 )
 
 
@@ -95,10 +102,12 @@ def recipe_objects(region: str) -> dict[str, bytes]:
     return catalog.recipe_objects(region)
 
 
-def plan(body: dict[str, Any], settings: StackSettings = SETTINGS, execution: str = EXECUTION) -> dict[str, Any]:
+def plan(body: dict[str, Any], settings: StackSettings = SETTINGS, execution: str = EXECUTION,
+         specs_with: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Validate and plan ``body``; ``specs_with`` adds override-param specs to the recipe's."""
     inp = P.validate_input(body, settings)
     resolved, params = resolve(inp, settings)
-    return P.plan_training_job(inp, resolved, params, settings, execution)
+    return P.plan_training_job(inp, resolved, {**params, **(specs_with or {})}, settings, execution)
 
 
 def expect(error: type[FineTuningInputError], field: str, received: Any, expected: str, call: Callable[[], Any]) -> FineTuningInputError:
@@ -108,7 +117,7 @@ def expect(error: type[FineTuningInputError], field: str, received: Any, expecte
     err = info.value
     assert type(err) is error, f"{type(err).__name__}: {err}"
     assert err.field == field
-    message = str(err)
+    message = str(err.problems[0])
     assert message.startswith(f"{field}: received {show(received)}; expected "), message
     assert expected in err.expected, err.expected
     assert err.to_dict()["error"] == error.__name__
@@ -122,7 +131,7 @@ def test_unknown_technique():
 
 @pytest.mark.parametrize("uri", ["s3:/bucket/x", "s3://Bucket/x", "bucket/train.jsonl", "https://ft-stack-bucket.s3.amazonaws.com/x"])
 def test_bad_s3_uri(uri):
-    expect(InvalidInput, "training_dataset", uri, "matching", lambda: P.validate_input(raw(training_dataset=uri), SETTINGS))
+    expect(InvalidInput, "training_dataset", uri, "an s3:// URI such as", lambda: P.validate_input(raw(training_dataset=uri), SETTINGS))
 
 
 @pytest.mark.parametrize(
@@ -138,7 +147,7 @@ def test_bad_s3_uri(uri):
 def test_line_breaks_in_patterned_fields(field, value):
     """The schema's ``^...$`` lets a final newline through in Python (jsonschema too); the service does not."""
     body = raw("RLVR", **{field: value})
-    expect(InvalidInput, field, value, "without line breaks", lambda: P.validate_input(body, SETTINGS))
+    expect(InvalidInput, field, value, "without control characters or line breaks", lambda: P.validate_input(body, SETTINGS))
 
 
 def test_unknown_field_names_the_known_fields():
@@ -152,12 +161,12 @@ def test_missing_training_dataset():
 
 @pytest.mark.parametrize("group", ["my_group", "-group", "g" * 64])
 def test_group_name_pattern(group):
-    expect(InvalidInput, "model_package_group", group, "matching", lambda: P.validate_input(raw(model_package_group=group), SETTINGS))
+    expect(InvalidInput, "model_package_group", group, "1-63 letters, digits and hyphens", lambda: P.validate_input(raw(model_package_group=group), SETTINGS))
 
 
 @pytest.mark.parametrize("name", ["my_job", "-job", "j" * 64, "job name"])
 def test_job_name_pattern(name):
-    expect(InvalidInput, "training_job_name", name, "matching", lambda: P.validate_input(raw(training_job_name=name), SETTINGS))
+    expect(InvalidInput, "training_job_name", name, "1-63 letters, digits and hyphens", lambda: P.validate_input(raw(training_job_name=name), SETTINGS))
 
 
 def test_names_the_pattern_allows_but_the_service_does_not():
@@ -191,7 +200,10 @@ def test_model_arn_that_is_not_a_model_package():
 
 
 def test_no_model_and_no_stack_default():
-    expect(InvalidInput, "model", None, "no default base model", lambda: P.validate_input(raw(), BARE))
+    err = expect(InvalidInput, "model", None, "no default base model", lambda: P.validate_input(raw(), BARE))
+    # every problem at once: the group is missing too
+    assert [p.field for p in err.problems] == ["model", "model_package_group"]
+    assert str(err).startswith("2 problems: model: received null; expected") and "model_package_group: received null" in str(err)
 
 
 def test_bedrock_style_model_id_is_the_hub_name():
@@ -354,7 +366,16 @@ def test_reward_function_only_for_rlvr():
 
 # ----------------------------------------------------------------------------- judges (RLAIF)
 def test_rlaif_without_judge():
-    expect(JudgeMissing, "reward_model_id", None, "openai.gpt-oss-120b-1:0", lambda: P.validate_input(raw("RLAIF", model=catalog.DEFAULT_MODEL_ID, model_package_group=GROUP), BARE))
+    err = expect(JudgeMissing, "reward_model_id", None, "judge_model", lambda: P.validate_input(raw("RLAIF", model=catalog.DEFAULT_MODEL_ID, model_package_group=GROUP), BARE))
+    assert "grants: none" in err.expected
+
+
+def test_judge_must_be_one_the_stack_granted():
+    """Offered in the region is not enough: the training role invokes only the judges the stack granted."""
+    one = dataclasses.replace(SETTINGS, judge_model_ids=("openai.gpt-oss-120b-1:0",))
+    err = expect(JudgeModelNotAvailable, "reward_model_id", "openai.gpt-oss-20b-1:0", "a judge this stack grants: openai.gpt-oss-120b-1:0",
+                 lambda: P.validate_input(raw("RLAIF", reward_model_id="openai.gpt-oss-20b-1:0"), one))
+    assert "gpt-oss-20b" not in err.expected
 
 
 def test_judge_not_offered_in_the_region():
@@ -367,6 +388,14 @@ def test_judge_not_offered_in_the_region():
 
 def test_unknown_judge():
     expect(JudgeModelNotAvailable, "reward_model_id", "anthropic.claude", "openai.gpt-oss-20b-1:0", lambda: P.validate_input(raw("RLAIF", reward_model_id="anthropic.claude"), SETTINGS))
+
+
+def test_judge_keys_cannot_be_set_through_hyperparameters():
+    """``judge_model_id`` would bypass every judge check: it is set from reward_model_id only."""
+    for key, value in (("judge_model_id", "bedrock/anthropic.claude-v2"), ("judge_prompt_template", "/tmp/x.jinja"), ("reward_lambda_arn", LAMBDA)):
+        err = expect(HyperparameterNotTunable, f"hyperparameters.{key}", value, "set by the workflow",
+                     lambda key=key, value=value: P.validate_input(raw("RLAIF", hyperparameters={key: value}), SETTINGS))
+        assert key in err.expected
 
 
 @pytest.mark.parametrize(
@@ -398,7 +427,7 @@ def test_judge_hyperparameters():
     assert custom["ServerlessJobConfig"]["EvaluatorArn"] == PROMPT_EVALUATOR
     assert "judge_prompt_template" not in custom["HyperParameters"]
     expect(
-        UnknownHyperparameter, "hyperparameters.judge_prompt_template", "x", "one of the recipe's hyperparameters",
+        HyperparameterNotTunable, "hyperparameters.judge_prompt_template", "x", "set by the workflow from reward_prompt",
         lambda: plan(raw("RLAIF", reward_prompt=PROMPT_EVALUATOR, hyperparameters={"judge_prompt_template": "x"})),
     )
 
@@ -442,8 +471,16 @@ def test_prompt_and_response_longer_than_the_sequence_length():
 
 
 def test_hyperparameter_value_characters():
-    value = "bedrock/x;rm -rf"
-    expect(HyperparameterOutOfRange, "hyperparameters.judge_model_id", value, "only letters", lambda: plan(raw("RLAIF", hyperparameters={"judge_model_id": value})))
+    value = "cosine;rm -rf"
+    expect(HyperparameterOutOfRange, "hyperparameters.lr_scheduler", value, "only letters",
+           lambda: plan(raw(hyperparameters={"lr_scheduler": value}), specs_with={"lr_scheduler": {"type": "string", "default": "cosine"}}))
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**30), 1e300, -1e300])
+def test_numbers_of_any_magnitude_get_a_range_error(value):
+    """Never an OverflowError (float conversion) or a ValueError (int to text beyond 4300 digits)."""
+    expect(HyperparameterOutOfRange, "hyperparameters.learning_rate", value, "a finite number between",
+           lambda: P.validate_input(raw(hyperparameters={"learning_rate": value}), SETTINGS))
 
 
 def test_hyperparameter_overrides_become_strings():
@@ -454,10 +491,14 @@ def test_hyperparameter_overrides_become_strings():
 
 # ----------------------------------------------------------------------------- tags, MLflow
 def test_tags_with_a_reserved_key():
-    expect(InvalidInput, f"tags.{C.EXECUTION_TAG}", "x", "the workflow sets those", lambda: P.validate_input(raw(tags={C.EXECUTION_TAG: "x"}), SETTINGS))
+    for key in (C.EXECUTION_TAG, C.EXECUTION_TAG.upper(), C.STACK_TAG, C.JUMPSTART_MODEL_TAG):
+        expect(InvalidInput, f"tags.{key}", "x", "(the workflow sets it)", lambda key=key: P.validate_input(raw(tags={key: "x"}), SETTINGS))
+    # the stack's own tags cannot be overridden either (any case)
+    expect(InvalidInput, "tags.Project", "other", "(the stack sets it)", lambda: P.validate_input(raw(tags={"Project": "other"}), SETTINGS))
+    expect(InvalidInput, "tags.AWS:cost", "AWS:cost", "not starting with aws: (in any case)", lambda: P.validate_input(raw(tags={"AWS:cost": "x"}), SETTINGS))
 
 
-@pytest.mark.parametrize(("tags", "bad"), [({"team": "a,b"}, "a,b"), ({"team!": "a"}, "team!"), ({"team": "line\nbreak"}, "line\nbreak")])
+@pytest.mark.parametrize(("tags", "bad"), [({"team": "a,b"}, "a,b"), ({"team!": "a"}, "team!")])
 def test_tags_outside_the_tag_alphabet(tags, bad):
     key = next(iter(tags))
     expect(InvalidInput, f"tags.{key}", bad, "SageMaker tag alphabet", lambda: P.validate_input(raw(tags=tags), SETTINGS))
@@ -465,19 +506,21 @@ def test_tags_outside_the_tag_alphabet(tags, bad):
 
 
 def test_too_many_tags_with_the_stack_tags():
-    many = dataclasses.replace(SETTINGS, stack_tags={f"stack{i}": "v" for i in range(10)})
-    tags = {f"k{i}": "v" for i in range(38)}
-    expect(InvalidInput, "tags", "38 tags", "at most 37 tags", lambda: P.validate_input(raw(tags=tags), many))
-    assert len(plan(raw(tags=dict(list(tags.items())[:37])), many)["Tags"]) == 50
+    many = dataclasses.replace(SETTINGS, stack_tags={f"stack{i}": "v" for i in range(10)}, stack_id=STACK_ID)
+    tags = {f"k{i}": "v" for i in range(37)}
+    expect(InvalidInput, "tags", "37 tags", "at most 36 tags", lambda: P.validate_input(raw(tags=tags), many))
+    assert len(plan(raw(tags=dict(list(tags.items())[:36])), many)["Tags"]) == 50
 
 
 def test_tags_request_shape():
-    request = plan(raw(tags={"team": "support", "project": "chatbot"}))
+    request = plan(raw(tags={"team": "support"}))
     assert request["Tags"][:2] == [
         {"Key": C.JUMPSTART_MODEL_TAG, "Value": catalog.DEFAULT_MODEL_ID},
         {"Key": C.JUMPSTART_HUB_TAG, "Value": "SageMakerPublicHub"},
     ]
-    assert {t["Key"]: t["Value"] for t in request["Tags"][2:]} == {"project": "chatbot", "team": "support", C.EXECUTION_TAG: EXECUTION}
+    assert {t["Key"]: t["Value"] for t in request["Tags"][2:]} == {"project": "fine-tuning", "team": "support", C.EXECUTION_TAG: EXECUTION}
+    stacked = plan(raw(), dataclasses.replace(SETTINGS, stack_id=STACK_ID))
+    assert stacked["Tags"][-2:] == [{"Key": C.STACK_TAG, "Value": STACK_ID}, {"Key": C.EXECUTION_TAG, "Value": EXECUTION}]
 
 
 @pytest.mark.parametrize("key", ["mlflow_experiment_name", "mlflow_run_name"])
@@ -494,7 +537,16 @@ def test_mlflow_names_need_an_mlflow_resource(key):
 def test_mlflow_names_with_line_breaks(name):
     """The service pattern for both names is ".*", which matches no line terminator."""
     body = raw(mlflow_resource_arn=MLFLOW, mlflow_run_name=name)
-    expect(InvalidInput, "mlflow_run_name", name, "without line breaks", lambda: P.validate_input(body, SETTINGS))
+    expect(InvalidInput, "mlflow_run_name", name, "without control characters or line breaks", lambda: P.validate_input(body, WITH_MLFLOW))
+
+
+def test_mlflow_only_the_stack_granted():
+    """The training role may log only to the stack's MLflow resource: no other, and none without one."""
+    expect(AccessNotGranted, "mlflow_resource_arn", MLFLOW, "this stack grants no MLflow resource",
+           lambda: P.validate_input(raw(mlflow_resource_arn=MLFLOW), SETTINGS))
+    other = MLFLOW.replace("app-ABCDEF123456", "app-OTHER")
+    expect(AccessNotGranted, "mlflow_resource_arn", other, f"the stack's MLflow resource {MLFLOW}",
+           lambda: P.validate_input(raw(mlflow_resource_arn=other), WITH_MLFLOW))
 
 
 def test_no_mlflow_config_without_an_arn():
@@ -543,11 +595,15 @@ NAMES = st.from_regex(r"\A[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z").filter(lambda n: 
 def valid_intents(draw) -> tuple[dict[str, Any], StackSettings]:
     """A random valid combination of model, technique, recipe, overrides and options."""
     stack_tags = draw(st.dictionaries(st.from_regex(r"\A[a-z][a-z0-9\-]{0,15}\Z"), st.from_regex(r"\A[a-zA-Z0-9 _.:/=+\-@]{0,20}\Z"), max_size=10))
+    region = draw(st.sampled_from(["us-east-1", "us-west-2"]))
+    here = {EVALUATOR: EVALUATOR.replace(REGION, region), LAMBDA: LAMBDA.replace(REGION, region),
+            PROMPT_EVALUATOR: PROMPT_EVALUATOR.replace(REGION, region), MLFLOW: MLFLOW.replace(REGION, region)}
     settings = dataclasses.replace(
         SETTINGS,
-        region=draw(st.sampled_from(["us-east-1", "us-west-2"])),
+        region=region,
+        reward_evaluator_arn=here[EVALUATOR], reward_function_arns=(here[LAMBDA],), reward_evaluators={here[EVALUATOR]: here[LAMBDA]},
         kms_key_arn=draw(st.none() | st.just(KMS)),
-        mlflow_resource_arn=draw(st.none() | st.just(MLFLOW)),
+        mlflow_resource_arn=draw(st.none() | st.just(here[MLFLOW])),
         stack_tags=stack_tags,
         max_runtime_seconds=draw(st.integers(3600, 5 * 86400)),
     )
@@ -577,16 +633,17 @@ def valid_intents(draw) -> tuple[dict[str, Any], StackSettings]:
         body["model_package_group"] = draw(NAMES)
         settings = dataclasses.replace(settings, model_package_groups=(body["model_package_group"],))  # granted to the role
     if technique == "RLVR":
-        body["custom_reward_function"] = draw(st.sampled_from([EVALUATOR, LAMBDA, PROMPT_EVALUATOR.replace("judge-prompt", "math")]))
+        body["custom_reward_function"] = draw(st.sampled_from([here[EVALUATOR], here[LAMBDA], here[PROMPT_EVALUATOR].replace("judge-prompt", "math")]))
     if technique == "RLAIF":
         body["reward_model_id"] = draw(st.sampled_from([m for m, regions in C.JUDGE_MODEL_REGIONS.items() if settings.region in regions]))
-        body["reward_prompt"] = draw(st.sampled_from(["Builtin." + p for p in C.BUILTIN_JUDGE_PROMPTS] + [PROMPT_EVALUATOR]))
+        body["reward_prompt"] = draw(st.sampled_from(["Builtin." + p for p in C.BUILTIN_JUDGE_PROMPTS] + [here[PROMPT_EVALUATOR]]))
     # Hyperparameter overrides drawn from the recipe's own spec.
     recipe = select_recipe(document["RecipeCollection"], model, technique, training_type, body.get("sequence_length"))
     params = catalog.override_params(model, technique, training_type == "LORA", recipe["SequenceLength"])
     overrides = {}
     for name, spec in params.items():
-        if name in C.STRIPPED_HYPERPARAMETERS[technique] or not isinstance(spec, dict) or not draw(st.integers(0, 3)) == 0:
+        if name in C.STRIPPED_HYPERPARAMETERS[technique] or name in RESERVED_HYPERPARAMETERS or not isinstance(spec, dict) \
+                or not draw(st.integers(0, 3)) == 0:
             continue
         if "enum" in spec:
             overrides[name] = draw(st.sampled_from(spec["enum"]))
@@ -598,10 +655,11 @@ def valid_intents(draw) -> tuple[dict[str, Any], StackSettings]:
         overrides.pop("judge_prompt_template", None)
     if overrides:
         body["hyperparameters"] = overrides
-    if settings.mlflow_resource_arn or draw(st.booleans()):
-        body.setdefault("mlflow_resource_arn", MLFLOW)
+    if settings.mlflow_resource_arn:
         if draw(st.booleans()):
-            names = st.text(st.characters(exclude_characters="\n\r\x85\u2028\u2029"), min_size=1, max_size=256)
+            body["mlflow_resource_arn"] = settings.mlflow_resource_arn
+        if draw(st.booleans()):
+            names = st.text(st.characters(exclude_categories=["Cc", "Cs", "Zl", "Zp"]), min_size=1, max_size=256)
             body["mlflow_experiment_name"] = draw(names)
             body["mlflow_run_name"] = draw(names)
     if draw(st.booleans()):
@@ -609,7 +667,9 @@ def valid_intents(draw) -> tuple[dict[str, Any], StackSettings]:
     if draw(st.booleans()):
         body["training_job_name"] = draw(NAMES)
     tag_text = st.text(st.characters(categories=["L", "N", "Zs"], include_characters="_.:/=+-@"), max_size=40)
-    body["tags"] = draw(st.dictionaries(tag_text.filter(lambda k: 0 < len(k) <= 128 and not k.startswith("aws:")), tag_text, max_size=40))
+    taken = {k.lower() for k in settings.stack_tags}
+    body["tags"] = draw(st.dictionaries(
+        tag_text.filter(lambda k: 0 < len(k) <= 128 and not k.lower().startswith("aws:") and k.lower() not in taken), tag_text, max_size=40))
     return body, settings
 
 
@@ -649,8 +709,8 @@ def schema_valid_edges(draw) -> tuple[dict[str, Any], set[str]]:
     if draw(st.booleans()):
         body["mlflow_resource_arn"] = draw(st.from_regex(SCHEMA["mlflow_resource_arn"]["pattern"], fullmatch=True) | st.just(MLFLOW + "x" * 2000))
     if draw(st.booleans()):
-        body["hyperparameters"] = {"judge_model_id": draw(HP_TEXT)}
-    fields = {"training_dataset", "validation_dataset", "mlflow_resource_arn", "hyperparameters.judge_model_id"}
+        body["hyperparameters"] = {"lr_scheduler": draw(HP_TEXT)}
+    fields = {"training_dataset", "validation_dataset", "mlflow_resource_arn", "hyperparameters.lr_scheduler"}
     return body, fields
 
 
@@ -659,9 +719,9 @@ def schema_valid_edges(draw) -> tuple[dict[str, Any], set[str]]:
 def test_schema_valid_edges_plan_a_valid_request_or_are_refused_by_name(case):
     body, fields = case
     try:
-        request = plan(body)
+        request = plan(body, WITH_MLFLOW, specs_with={"lr_scheduler": {"type": "string", "default": "cosine"}})
     except FineTuningInputError as err:
-        assert err.field in fields and isinstance(err, (InvalidInput, HyperparameterOutOfRange)), err
+        assert all(p.field in fields for p in err.problems) and isinstance(err, (InvalidInput, HyperparameterOutOfRange, AccessNotGranted)), err
         return
     O.assert_valid_request(request)
 
@@ -679,9 +739,10 @@ def test_dataset_values_the_service_refuses():
 
 def test_hyperparameter_value_longer_than_the_service_allows():
     value = "x" * 2501
-    expect(HyperparameterOutOfRange, "hyperparameters.judge_model_id", value, "at most 2500 characters", lambda: plan(raw("RLAIF", hyperparameters={"judge_model_id": value})))
+    expect(HyperparameterOutOfRange, "hyperparameters.lr_scheduler", value, "at most 2500 characters",
+           lambda: plan(raw(hyperparameters={"lr_scheduler": value}), specs_with={"lr_scheduler": {"type": "string", "default": "cosine"}}))
 
 
 def test_mlflow_arn_longer_than_the_service_allows():
     arn = MLFLOW + "x" * 2000
-    expect(InvalidInput, "mlflow_resource_arn", arn, "at most 2048 characters", lambda: P.validate_input(raw(mlflow_resource_arn=arn), SETTINGS))
+    expect(InvalidInput, "mlflow_resource_arn", arn, "an MLflow app or tracking server ARN", lambda: P.validate_input(raw(mlflow_resource_arn=arn), SETTINGS))

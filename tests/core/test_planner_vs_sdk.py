@@ -76,8 +76,12 @@ SETTINGS = StackSettings(
     reward_function_arns=(LAMBDA,),
     reward_evaluators={STACK_EVALUATOR: LAMBDA},
     judge_model_id="openai.gpt-oss-120b-1:0",
+    judge_model_ids=tuple(C.JUDGE_MODEL_REGIONS),
     stack_tags={"project": "fine-tuning", "cost-center": "ml-research"},
+    stack_id=f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/FineTuning/0b1e2c30-0000-11ef-8000-0a1b2c3d4e5f",
 )
+#: The stack with an MLflow resource granted (the only one its jobs may log to).
+WITH_MLFLOW = dataclasses.replace(SETTINGS, mlflow_resource_arn=MLFLOW)
 
 
 # ----------------------------------------------------------------------------- our side
@@ -183,7 +187,10 @@ def _tags(p: Pair) -> bool:
     sdk = {t["Key"]: t["Value"] for t in p.sdk["Tags"]}
     assert len(ours) == len(p.ours["Tags"]) and len(sdk) == len(p.sdk["Tags"]), "duplicate tag keys"
     user = p.inp.get("tags") or {}
-    added = {k: v for k, v in p.settings.stack_tags.items() if k not in user}
+    assert not set(user) & set(p.settings.stack_tags), "the validation refuses user tags that would override the stack's"
+    added = dict(p.settings.stack_tags)
+    if p.settings.stack_id:
+        added[C.STACK_TAG] = p.settings.stack_id
     added[C.EXECUTION_TAG] = EXECUTION_ARN
     for key, value in added.items():
         assert ours.pop(key) == value, key
@@ -334,11 +341,11 @@ CASES: dict[str, tuple[dict[str, Any], StackSettings]] = {**matrix(),
     "SFT-sequence-length-8K": (intent("SFT", sequence_length="8K"), SETTINGS),
     "DPO-FULL-sequence-length-4K": (intent("DPO", training_type="FULL", sequence_length="4K"), SETTINGS),
     # Tracking, encryption, output, tags, group, runtime.
-    "SFT-mlflow": (intent("SFT", mlflow_resource_arn=MLFLOW, mlflow_experiment_name="support-bot", mlflow_run_name="sft-lr-2e-5"), SETTINGS),
+    "SFT-mlflow": (intent("SFT", mlflow_resource_arn=MLFLOW, mlflow_experiment_name="support-bot", mlflow_run_name="sft-lr-2e-5"), WITH_MLFLOW),
     "SFT-mlflow-names-without-arn": (intent("SFT", mlflow_experiment_name="support-bot", mlflow_run_name="r1"), SETTINGS),
-    "RLVR-stack-mlflow": (intent("RLVR", mlflow_run_name="rlvr-1"), dataclasses.replace(SETTINGS, mlflow_resource_arn=MLFLOW)),
+    "RLVR-stack-mlflow": (intent("RLVR", mlflow_run_name="rlvr-1"), WITH_MLFLOW),
     "DPO-kms": (intent("DPO"), dataclasses.replace(SETTINGS, kms_key_arn=KMS)),
-    "SFT-tags": (intent("SFT", tags={"team": "support", "project": "chatbot v2"}), SETTINGS),
+    "SFT-tags": (intent("SFT", tags={"team": "support", "component": "chatbot v2"}), SETTINGS),
     "SFT-output-uncompressed": (intent("SFT", s3_output_path=f"s3://{BUCKET}/outputs/runs/sft/", disable_output_compression=True), SETTINGS),
     "RLAIF-output-uncompressed": (intent("RLAIF", disable_output_compression=True), SETTINGS),
     "DPO-group-arn": (intent("DPO", model_package_group=f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package-group/other-models"),
@@ -351,7 +358,7 @@ CASES: dict[str, tuple[dict[str, Any], StackSettings]] = {**matrix(),
             sequence_length="4K", mlflow_resource_arn=MLFLOW, mlflow_experiment_name="rlvr", tags={"team": "math"},
             max_runtime_in_seconds=3600,
         ),
-        dataclasses.replace(SETTINGS, kms_key_arn=KMS),
+        dataclasses.replace(WITH_MLFLOW, kms_key_arn=KMS),
     ),
 }
 

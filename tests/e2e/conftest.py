@@ -13,7 +13,10 @@ import boto3
 import pytest
 
 JOB_SECONDS = 3.0
-CONTEXT = {"destroyOnDelete": "true", "minPollSeconds": "1", "maxPollSeconds": "2", "judgeModelId": "openai.gpt-oss-120b-1:0"}
+#: The emulator's MLflow app (any ARN: the emulator does not check it exists).
+MLFLOW_ARN = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-app/app-demo"
+CONTEXT = {"destroyOnDelete": "true", "minPollSeconds": "1", "maxPollSeconds": "2", "judgeModelId": "openai.gpt-oss-120b-1:0",
+           "mlflowResourceArn": MLFLOW_ARN}
 
 
 class Harness:

@@ -10,9 +10,10 @@ GPT_OSS = "openai-reasoning-gpt-oss-20b"
 GATED = "meta-textgeneration-llama-3-2-1b-instruct"
 
 
-def bad_inputs(u: dict[str, str], bucket: str) -> list[tuple[str, dict, str, str]]:
+def bad_inputs(u: dict[str, str], bucket: str, group: str = "serverless-fine-tuning-models") -> list[tuple[str, dict, str, str]]:
     """(label, input, expected error name, field the cause must name)."""
     sft = {"technique": "SFT", "training_dataset": u["sft"]}
+    group_in_arn = group.lower()  # SageMaker lowercases the group inside package ARNs
     return [
         ("empty input", {}, "InvalidInput", "technique"),
         ("unknown technique", {**sft, "technique": "PPO"}, "UnsupportedTechnique", "technique"),
@@ -39,7 +40,8 @@ def bad_inputs(u: dict[str, str], bucket: str) -> list[tuple[str, dict, str, str
         ("sequence length not offered", {**sft, "sequence_length": "64K"}, "SequenceLengthNotOffered", "sequence_length"),
         ("unknown model", {**sft, "model": "no-such-model-v9"}, "ModelNotFound", "model"),
         ("malformed model id", {**sft, "model": "bad model!"}, "InvalidInput", "model"),
-        ("missing source package", {**sft, "model": "arn:aws:sagemaker:us-east-1:123456789012:model-package/serverless-fine-tuning-models/999"}, "ModelNotFound", "model"),
+        ("missing source package", {**sft, "model": f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{group_in_arn}/999"}, "ModelNotFound", "model"),
+        ("package of a group not granted", {**sft, "model": "arn:aws:sagemaker:us-east-1:123456789012:model-package/other-team/1"}, "AccessNotGranted", "model"),
         ("judge not offered here", {"technique": "RLAIF", "training_dataset": u["rlaif"], "reward_model_id": "qwen.qwen3-235b-a22b-2507-v1:0"}, "JudgeModelNotAvailable", "reward_model_id"),
         ("unknown judge", {"technique": "RLAIF", "training_dataset": u["rlaif"], "reward_model_id": "anthropic.claude-v2"}, "JudgeModelNotAvailable", "reward_model_id"),
         ("unknown built-in prompt", {"technique": "RLAIF", "training_dataset": u["rlaif"], "reward_prompt": "Builtin.Helpfulness"}, "InvalidInput", "reward_prompt"),
@@ -53,7 +55,7 @@ def bad_inputs(u: dict[str, str], bucket: str) -> list[tuple[str, dict, str, str
 
 
 def test_bad_inputs_fail_by_name_and_start_no_job(harness):
-    cases = bad_inputs(harness.uris, harness.outputs["BucketName"])
+    cases = bad_inputs(harness.uris, harness.outputs["BucketName"], harness.outputs["ModelPackageGroupName"])
     assert len(cases) >= 25
     jobs_before = set(harness.job_names())
     arns = {label: harness.start(payload) for label, payload, _, _ in cases}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -393,3 +394,82 @@ def test_cdk_provider_framework_and_hub_type_are_emulated(cfn, client):
     cfn.delete_stack(StackName="provider")
     with pytest.raises(client("sagemaker").exceptions.ResourceNotFound):
         client("sagemaker").describe_hub(HubName="cfn-hub")
+
+
+def test_failed_create_gets_the_rollback_delete_with_its_physical_id(cfn, client):
+    """AWS: a custom resource that answered FAILED to Create gets a Delete during the rollback, with
+    the PhysicalResourceId of its FAILED response (it may have created something before failing)."""
+    s3 = client("s3")
+    cfn.create_stack(StackName="failing-rollback", TemplateBody=json.dumps(template(value=7, fail=True, group="rollback-group")))
+    assert cfn.describe_stacks(StackName="failing-rollback")["Stacks"][0]["StackStatus"] == "ROLLBACK_COMPLETE"
+    (create,) = logged(s3, "Thing", "Create", "failing-rollback")
+    (delete,) = logged(s3, "Thing", "Delete", "failing-rollback")
+    assert delete["PhysicalResourceId"] == "thing-7" and delete["ResourceProperties"] == create["ResourceProperties"]
+    assert delete["LogicalResourceId"] == "Thing" and delete["StackId"] == create["StackId"]
+
+
+# -- the library's bucket clean-up handler, run by the emulator's Lambda runtime --------------------
+BUCKET_CLEANUP = Path(__file__).resolve().parents[2] / "lambda_src" / "bucket_cleanup" / "handler.py"
+
+
+def cleanup_template(bucket: str) -> dict:
+    role = {"Fn::GetAtt": ["Role", "Arn"]}
+    return {"Resources": {
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}}},
+        "CleanupFn": {"Type": "AWS::Lambda::Function", "Properties": {
+            "Runtime": "python3.12", "Handler": "handler.handler", "Timeout": 60, "Role": role,
+            "Code": {"S3Bucket": "cfn-assets", "S3Key": "bucket-cleanup.zip"}}},
+        "Cleanup": {"Type": "Custom::SageMakerFineTuningBucketCleanup",
+                    "Properties": {"ServiceToken": {"Fn::GetAtt": ["CleanupFn", "Arn"]}, "BucketName": bucket}},
+    }}
+
+
+def _versioned_bucket(s3, name: str, lock: bool = False) -> None:
+    s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=lock)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    for body in (b"1", b"2"):
+        s3.put_object(Bucket=name, Key="datasets/a.jsonl", Body=body)
+    s3.put_object(Bucket=name, Key="outputs/x", Body=b"x")
+    s3.delete_object(Bucket=name, Key="outputs/x")  # a delete marker
+
+
+def _object_versions(s3, name: str) -> int:
+    listed = s3.list_object_versions(Bucket=name)
+    return len(listed.get("Versions", [])) + len(listed.get("DeleteMarkers", []))
+
+
+@pytest.fixture(scope="module")
+def cleanup_code(cfn, client):
+    client("s3").put_object(Bucket="cfn-assets", Key="bucket-cleanup.zip", Body=zip_bytes({"handler.py": BUCKET_CLEANUP.read_text()}))
+
+
+def test_bucket_cleanup_empties_the_replaced_bucket_once_the_update_succeeded(cfn, client, cleanup_code):
+    """A new BucketName answers a new physical id; CloudFormation then sends Delete (old properties)
+    for the old one, which empties the old bucket; the stack delete empties the current one."""
+    s3 = client("s3")
+    for name in ("bc-old", "bc-new"):
+        _versioned_bucket(s3, name)
+    cfn.create_stack(StackName="cleanup", TemplateBody=json.dumps(cleanup_template("bc-old")))
+    assert cfn.describe_stacks(StackName="cleanup")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    assert (_object_versions(s3, "bc-old"), _object_versions(s3, "bc-new")) == (4, 4)
+    cfn.update_stack(StackName="cleanup", TemplateBody=json.dumps(cleanup_template("bc-new")))
+    assert cfn.describe_stacks(StackName="cleanup")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+    res = cfn.describe_stack_resource(StackName="cleanup", LogicalResourceId="Cleanup")["StackResourceDetail"]
+    assert res["PhysicalResourceId"] == "bc-new"
+    assert (_object_versions(s3, "bc-old"), _object_versions(s3, "bc-new")) == (0, 4)
+    cfn.delete_stack(StackName="cleanup")
+    assert _object_versions(s3, "bc-new") == 0
+
+
+def test_bucket_cleanup_fails_the_stack_delete_when_s3_keeps_a_version(cfn, client, cleanup_code):
+    """DeleteObjects answers per-key Errors (here: a legal hold): the Delete answers FAILED naming the key."""
+    s3 = client("s3")
+    _versioned_bucket(s3, "bc-locked", lock=True)
+    s3.put_object(Bucket="bc-locked", Key="outputs/held.bin", Body=b"h", ObjectLockLegalHoldStatus="ON")
+    cfn.create_stack(StackName="cleanup-locked", TemplateBody=json.dumps(cleanup_template("bc-locked")))
+    cfn.delete_stack(StackName="cleanup-locked")
+    stack = cfn.describe_stacks(StackName="cleanup-locked")["Stacks"][0]
+    assert stack["StackStatus"] == "DELETE_FAILED"
+    reasons = [e.get("ResourceStatusReason") or "" for e in cfn.describe_stack_events(StackName="cleanup-locked")["StackEvents"]]
+    assert any("1 object version(s) of bucket bc-locked could not be deleted: outputs/held.bin (AccessDenied)" in r for r in reasons), reasons
+    assert _object_versions(s3, "bc-locked") == 1  # everything else was deleted

@@ -103,3 +103,23 @@ def test_reset_clears_state_and_reseeds(emulator, sm, client):
     assert sm.list_hubs()["HubSummaries"] == []
     s3 = client("s3")
     assert s3.list_objects_v2(Bucket="jumpstart-cache-prod-us-east-1")["KeyCount"] > 0
+
+
+def test_import_tags_each_version_and_list_tags_reads_them_per_version(sm):
+    """What the hub-evaluator custom resource relies on to delete only its own versions: the Tags of
+    ImportHubContent belong to that version (its ARN), ListTags on a version ARN returns them."""
+    sm.create_hub(HubName="owned-hub", HubDescription="AI Registry Hub")
+    common = dict(HubName="owned-hub", HubContentType="JsonDoc", HubContentName="rf-owned", DocumentSchemaVersion="2.0.0",
+                  HubContentDocument=json.dumps(EVALUATOR_DOC))
+    ours = [{"Key": "sagemaker-finetuning:cfn-stack-id", "Value": "arn:aws:cloudformation:us-east-1:123456789012:stack/S/1"},
+            {"Key": "sagemaker-finetuning:cfn-logical-id", "Value": "Evaluator"}]
+    sdk = sm.import_hub_content(HubContentVersion="1.0.0", **common)["HubContentArn"]
+    mine = sm.import_hub_content(HubContentVersion="2.0.0", Tags=ours, **common)["HubContentArn"]
+    assert sm.list_tags(ResourceArn=mine)["Tags"] == ours
+    assert sm.list_tags(ResourceArn=sdk)["Tags"] == []
+    summaries = sm.list_hub_content_versions(HubName="owned-hub", HubContentType="JsonDoc", HubContentName="rf-owned")["HubContentSummaries"]
+    assert [(s["HubContentVersion"], s["HubContentArn"]) for s in summaries] == [("1.0.0", sdk), ("2.0.0", mine)]
+    sm.delete_hub_content(HubName="owned-hub", HubContentType="JsonDoc", HubContentName="rf-owned", HubContentVersion="2.0.0")
+    with pytest.raises(sm.exceptions.ResourceNotFound):
+        sm.list_tags(ResourceArn=mine)
+    sm.delete_hub(HubName="owned-hub")

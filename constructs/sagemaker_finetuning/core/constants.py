@@ -56,6 +56,8 @@ JUMPSTART_HUB_TAG = "sagemaker-sdk:jumpstart-hub-name"
 
 #: Our own tags (a deliberate addition; see the README "Differences from SDK v3").
 EXECUTION_TAG = "sagemaker-finetuning:execution-arn"
+#: The CloudFormation stack id of the workflow that created a job (the IAM conditions match on it).
+STACK_TAG = "sagemaker-finetuning:stack-id"
 
 #: finetune_utils._validate_hyperparameter_values: characters allowed in string values.
 HYPERPARAMETER_VALUE_PATTERN = r"^[a-zA-Z0-9/_.:,\-\s'\"\[\]]*$"

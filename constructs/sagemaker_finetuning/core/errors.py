@@ -31,10 +31,14 @@ class FineTuningInputError(Exception):
         self.received = received
         self.expected = expected
         self.hint = hint
+        self.problems = [self]
         message = f"{field}: received {show(received)}; expected {expected}"
         if hint:
             message += f". {hint}"
         super().__init__(message)
+
+    #: Every problem found with this one (itself first), when the input has several.
+    problems: list["FineTuningInputError"]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,6 +48,18 @@ class FineTuningInputError(Exception):
             "expected": self.expected,
             "message": str(self),
         }
+
+
+def combined(errors: list[FineTuningInputError]) -> FineTuningInputError:
+    """One error for several problems: the first problem's kind (the error name Step Functions shows)
+    and a message listing every problem, so one run tells the user everything to fix."""
+    first = errors[0]
+    if len(errors) == 1:
+        return first
+    error = type(first)(first.field, first.received, first.expected, first.hint)
+    error.problems = list(errors)
+    error.args = (f"{len(errors)} problems: " + "; ".join(str(e) for e in errors),)
+    return error
 
 
 class InvalidInput(FineTuningInputError):
@@ -104,6 +120,27 @@ class ModelNotAvailableInRegion(FineTuningInputError):
 
 class RewardFunctionVerificationFailed(FineTuningInputError):
     """The reward function failed or broke its contract on training samples before launch."""
+
+
+class HyperparameterNotTunable(FineTuningInputError):
+    """The key is set by the workflow from a dedicated input (paths, model, MLflow, judge, reward), not by hand."""
+
+
+class AccessNotGranted(FineTuningInputError):
+    """The input names a resource this stack was not granted (another account or region, an MLflow
+    resource, a model package or an evaluator outside the stack's grants)."""
+
+
+class DatasetNotFound(FineTuningInputError):
+    """The dataset's S3 object does not exist, or its prefix holds no records."""
+
+
+class DatasetFormatMismatch(FineTuningInputError):
+    """The dataset's first records are not in the format the technique (and model family) expects."""
+
+
+class TrainingJobNameInUse(FineTuningInputError):
+    """A training job of that name exists and was not created by this execution: nothing is touched."""
 
 
 ERROR_NAMES = sorted(

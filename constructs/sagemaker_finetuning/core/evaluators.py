@@ -4,6 +4,10 @@ Mirrors ``sagemaker/ai_registry/{evaluator,air_hub,air_utils,utils}.py`` (sagema
 the account's private "AI Registry" hub, a ``JsonDoc`` hub content whose document is
 ``{"SubType": "AWS/Evaluator", "JsonContent": "<json string>"}``, search keywords, and versions
 bumped by one major version per import.
+
+One deliberate addition to SDK v3's request: the library's custom resource tags every version it
+imports with the CloudFormation stack and logical id of that resource (``owner_tags``), so a stack
+delete, a replacement or a rollback removes only the versions that resource imported.
 """
 
 from __future__ import annotations
@@ -25,6 +29,10 @@ EVALUATOR_ARN_PATTERN = r"arn:aws[a-z\-]*:sagemaker:[^:]+:[0-9]{12}:hub-content/
 EVALUATOR_ARN = re.compile(EVALUATOR_ARN_PATTERN)
 #: The plugin's evaluator naming rule (1-20 characters).
 EVALUATOR_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,19}$")
+#: Tags on each hub-content version the custom resource imports: which resource owns that version.
+OWNER_STACK_TAG = "sagemaker-finetuning:cfn-stack-id"
+OWNER_RESOURCE_TAG = "sagemaker-finetuning:cfn-logical-id"
+_LISTED_VERSIONS = 5
 
 
 def _base32hex(data: bytes) -> str:
@@ -78,9 +86,31 @@ def next_version(current: str | None) -> str:
     return f"{int(current.split('.')[0]) + 1}.0.0"
 
 
+def owner_tags(stack_id: str, logical_id: str) -> list[dict[str, str]]:
+    """The tags that mark a version as imported by one custom resource (stack id + logical id)."""
+    return [{"Key": OWNER_STACK_TAG, "Value": stack_id}, {"Key": OWNER_RESOURCE_TAG, "Value": logical_id}]
+
+
+def is_owned(tags: list[dict[str, str]], stack_id: str, logical_id: str) -> bool:
+    """True when ``tags`` (ListTags of one version) carry exactly this resource's owner tags."""
+    values = {tag.get("Key"): tag.get("Value") for tag in tags}
+    return values.get(OWNER_STACK_TAG) == stack_id and values.get(OWNER_RESOURCE_TAG) == logical_id
+
+
+def foreign_content_message(name: str, hub_name: str, versions: list[str]) -> str:
+    """Why a custom resource refuses an evaluator name it did not register, and how to resolve it."""
+    shown = ", ".join(versions[:_LISTED_VERSIONS]) + (f" and {len(versions) - _LISTED_VERSIONS} more" if len(versions) > _LISTED_VERSIONS else "")
+    return (
+        f"evaluator name {name!r} already exists in the AI Registry hub {hub_name} (JsonDoc versions {shown}), "
+        "registered by someone else (SDK v3 Evaluator.create, another stack or resource). This resource does not "
+        "take over hub content it did not create: choose another evaluator_name, or set adopt_existing=True on the "
+        "HubEvaluator to add versions to it (deleting the resource then removes only the versions it imported)."
+    )
+
+
 def import_request(
     hub_name: str, name: str, evaluator_type: str, reference: str, version: str,
-    description: str | None = None,
+    description: str | None = None, tags: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     request: dict[str, Any] = {
         "HubName": hub_name,
@@ -93,6 +123,8 @@ def import_request(
     }
     if description:
         request["HubContentDescription"] = description
+    if tags:
+        request["Tags"] = [dict(tag) for tag in tags]
     return request
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from sagemaker_finetuning.core import constants as C
 from sagemaker_finetuning.core.errors import (
     EulaNotAccepted,
+    HyperparameterNotTunable,
     InvalidInput,
     ModelNotAvailableInRegion,
     RewardFunctionMissing,
@@ -37,6 +38,7 @@ from sagemaker_finetuning.core.recipes import (
 from sagemaker_finetuning.core.settings import StackSettings
 from sagemaker_finetuning.core.validation import (
     LAMBDA_ARN,
+    RESERVED_HYPERPARAMETERS,
     check_group_allowed,
     is_continued,
     model_regions,
@@ -112,10 +114,29 @@ def hyperparameters_for(
             specs.pop("judge_prompt_template", None)
             values.pop("judge_prompt_template", None)
             evaluator_arn = prompt
+    tunable = _tunable(specs, technique)
     for name, value in (inp.get("hyperparameters") or {}).items():
+        if name in specs and name not in tunable:
+            raise HyperparameterNotTunable(
+                f"hyperparameters.{name}", value,
+                f"a hyperparameter the recipe lets you tune (its override-params mark {name} as not one): {', '.join(sorted(tunable))}",
+            )
         values[name] = check_override(name, value, specs)
     check_length_constraints(values, recipe)
     return to_request_values(values), evaluator_arn
+
+
+#: Not marked ``category: hyperparameter`` in the real recipes, yet how SDK v3 picks an RLVR preset reward.
+_PRESET_REWARD = "preset_reward_function"
+
+
+def _tunable(specs: dict[str, Any], technique: str) -> set[str]:
+    """The keys a user may override: the recipe's ``category: hyperparameter`` ones when its
+    override-params carry categories (AWS's recipes do), else every key the workflow does not set."""
+    if any(isinstance(spec, dict) and "category" in spec for spec in specs.values()):
+        keys = {k for k, spec in specs.items() if isinstance(spec, dict) and spec.get("category") == "hyperparameter"}
+        return keys | ({_PRESET_REWARD} & set(specs) if technique == "RLVR" else set())
+    return {k for k in specs if k not in RESERVED_HYPERPARAMETERS}
 
 
 def _channel(name: str, source: str, s3_data_type: str) -> dict[str, Any]:
@@ -256,7 +277,9 @@ def _tags(inp: dict[str, Any], resolved: ResolvedModel, settings: StackSettings,
         {"Key": C.JUMPSTART_MODEL_TAG, "Value": resolved.model_id},
         {"Key": C.JUMPSTART_HUB_TAG, "Value": settings.hub_name},
     ]
-    tags += [{"Key": k, "Value": v} for k, v in sorted({**settings.stack_tags, **(inp.get("tags") or {})}.items())]
+    tags += [{"Key": k, "Value": v} for k, v in sorted({**(inp.get("tags") or {}), **settings.stack_tags}.items())]
+    if settings.stack_id:
+        tags.append({"Key": C.STACK_TAG, "Value": settings.stack_id[:256]})
     tags.append({"Key": C.EXECUTION_TAG, "Value": execution_arn[:256]})
     return tags
 

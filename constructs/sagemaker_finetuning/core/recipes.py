@@ -113,7 +113,7 @@ def check_override(name: str, value: Any, specs: dict[str, Any]) -> Any:
     if not isinstance(spec, dict):
         return value
     kind = spec.get("type")
-    if kind == "float" and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
+    if kind == "float" and (isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not math.isfinite(value))):
         raise HyperparameterOutOfRange(field, value, "a number")
     if kind == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
         raise HyperparameterOutOfRange(field, value, "an integer")

@@ -33,6 +33,9 @@ _SUPPORTED = {
     "$schema", "$id", "title", "description", "type", "enum", "pattern", "minLength", "maxLength",
     "minimum", "maximum", "required", "properties", "additionalProperties", "propertyNames",
     "maxProperties", "not", "default",
+    # Ours (an annotation JSON Schema validators ignore): the expectation in words, for messages
+    # a person reads instead of a raw regular expression.
+    "x-expected",
 }
 
 
@@ -63,6 +66,8 @@ def _regex(pattern: str) -> re.Pattern[str]:
 
 def describe_expectation(schema: dict[str, Any]) -> str:
     """What a schema node expects, in words (shared by the workflow and the ``finetune`` CLI)."""
+    if "x-expected" in schema:
+        return str(schema["x-expected"])
     if "enum" in schema:
         return "one of " + ", ".join(json.dumps(v) for v in schema["enum"])
     if "const" in schema:
@@ -130,8 +135,9 @@ def _object_errors(value: dict[str, Any], schema: dict[str, Any], path: str) -> 
     for name, item in value.items():
         sub_path = f"{path}.{name}" if path else name
         if "propertyNames" in schema:
-            for err in iter_errors(name, schema["propertyNames"], sub_path):
-                yield InvalidInput(sub_path, name, f"a key {err.expected}")
+            names = schema["propertyNames"]
+            for err in iter_errors(name, names, sub_path):
+                yield InvalidInput(sub_path, name, str(names.get("x-expected") or f"a key {err.expected}"))
         if name in props:
             yield from iter_errors(item, props[name], sub_path)
         elif extra is False:

@@ -21,6 +21,9 @@ class StackSettings:
     bucket: str
     output_prefix: str = "outputs/"
     dataset_prefix: str = "datasets/"
+    prompt_prefix: str = "prompts/"
+    #: The CloudFormation stack id: every job the workflow creates carries it as a tag.
+    stack_id: str | None = None
     #: Further groups (besides ``model_package_group_name``) the training role may register into.
     model_package_groups: tuple[str, ...] = ()
     #: Buckets the training role may read datasets from (the stack bucket is always one).
@@ -33,6 +36,8 @@ class StackSettings:
     #: Evaluator ARN -> Lambda ARN of the reward functions the stack registered itself.
     reward_evaluators: Mapping[str, str] = field(default_factory=dict)
     judge_model_id: str | None = None
+    #: Judges the training role may invoke (Bedrock); ``judge_model_id`` is the first.
+    judge_model_ids: tuple[str, ...] = ()
     judge_prompt: str | None = None
     mlflow_resource_arn: str | None = None
     kms_key_arn: str | None = None
@@ -47,12 +52,21 @@ class StackSettings:
     def group_arn(self, name: str) -> str:
         return f"arn:{self.partition}:sagemaker:{self.region}:{self.account}:model-package-group/{name}"
 
+    def owns(self, partition: str, region: str, account: str) -> bool:
+        """An ARN of this stack's partition, region and account."""
+        return (partition, region, account) == (self.partition, self.region, self.account)
+
+    @property
+    def granted_groups(self) -> tuple[str, ...]:
+        """The groups the training role may register into (and read packages of)."""
+        return tuple(g for g in (self.model_package_group_name, *self.model_package_groups) if g)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "StackSettings":
         """Read ``FINETUNE_SETTINGS`` (a JSON document) plus the Lambda region."""
         env = os.environ if env is None else env
         raw = json.loads(env["FINETUNE_SETTINGS"])
         raw.setdefault("region", env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"))
-        for key in ("dataset_buckets", "reward_function_arns", "model_package_groups"):
+        for key in ("dataset_buckets", "reward_function_arns", "model_package_groups", "judge_model_ids"):
             raw[key] = tuple(raw.get(key) or ())
         return cls(**raw)

@@ -1,31 +1,39 @@
 """Execution-input validation: the schema, then every check that needs the stack but no AWS call.
 
 ``validate_input(raw, settings)`` returns the input with the stack's defaults filled in, or raises
-the first problem as a named error (``errors``). Each check below is one rule of the contract: a
-model the region offers, data the training role may read, an output it may write, a group it may
-register into, a reward function it may invoke, a judge offered here, tags the service accepts.
+one named error (``errors``) that lists *every* problem found: first all schema problems; for an
+input that passes the schema, every stack-level problem. Each check below is one rule of the
+contract: readable text, a model the region offers, data the training role may read, an output it
+may write, a group it may register into, a reward function it may invoke, a judge it was granted,
+tags the service accepts and the workflow does not own, the stack's MLflow resource only.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import re
 import unicodedata
-from typing import Any
+from typing import Any, Callable
 
 from sagemaker_finetuning.core import constants as C
+from sagemaker_finetuning.core import schema_check
 from sagemaker_finetuning.core.errors import (
+    AccessNotGranted,
     DatasetAccessDenied,
+    FineTuningInputError,
+    HyperparameterNotTunable,
+    HyperparameterOutOfRange,
     InvalidInput,
     JudgeMissing,
     JudgeModelNotAvailable,
     ModelNotAvailableInRegion,
     RewardFunctionNotAllowed,
     UnsupportedTechnique,
+    combined,
 )
 from sagemaker_finetuning.core.evaluators import EVALUATOR_ARN
 from sagemaker_finetuning.core.naming import MAX_NAME
-from sagemaker_finetuning.core.schema_check import load_schema, validate_execution_input
 from sagemaker_finetuning.core.settings import StackSettings
 
 MODEL_PACKAGE_ARN = re.compile(r"^arn:(aws[a-z\-]*):sagemaker:([a-z0-9\-]+):(\d{12}):model-package/([^/]+)/(\d+)$")
@@ -35,22 +43,38 @@ MODEL_ID = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9.]){0,62}$")
 #: CreateTrainingJob: Tags 0..50; Tag Key/Value pattern [\p{L}\p{Z}\p{N}_.:/=+\-@]*.
 MAX_TAGS = 50
 _TAG_PUNCTUATION = set("_.:/=+-@")
-_LINE_BREAKS = set("\n\r\x85\u2028\u2029")
 #: CreateTrainingJob limits the input schema does not express (botocore service model).
 MAX_S3_URI = 1024
 MAX_ARN = 2048
+#: Hyperparameter numbers beyond this magnitude are refused before any arithmetic (no recipe range
+#: comes near it; Python would otherwise overflow converting them to float or to text).
+MAX_NUMBER = 10**15
 DATASET_ARN = re.compile(
     r"^arn:[a-z0-9-.]{1,63}:sagemaker:\w+(?:-\w+)+:(\d{12}|aws):hub-content/"
     r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}/DataSet/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}(/\d{1,4}.\d{1,4}.\d{1,4})?$",  # "." unescaped as in the service model
     re.ASCII,
 )
 #: Tags the workflow sets itself; an input may not.
-RESERVED_TAGS = (C.JUMPSTART_MODEL_TAG, C.JUMPSTART_HUB_TAG, C.EXECUTION_TAG)
+RESERVED_TAGS = (C.JUMPSTART_MODEL_TAG, C.JUMPSTART_HUB_TAG, C.EXECUTION_TAG, C.STACK_TAG)
+#: Recipe keys the workflow derives from dedicated inputs (or that name the job's own files): never
+#: overridable through ``hyperparameters``. Key -> what sets it. (The recipes' override-params mark
+#: the tunable keys ``category: hyperparameter``; ``planner.hyperparameters_for`` also enforces that.)
+RESERVED_HYPERPARAMETERS = {
+    "data_path": "training_dataset", "data_s3_path": "training_dataset", "training_data_name": "training_dataset",
+    "validation_data_path": "validation_dataset", "validation_s3_path": "validation_dataset",
+    "validation_data_name": "validation_dataset", "output_path": "s3_output_path", "output_s3_path": "s3_output_path",
+    "results_directory": "s3_output_path", "resume_from_path": "model (continued customization)",
+    "model_name_or_path": "model", "name": "the workflow (the job's recipe name)",
+    "mlflow_tracking_uri": "mlflow_resource_arn", "mlflow_run_id": "mlflow_run_name", "mlflow_run_name": "mlflow_run_name",
+    "mlflow_experiment_name": "mlflow_experiment_name", "judge_model_id": "reward_model_id",
+    "judge_prompt_template": "reward_prompt", "reward_lambda_arn": "custom_reward_function",
+}
+Check = Callable[[dict[str, Any], StackSettings, list[FineTuningInputError]], None]
 
 
 def is_continued(inp: dict[str, Any]) -> bool:
     """The input continues from an earlier output model package (its ``model`` is a package ARN)."""
-    return bool(MODEL_PACKAGE_ARN.match(inp.get("model", "")))
+    return bool(MODEL_PACKAGE_ARN.match(str(inp.get("model", ""))))
 
 
 def model_regions(model_id: str) -> tuple[str, ...]:
@@ -58,183 +82,264 @@ def model_regions(model_id: str) -> tuple[str, ...]:
     return C.NOVA_REGIONS if C.is_nova_model(model_id) else C.OPEN_WEIGHTS_REGIONS
 
 
+def arn_scope(arn: str) -> tuple[str, str, str]:
+    """(partition, region, account) of an ARN (empty strings when it is not one)."""
+    parts = arn.split(":", 5)
+    return (parts[1], parts[3], parts[4]) if len(parts) == 6 and parts[0] == "arn" else ("", "", "")
+
+
 def check_group_allowed(group: str, settings: StackSettings) -> None:
     """The training role registers only into the groups the stack granted (empty: not restricted)."""
-    allowed = tuple(g for g in (settings.model_package_group_name, *settings.model_package_groups) if g)
+    allowed = settings.granted_groups
     if allowed and group not in allowed:
         raise InvalidInput("model_package_group", group, f"a group the training role may register into: {', '.join(allowed)}")
 
 
 def validate_input(raw: Any, settings: StackSettings) -> dict[str, Any]:
     """Schema and stack-level checks (no AWS). Returns the input with defaults filled in."""
-    if isinstance(raw, dict) and "technique" in raw and raw["technique"] not in C.TECHNIQUES:
-        raise UnsupportedTechnique("technique", raw["technique"], f"one of {', '.join(C.TECHNIQUES)}")
-    validate_execution_input(raw)
-    _check_line_breaks(raw)
-    inp = _with_schema_defaults(raw)
-    _check_model(inp, settings)
-    _check_datasets(inp, settings)
-    _check_output(inp, settings)
-    _check_names_and_group(inp, settings)
-    _check_runtime(inp, settings)
-    _check_reward_function(inp, settings)
-    _check_judge(inp, settings)
-    _check_tags(inp, settings)
-    _check_mlflow(inp, settings)
-    return inp
-
-
-def _check_line_breaks(raw: dict[str, Any]) -> None:
-    for name, prop in load_schema()["properties"].items():
-        value = raw.get(name)
-        if "pattern" in prop and isinstance(value, str) and _LINE_BREAKS & set(value):
-            # Python's "$" also matches before a final newline; the service's patterns do not.
-            raise InvalidInput(name, value, f"a value without line breaks, matching {prop['pattern']}")
-
-
-def _with_schema_defaults(raw: dict[str, Any]) -> dict[str, Any]:
-    inp = copy.deepcopy(raw)
-    for name, prop in load_schema()["properties"].items():
+    raw = _as_object(raw)
+    found: list[FineTuningInputError] = []
+    if raw.get("technique") is not None and raw["technique"] not in C.TECHNIQUES:
+        found.append(UnsupportedTechnique("technique", raw["technique"], f"one of {', '.join(C.TECHNIQUES)}"))
+    found += [p for p in schema_check.problems(raw) if not (found and p.field == "technique")]
+    if not found:
+        _check_text(raw, settings, found)
+    if found:  # the shape is wrong: report all of it before judging values against the stack
+        raise combined(found)
+    inp: dict[str, Any] = copy.deepcopy(raw)
+    for name, prop in schema_check.load_schema()["properties"].items():
         if "default" in prop:
             inp.setdefault(name, prop["default"])
+    for check in CHECKS:
+        check(inp, settings, found)
+    if found:
+        raise combined(found)
     return inp
 
 
-def _check_model(inp: dict[str, Any], settings: StackSettings) -> None:
+def _as_object(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, dict):
+        return dict(raw)
+    example = 'a JSON object such as {"technique": "SFT", "training_dataset": "s3://<bucket>/datasets/train.jsonl"}'
+    if isinstance(raw, str):
+        try:
+            inner = json.loads(raw)
+        except ValueError:
+            inner = None
+        if isinstance(inner, dict):
+            raise InvalidInput("(input)", raw, example, "The input is a JSON string that contains an object (encoded twice): send the object itself")
+    kind = {list: "a JSON list", str: "a JSON string", bool: "a JSON boolean", int: "a JSON number", float: "a JSON number"}.get(type(raw), "null")
+    raise InvalidInput("(input)", raw, f"{example} (received {kind})")
+
+
+def _bad_text(text: str) -> bool:
+    """Control characters or line breaks, which the service's name and value patterns refuse."""
+    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in text)
+
+
+def _check_text(inp: dict[str, Any], settings: StackSettings, found: list[FineTuningInputError]) -> None:
+    """Every string of the input, hyperparameter values and tags included, is one line of text."""
+    values = [(k, v) for k, v in inp.items() if isinstance(v, str)]
+    values += [(f"hyperparameters.{k}", v) for k, v in (inp.get("hyperparameters") or {}).items() if isinstance(v, str)]
+    values += [(f"tags.{k}", t) for k, v in (inp.get("tags") or {}).items() for t in (k, v)]
+    found += [InvalidInput(field, value, "text without control characters or line breaks")
+              for field, value in values if _bad_text(value)]
+
+
+def _check_model(inp: dict[str, Any], settings: StackSettings, found: list[FineTuningInputError]) -> None:
     """The base model: the input's, else the stack's; a hub id the region offers, or a package ARN."""
     if "model" not in inp:
         if not settings.base_model:
-            raise InvalidInput("model", None, "a SageMakerPublicHub model id or a model package ARN (this stack has no default base model)")
+            found.append(InvalidInput("model", None, "a SageMakerPublicHub model id or a model package ARN (this stack has no default base model)"))
+            return
         inp["model"] = settings.base_model
-    if inp["model"].startswith("arn:") and not is_continued(inp):
-        raise InvalidInput("model", inp["model"], "a hub model id or a model package ARN arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>")
-    if not inp["model"].startswith("arn:") and not MODEL_ID.match(inp["model"]):
-        raise InvalidInput("model", inp["model"], "a SageMakerPublicHub model id such as huggingface-llm-qwen3-0-6b")
-    # Bedrock-style ids (amazon.nova-2-lite-v1) name hub models (SDK v3 model_aliases.normalize_model_name).
-    inp["model"] = C.MODEL_NAME_ALIASES.get(inp["model"], inp["model"])
-    if not is_continued(inp):
+    model = inp["model"]
+    if is_continued(inp):
+        _check_source_package(model, settings, found)
+    elif model.startswith("arn:"):
+        found.append(InvalidInput("model", model, "a hub model id or a model package ARN arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>"))
+    elif not MODEL_ID.match(model):
+        found.append(InvalidInput("model", model, "a SageMakerPublicHub model id such as huggingface-llm-qwen3-0-6b"))
+    else:
+        # Bedrock-style ids (amazon.nova-2-lite-v1) name hub models (SDK v3 model_aliases.normalize_model_name).
+        inp["model"] = C.MODEL_NAME_ALIASES.get(model, model)
         regions = model_regions(inp["model"])
         if settings.region not in regions:
-            raise ModelNotAvailableInRegion("model", inp["model"], f"a region offering it: {', '.join(regions)} (this stack is in {settings.region})")
+            found.append(ModelNotAvailableInRegion(
+                "model", inp["model"], f"a region offering it: {', '.join(regions)} (this stack is in {settings.region})"))
+
+
+def _check_source_package(arn: str, settings: StackSettings, found: list[FineTuningInputError]) -> None:
+    """Continued customization reads the source package: it must be one the stack's roles may read."""
+    match = MODEL_PACKAGE_ARN.match(arn)
+    assert match is not None
+    partition, region, account, group = match.group(1), match.group(2), match.group(3), match.group(4)
+    if not settings.owns(partition, region, account):
+        found.append(AccessNotGranted(
+            "model", arn, f"a model package of this stack's account and region ({settings.account}, {settings.region})"))
+    elif settings.granted_groups and group.lower() not in {g.lower() for g in settings.granted_groups}:
+        # SageMaker lowercases the group name inside model package ARNs.
+        found.append(AccessNotGranted(
+            "model", arn, f"a model package of a group this stack may read: {', '.join(settings.granted_groups)}"))
 
 
 def _bucket_of(uri: str) -> str:
     return uri[5:].split("/", 1)[0]
 
 
-def _check_datasets(inp: dict[str, Any], settings: StackSettings) -> None:
-    """Datasets the training role may read: the stack bucket's dataset prefix or a granted bucket."""
+def _check_datasets(inp: dict[str, Any], settings: StackSettings, found: list[FineTuningInputError]) -> None:
+    """Datasets the training role may read: the stack bucket's dataset prefix, a granted bucket, or
+    a DataSet of this stack's account and region."""
     for key in ("training_dataset", "validation_dataset"):
         uri = inp.get(key)
         if not uri:
             continue
-        if uri.startswith("s3://") and len(uri) > MAX_S3_URI:
-            raise InvalidInput(key, uri, f"an S3 URI of at most {MAX_S3_URI} characters")
-        if uri.startswith("arn:") and (len(uri) > MAX_ARN or not DATASET_ARN.match(uri)):
-            raise InvalidInput(
-                key, uri,
-                "a DataSet ARN arn:aws:sagemaker:<region>:<account>:hub-content/<hub>/DataSet/<name>/<x.y.z> "
-                "(hub and dataset names of letters, digits and dashes)",
-            )
-        if uri.startswith("s3://") and _bucket_of(uri) not in settings.readable_buckets:
-            raise DatasetAccessDenied(
+        if uri.startswith("arn:"):
+            if len(uri) > MAX_ARN or not DATASET_ARN.match(uri):
+                found.append(InvalidInput(
+                    key, uri, "a DataSet ARN arn:aws:sagemaker:<region>:<account>:hub-content/<hub>/DataSet/<name>/<x.y.z> "
+                              "(hub and dataset names of letters, digits and dashes)"))
+            elif not settings.owns(*arn_scope(uri)):
+                found.append(AccessNotGranted(key, uri, f"a DataSet of this stack's account and region ({settings.account}, {settings.region})"))
+        elif len(uri) > MAX_S3_URI:
+            found.append(InvalidInput(key, uri, f"an S3 URI of at most {MAX_S3_URI} characters"))
+        elif _bucket_of(uri) not in settings.readable_buckets:
+            found.append(DatasetAccessDenied(
                 key, uri, f"an S3 location in a bucket the training role may read: {', '.join(settings.readable_buckets)}",
-                "Add the bucket to the construct's dataset_buckets prop or copy the data into the stack bucket",
-            )
-        if _bucket_of(uri) == settings.bucket and not uri.startswith(f"s3://{settings.bucket}/{settings.dataset_prefix}"):
-            raise DatasetAccessDenied(
-                key, uri, f"a location under s3://{settings.bucket}/{settings.dataset_prefix} (the training role reads only that prefix of the stack bucket)",
-            )
+                "Add the bucket to the construct's dataset_buckets prop or copy the data into the stack bucket"))
+        elif _bucket_of(uri) == settings.bucket and not uri.startswith(f"s3://{settings.bucket}/{settings.dataset_prefix}"):
+            found.append(DatasetAccessDenied(
+                key, uri, f"a location under s3://{settings.bucket}/{settings.dataset_prefix} "
+                          "(the training role reads only that prefix of the stack bucket)"))
 
 
-def _check_output(inp: dict[str, Any], settings: StackSettings) -> None:
+def _check_output(inp: dict[str, Any], settings: StackSettings, found: list[FineTuningInputError]) -> None:
     inp.setdefault("s3_output_path", f"s3://{settings.bucket}/{settings.output_prefix}")
     if not inp["s3_output_path"].startswith(f"s3://{settings.bucket}/{settings.output_prefix}"):
-        raise DatasetAccessDenied(
+        found.append(DatasetAccessDenied(
             "s3_output_path", inp["s3_output_path"],
-            f"a location under s3://{settings.bucket}/{settings.output_prefix} (the only place the training role may write)",
-        )
+            f"a location under s3://{settings.bucket}/{settings.output_prefix} (the only place the training role may write)"))
 
 
-def _check_names_and_group(inp: dict[str, Any], settings: StackSettings) -> None:
-    """Names: the schema patterns bound the characters; the service also bounds the length.
-    The group: the stack's by default (continued customization: checked against the source later)."""
+def _check_names_and_group(inp: dict[str, Any], settings: StackSettings, found: list[FineTuningInputError]) -> None:
+    """The job name fits the service; the group is the stack's (by default) or one it granted, named
+    by name or by an ARN of this stack's account and region (never rewritten from another)."""
     if len(inp.get("training_job_name", "")) > MAX_NAME:
-        raise InvalidInput("training_job_name", inp["training_job_name"], f"at most {MAX_NAME} characters (a SageMaker training job name)")
+        found.append(InvalidInput("training_job_name", inp["training_job_name"], f"at most {MAX_NAME} characters (a SageMaker training job name)"))
     if "model_package_group" in inp:
-        match = GROUP_ARN.match(inp["model_package_group"])
-        inp["model_package_group"] = match.group(1) if match else inp["model_package_group"]
+        group = inp["model_package_group"]
+        match = GROUP_ARN.match(group)
+        if match and not settings.owns(*arn_scope(group)):
+            found.append(AccessNotGranted("model_package_group", group,
+                                          f"a group of this stack's account and region ({settings.account}, {settings.region}), or its name"))
+            return
+        inp["model_package_group"] = match.group(1) if match else group
         if len(inp["model_package_group"]) > MAX_NAME:
-            raise InvalidInput("model_package_group", inp["model_package_group"], f"a group name of at most {MAX_NAME} characters")
+            found.append(InvalidInput("model_package_group", inp["model_package_group"], f"a group name of at most {MAX_NAME} characters"))
+            return
     elif settings.model_package_group_name and not is_continued(inp):
         inp["model_package_group"] = settings.model_package_group_name
     if not is_continued(inp) and "model_package_group" not in inp:
-        raise InvalidInput("model_package_group", None, "a model package group name (this stack has no default group)")
-    if not is_continued(inp) and inp.get("model_package_group"):
-        check_group_allowed(inp["model_package_group"], settings)
+        found.append(InvalidInput("model_package_group", None, "a model package group name (this stack has no default group)"))
+    elif not is_continued(inp):
+        try:
+            check_group_allowed(inp["model_package_group"], settings)
+        except InvalidInput as error:
+            found.append(error)
 
 
-def _check_runtime(inp: dict[str, Any], settings: StackSettings) -> None:
+def _check_runtime(inp: dict[str, Any], settings: StackSettings, found: list[FineTuningInputError]) -> None:
     inp.setdefault("max_runtime_in_seconds", settings.max_runtime_seconds)
     if inp["max_runtime_in_seconds"] > settings.max_runtime_seconds:
-        raise InvalidInput("max_runtime_in_seconds", inp["max_runtime_in_seconds"],
-                           f"an integer between 1 and {settings.max_runtime_seconds} (the stack's maximum runtime)")
+        found.append(InvalidInput("max_runtime_in_seconds", inp["max_runtime_in_seconds"],
+                                  f"an integer between 1 and {settings.max_runtime_seconds} (the stack's maximum runtime)"))
+    else:
+        inp["max_runtime_in_seconds"] = int(inp["max_runtime_in_seconds"])
 
 
-def _check_reward_function(inp: dict[str, Any], settings: StackSettings) -> None:
-    """RLVR: the input's reward function, else the stack's; a Lambda ARN must be one the stack may invoke.
+def _check_sequence_length(inp: dict[str, Any], settings: StackSettings, found: list[FineTuningInputError]) -> None:
+    """``4k`` means ``4K`` (the recipes' spelling); the schema refuses anything else (``08K``, ``4096``)."""
+    if inp.get("sequence_length"):
+        inp["sequence_length"] = inp["sequence_length"].upper()
 
-    Without any, the recipe's preset_reward_function must be set; that needs the recipe, so
-    ``plan_training_job`` checks it (as RLVRTrainer.train does)."""
+
+def _check_hyperparameters(inp: dict[str, Any], settings: StackSettings, found: list[FineTuningInputError]) -> None:
+    """Keys the workflow sets are not overridable; numbers are of a size arithmetic can handle."""
+    for name, value in (inp.get("hyperparameters") or {}).items():
+        field = f"hyperparameters.{name}"
+        if name in RESERVED_HYPERPARAMETERS:
+            found.append(HyperparameterNotTunable(
+                field, value, f"a tunable hyperparameter of the recipe ({name} is set by the workflow from "
+                              f"{RESERVED_HYPERPARAMETERS[name]})"))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and not _plausible_number(value):
+            found.append(HyperparameterOutOfRange(field, value, f"a finite number between -{MAX_NUMBER:.0e} and {MAX_NUMBER:.0e}"))
+
+
+def _plausible_number(value: float) -> bool:
+    if isinstance(value, int):
+        return -MAX_NUMBER <= value <= MAX_NUMBER
+    return value == value and -MAX_NUMBER <= value <= MAX_NUMBER  # NaN != NaN; infinities are out of range
+
+
+def _check_reward_function(inp: dict[str, Any], settings: StackSettings, found: list[FineTuningInputError]) -> None:
+    """RLVR: the input's reward function, else the stack's: an evaluator of this account and region,
+    or a Lambda the stack may invoke. Without any, the recipe's preset_reward_function must be set;
+    that needs the recipe, so ``plan_training_job`` checks it (as RLVRTrainer.train does)."""
     if inp["technique"] != "RLVR":
         if "custom_reward_function" in inp:
-            raise InvalidInput("custom_reward_function", inp["custom_reward_function"], "no value: only RLVR uses a reward function")
+            found.append(InvalidInput("custom_reward_function", inp["custom_reward_function"], "no value: only RLVR uses a reward function"))
         return
     fn = inp.get("custom_reward_function") or settings.reward_evaluator_arn
     if not fn:
         return
     inp["custom_reward_function"] = fn
-    if LAMBDA_ARN.match(fn):
+    if fn != settings.reward_evaluator_arn and not settings.owns(*arn_scope(fn)):
+        found.append(AccessNotGranted("custom_reward_function", fn,
+                                      f"a reward function of this stack's account and region ({settings.account}, {settings.region})"))
+    elif LAMBDA_ARN.match(fn):
         unqualified = fn.split(":function:")[0] + ":function:" + fn.split(":function:")[1].split(":")[0]
         if unqualified not in settings.reward_function_arns:
-            raise RewardFunctionNotAllowed(
+            found.append(RewardFunctionNotAllowed(
                 "custom_reward_function", fn,
-                f"one of the reward functions this stack may invoke: {', '.join(settings.reward_function_arns) or 'none'}",
-            )
+                f"one of the reward functions this stack may invoke: {', '.join(settings.reward_function_arns) or 'none'}"))
 
 
-def _check_judge(inp: dict[str, Any], settings: StackSettings) -> None:
-    """RLAIF: a judge offered in this region and a prompt (built-in name or RewardPrompt evaluator ARN)."""
+def _check_judge(inp: dict[str, Any], settings: StackSettings, found: list[FineTuningInputError]) -> None:
+    """RLAIF: a judge this stack granted (and the region offers) and a built-in prompt or an evaluator."""
     if inp["technique"] != "RLAIF":
-        for key in ("reward_model_id", "reward_prompt"):
-            if key in inp:
-                raise InvalidInput(key, inp[key], "no value: only RLAIF uses a judge")
+        found += [InvalidInput(key, inp[key], "no value: only RLAIF uses a judge") for key in ("reward_model_id", "reward_prompt") if key in inp]
         return
     judge = inp.get("reward_model_id") or settings.judge_model_id
+    granted = settings.judge_model_ids or ((settings.judge_model_id,) if settings.judge_model_id else ())
+    grants = ", ".join(granted) or "none (set the construct's judge_model)"
     if not judge:
-        raise JudgeMissing("reward_model_id", None, f"a judge model id, one of {', '.join(C.JUDGE_MODEL_REGIONS)}")
-    if judge not in C.JUDGE_MODEL_REGIONS:
-        raise JudgeModelNotAvailable("reward_model_id", judge, f"one of {', '.join(C.JUDGE_MODEL_REGIONS)}")
-    if settings.region not in C.JUDGE_MODEL_REGIONS[judge]:
+        found.append(JudgeMissing("reward_model_id", None, f"a judge model id this stack grants: {grants}"))
+    elif judge not in C.JUDGE_MODEL_REGIONS or judge not in granted:
+        found.append(JudgeModelNotAvailable("reward_model_id", judge, f"a judge this stack grants: {grants}"))
+    elif settings.region not in C.JUDGE_MODEL_REGIONS[judge]:
         offered = ", ".join(m for m, r in C.JUDGE_MODEL_REGIONS.items() if settings.region in r)
-        raise JudgeModelNotAvailable("reward_model_id", judge, f"a judge offered in {settings.region}: {offered}")
-    inp["reward_model_id"] = judge
+        found.append(JudgeModelNotAvailable("reward_model_id", judge, f"a judge offered in {settings.region}: {offered}"))
+    else:
+        inp["reward_model_id"] = judge
     prompt = inp.get("reward_prompt") or settings.judge_prompt
     if prompt:
         inp["reward_prompt"] = prompt
-        _check_prompt(prompt)
+        found += _prompt_problems(prompt, settings)
 
 
-def _check_prompt(prompt: str) -> None:
-    if not (prompt.startswith("Builtin.") or prompt.startswith("arn:")):
-        raise InvalidInput("reward_prompt", prompt, "Builtin.<" + "|".join(C.BUILTIN_JUDGE_PROMPTS) + "> or a RewardPrompt evaluator ARN")
-    if prompt.startswith("Builtin.") and prompt.split(".", 1)[1] not in C.BUILTIN_JUDGE_PROMPTS:
-        raise InvalidInput("reward_prompt", prompt, "one of " + ", ".join("Builtin." + p for p in C.BUILTIN_JUDGE_PROMPTS))
-    if prompt.startswith("arn:") and not EVALUATOR_ARN.fullmatch(prompt):
-        raise InvalidInput(
-            "reward_prompt", prompt,
-            "a RewardPrompt evaluator ARN arn:aws:sagemaker:<region>:<account>:hub-content/<hub>/JsonDoc/<name>/<version>",
-        )
+def _prompt_problems(prompt: str, settings: StackSettings) -> list[FineTuningInputError]:
+    if prompt.startswith("Builtin."):
+        if prompt.split(".", 1)[1] not in C.BUILTIN_JUDGE_PROMPTS:
+            return [InvalidInput("reward_prompt", prompt, "one of " + ", ".join("Builtin." + p for p in C.BUILTIN_JUDGE_PROMPTS))]
+        return []
+    if not prompt.startswith("arn:"):
+        return [InvalidInput("reward_prompt", prompt, "Builtin.<" + "|".join(C.BUILTIN_JUDGE_PROMPTS) + "> or a RewardPrompt evaluator ARN")]
+    if not EVALUATOR_ARN.fullmatch(prompt):
+        return [InvalidInput("reward_prompt", prompt,
+                             "a RewardPrompt evaluator ARN arn:aws:sagemaker:<region>:<account>:hub-content/<hub>/JsonDoc/<name>/<version>")]
+    if not settings.owns(*arn_scope(prompt)):
+        return [AccessNotGranted("reward_prompt", prompt, f"an evaluator of this stack's account and region ({settings.account}, {settings.region})")]
+    return []
 
 
 def _tag_text_ok(text: str) -> bool:
@@ -242,28 +347,44 @@ def _tag_text_ok(text: str) -> bool:
     return all(c in _TAG_PUNCTUATION or unicodedata.category(c)[0] in "LZN" for c in text)
 
 
-def _check_tags(inp: dict[str, Any], settings: StackSettings) -> None:
+def _check_tags(inp: dict[str, Any], settings: StackSettings, found: list[FineTuningInputError]) -> None:
+    """The service's tag alphabet; never a key the workflow or the stack sets (any case), never aws:."""
+    owned = {k.lower(): "the workflow" for k in RESERVED_TAGS} | {k.lower(): "the stack" for k in settings.stack_tags}
     for key, value in (inp.get("tags") or {}).items():
-        if key in RESERVED_TAGS:
-            raise InvalidInput(f"tags.{key}", value, f"a key other than {', '.join(sorted(RESERVED_TAGS))} (the workflow sets those)")
-        for text in (key, value):
-            if not _tag_text_ok(text):
-                raise InvalidInput(f"tags.{key}", text, "letters, digits, spaces and _ . : / = + - @ only (the SageMaker tag alphabet)")
-    own = len(RESERVED_TAGS) + len({**settings.stack_tags, **(inp.get("tags") or {})})
-    if own > MAX_TAGS:
-        raise InvalidInput(
+        if key.lower() in owned:
+            found.append(InvalidInput(f"tags.{key}", value, f"a key other than {key} ({owned[key.lower()]} sets it)"))
+        elif key.lower().startswith("aws:"):
+            found.append(InvalidInput(f"tags.{key}", value, "a key not starting with aws: (reserved by AWS)"))
+        found += [InvalidInput(f"tags.{key}", text, "letters, digits, spaces and _ . : / = + - @ only (the SageMaker tag alphabet)")
+                  for text in (key, value) if not _bad_text(text) and not _tag_text_ok(text)]
+    workflow = len(workflow_tags(settings))
+    if workflow + len({**settings.stack_tags, **(inp.get("tags") or {})}) > MAX_TAGS:
+        found.append(InvalidInput(
             "tags", f"{len(inp.get('tags') or {})} tags",
-            f"at most {MAX_TAGS - len(RESERVED_TAGS) - len(settings.stack_tags)} tags (a training job has at most {MAX_TAGS}; "
-            f"the stack adds {len(settings.stack_tags)} and the workflow {len(RESERVED_TAGS)})",
-        )
+            f"at most {MAX_TAGS - workflow - len(settings.stack_tags)} tags (a training job has at most {MAX_TAGS}; "
+            f"the stack adds {len(settings.stack_tags)} and the workflow {workflow})"))
 
 
-def _check_mlflow(inp: dict[str, Any], settings: StackSettings) -> None:
-    if inp.get("mlflow_resource_arn") is None and settings.mlflow_resource_arn:
-        inp["mlflow_resource_arn"] = settings.mlflow_resource_arn
-    if len(inp.get("mlflow_resource_arn") or "") > MAX_ARN:
-        raise InvalidInput("mlflow_resource_arn", inp["mlflow_resource_arn"], f"an ARN of at most {MAX_ARN} characters")
-    for key in ("mlflow_experiment_name", "mlflow_run_name"):
-        if key in inp and _LINE_BREAKS & set(inp[key]):
-            # The service pattern is ".*", which matches no line terminator.
-            raise InvalidInput(key, inp[key], "a name without line breaks (1 to 256 characters)")
+def workflow_tags(settings: StackSettings) -> tuple[str, ...]:
+    """The tag keys the workflow puts on every job of this stack."""
+    return (C.JUMPSTART_MODEL_TAG, C.JUMPSTART_HUB_TAG, *((C.STACK_TAG,) if settings.stack_id else ()), C.EXECUTION_TAG)
+
+
+def _check_mlflow(inp: dict[str, Any], settings: StackSettings, found: list[FineTuningInputError]) -> None:
+    """Jobs log only to the MLflow resource the stack granted (the training role may use no other)."""
+    arn = inp.get("mlflow_resource_arn")
+    if arn is None:
+        if settings.mlflow_resource_arn:
+            inp["mlflow_resource_arn"] = settings.mlflow_resource_arn
+        return
+    if not settings.mlflow_resource_arn:
+        found.append(AccessNotGranted("mlflow_resource_arn", arn, "no value: this stack grants no MLflow resource (set the construct's mlflow_resource_arn)"))
+    elif arn != settings.mlflow_resource_arn:
+        found.append(AccessNotGranted("mlflow_resource_arn", arn,
+                                      f"the stack's MLflow resource {settings.mlflow_resource_arn} (the training role may log only there)"))
+
+
+CHECKS: tuple[Check, ...] = (
+    _check_model, _check_datasets, _check_output, _check_names_and_group, _check_runtime,
+    _check_sequence_length, _check_hyperparameters, _check_reward_function, _check_judge, _check_tags, _check_mlflow,
+)

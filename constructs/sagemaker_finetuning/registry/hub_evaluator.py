@@ -56,8 +56,10 @@ class HubEvaluator(Construct):
     """Defines a JsonDoc hub content in the account's AI Registry hub, exactly as SDK v3
     ``Evaluator.create`` registers one, through a Python custom resource.
 
-    Create imports version 1.0.0 (creating the hub if needed), an update imports the next version,
-    delete removes every version.
+    Create imports version 1.0.0 (creating the hub if needed), an update imports the next major
+    version. Every version it imports is tagged with the stack id and the logical id of the custom
+    resource; a delete (stack deletion, the old name after a rename, a rollback) removes only those
+    versions, never ones registered by others (SDK v3 ``Evaluator.create``, another stack).
 
     :param evaluator_type: ``EvaluatorType.REWARD_FUNCTION`` (reference: a Lambda ARN) or
         ``EvaluatorType.REWARD_PROMPT`` (reference: an S3 URI of a Jinja prompt).
@@ -68,6 +70,10 @@ class HubEvaluator(Construct):
         ``prompt_bucket``/``prompt_key`` (the ``reference``) before registering. Default: none
         (the reference already exists).
     :param prompt_bucket: bucket name for ``prompt_text``. :param prompt_key: object key for ``prompt_text``.
+    :param adopt_existing: when a hub content named ``evaluator_name`` already exists and this
+        resource did not create it, add this resource's versions to it instead of failing the
+        deployment. Deleting the resource still removes only the versions it imported. Default:
+        False (the deployment fails with a message naming the evaluator).
     """
 
     def __init__(
@@ -82,18 +88,22 @@ class HubEvaluator(Construct):
         prompt_text: Optional[str] = None,
         prompt_bucket: Optional[str] = None,
         prompt_key: Optional[str] = None,
+        adopt_existing: bool = False,
     ) -> None:
         super().__init__(scope, id)
         props.instance("evaluator_type", evaluator_type, EvaluatorType, "EvaluatorType.REWARD_FUNCTION or EvaluatorType.REWARD_PROMPT")
         props.string("reference", reference)
         props.string("description", description, optional=True, max_length=1023, expected="a description of at most 1023 characters")
+        props.boolean("adopt_existing", adopt_existing)
         name = evaluator_name or default_evaluator_name(self, evaluator_type.name_prefix)
         validate_evaluator_name(name)
         self.evaluator_name = name
         provider = self.provider(Stack.of(self))
-        properties = {"EvaluatorName": name, "EvaluatorType": evaluator_type.value, "Reference": reference}
+        properties: dict[str, object] = {"EvaluatorName": name, "EvaluatorType": evaluator_type.value, "Reference": reference}
         if description:
             properties["Description"] = description
+        if adopt_existing:  # absent when False: deployed resources see no property change
+            properties["AdoptExisting"] = True
         if prompt_text is not None:
             if evaluator_type is not EvaluatorType.REWARD_PROMPT or not (prompt_bucket and prompt_key):
                 raise props.InvalidProp("prompt_text", prompt_text[:40], "EvaluatorType.REWARD_PROMPT with prompt_bucket and prompt_key")
@@ -133,6 +143,8 @@ class HubEvaluator(Construct):
                      "sagemaker:DeleteHubContent"],
             resources=[hub_arn, content_arn],
         ))
+        # Ownership tags: ImportHubContent with Tags needs AddTags; Delete reads them with ListTags.
+        fn.add_to_role_policy(iam.PolicyStatement(actions=["sagemaker:AddTags", "sagemaker:ListTags"], resources=[content_arn]))
         suppress(fn, [
             LAMBDA_BASICS[0],
             Suppression(
