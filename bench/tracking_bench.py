@@ -69,7 +69,7 @@ def _cycle_overhead(events: list[dict]) -> float:
 
 def fixed_overhead(definition: dict) -> int:
     """States entered once per run outside the loop (happy path, no RLVR verification)."""
-    once = ["ValidateInput", "ResolveBaseModel", "PlanTrainingJob", "VerifyReward?", "RecordExecutionJob", "MlflowConfigured?",
+    once = ["ReceiveInput", "ValidateInput", "ResolveBaseModel", "CheckDatasets", "PlanTrainingJob", "VerifyReward?", "RecordExecutionJob", "MlflowConfigured?",
             "CreateTrainingJob", "DescribeTrainingJob", "JobStatus?", "SummarizeResult", "TrainingJobCompleted"]
     assert all(s in definition["States"] for s in once)
     return len(once)

@@ -24,7 +24,18 @@ from sagemaker_finetuning.core import evaluators as ev
 from sagemaker_finetuning.core import planner as P
 from sagemaker_finetuning.core import reward_contract
 from sagemaker_finetuning.core.constants import TERMINAL_EXECUTION_STATUSES, is_nova_model
-from sagemaker_finetuning.core.errors import InvalidInput, ModelNotFound, RewardFunctionNotAllowed, RewardFunctionVerificationFailed
+from sagemaker_finetuning.core.datasets.preflight import HEAD_BYTES, first_records_problem, head_lines
+from sagemaker_finetuning.core.errors import (
+    AccessNotGranted,
+    DatasetAccessDenied,
+    DatasetNotFound,
+    FineTuningInputError,
+    InvalidInput,
+    ModelNotFound,
+    RewardFunctionNotAllowed,
+    RewardFunctionVerificationFailed,
+    combined,
+)
 from sagemaker_finetuning.core.recipes import OVERRIDE_PARAMS_KEY, select_recipe
 from sagemaker_finetuning.core.settings import StackSettings
 from sagemaker_finetuning.core.tracking import summarize_job, waiter_key_for_execution, waiter_key_for_job
@@ -61,6 +72,8 @@ def _describe_package(arn: str) -> tuple[str, str]:
     except ClientError as exc:
         if _code(exc) in _NOT_FOUND:
             raise ModelNotFound("model", arn, "an existing model package produced by fine-tuning") from exc
+        if _code(exc) in ("AccessDenied", "AccessDeniedException"):
+            raise AccessNotGranted("model", arn, "a model package of a group this stack may read (SageMaker answered AccessDenied)") from exc
         raise
     try:
         base = pkg["InferenceSpecification"]["Containers"][0]["BaseModel"]["HubContentName"]
@@ -120,6 +133,68 @@ def _evaluator_target(evaluator_arn: str, cfg: StackSettings) -> str:
             f"an evaluator whose Lambda this stack may invoke ({', '.join(cfg.reward_function_arns) or 'none'}); it refers to {target}",
         )
     return target
+
+
+def check_datasets(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """State CheckDatasets: each dataset exists (an S3 object, a prefix holding data, or a hub
+    DataSet) and, for S3, its first records are in the technique's format — before any spend."""
+    inp, model_id = event["input"], event["resolution"]["resolved"]["model_id"]
+    checked: dict[str, Any] = {}
+    problems: list[FineTuningInputError] = []
+    for field in ("training_dataset", "validation_dataset"):
+        uri = inp.get(field)
+        if not uri:
+            continue
+        try:
+            checked[field] = _check_dataset(field, uri, inp["technique"], model_id)
+        except FineTuningInputError as error:
+            problems.append(error)
+    if problems:
+        raise combined(problems)
+    return checked
+
+
+def _check_dataset(field: str, uri: str, technique: str, model_id: str) -> dict[str, Any]:
+    if uri.startswith("arn:"):
+        try:
+            _client("sagemaker").describe_hub_content(**ev.parse_hub_content_arn(uri))
+        except ClientError as exc:
+            if _code(exc) in _NOT_FOUND:
+                raise DatasetNotFound(field, uri, "an existing hub DataSet (DescribeHubContent found none)") from exc
+            raise
+        return {"dataset": uri}
+    bucket, key, size = _dataset_object(field, uri)
+    body = _client("s3").get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{HEAD_BYTES - 1}")["Body"].read()
+    lines = head_lines(body, complete=size <= HEAD_BYTES)
+    problem = first_records_problem(field, uri, lines, technique, model_id)
+    if problem is not None:
+        raise problem
+    return {"object": f"s3://{bucket}/{key}", "bytes": size, "records_checked": len(lines)}
+
+
+def _dataset_object(field: str, uri: str) -> tuple[str, str, int]:
+    """(bucket, key, size) of the dataset object, or of the first non-empty object under the prefix."""
+    s3 = _client("s3")
+    bucket, _, key = uri[5:].partition("/")
+    try:
+        if key and not key.endswith("/"):
+            try:
+                return bucket, key, int(s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
+            except ClientError as exc:
+                if _code(exc) not in _NOT_FOUND:
+                    raise
+                key += "/"  # maybe a prefix written without its trailing slash
+        listing = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1000).get("Contents", [])
+    except ClientError as exc:
+        if _code(exc) in ("AccessDenied", "403", "AllAccessDisabled"):
+            raise DatasetAccessDenied(field, uri, "a dataset the workflow may read (S3 answered AccessDenied)") from exc
+        if _code(exc) == "NoSuchBucket":
+            raise DatasetNotFound(field, uri, "an S3 object in an existing bucket (the bucket does not exist)") from exc
+        raise
+    objects = sorted((o["Key"], int(o.get("Size", 0))) for o in listing if not o["Key"].endswith("/") and o.get("Size", 0) > 0)
+    if not objects:
+        raise DatasetNotFound(field, uri, "an S3 object, or a prefix holding at least one non-empty object")
+    return bucket, objects[0][0], objects[0][1]
 
 
 def plan(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
@@ -211,7 +286,7 @@ def summarize(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     return out
 
 
-_STEPS = {"validate": validate, "resolve": resolve, "plan": plan, "summarize": summarize}
+_STEPS = {"validate": validate, "resolve": resolve, "check_datasets": check_datasets, "plan": plan, "summarize": summarize}
 
 
 def step(event: dict[str, Any], context: Any = None) -> dict[str, Any]:

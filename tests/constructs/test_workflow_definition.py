@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 EXPECTED_STATES = {
-    "ValidateInput", "ResolveBaseModel", "PlanTrainingJob", "VerifyReward?", "VerifyRewardFunction",
+    "ReceiveInput", "ValidateInput", "ResolveBaseModel", "CheckDatasets", "PlanTrainingJob", "VerifyReward?", "VerifyRewardFunction",
     "RecordExecutionJob", "MlflowConfigured?", "CreateTrainingJob", "CreateTrainingJobWithMlflow", "DescribeTrainingJob", "JobStatus?", "WaitForJobEvent",
     "BackOffPolling", "IntervalAboveMaximum?", "CapPollInterval", "PollWithoutEvents", "SummarizeResult",
     "TrainingJobCompleted", "TrainingJobFailed", "TrainingJobStopped", "ExplainRejection", "InputRejected", "WorkflowError",
@@ -14,12 +14,16 @@ EXPECTED_STATES = {
 
 def test_named_states(definition):
     assert set(definition["States"]) == EXPECTED_STATES
-    assert definition["StartAt"] == "ValidateInput"
+    assert definition["StartAt"] == "ReceiveInput"
+    assert definition["States"]["ReceiveInput"]["Parameters"] == {"input.$": "$"}, "any JSON value is wrapped first"
+    states = definition["States"]
+    # the datasets are checked after the model is known and before anything is planned or launched
+    assert (states["ResolveBaseModel"]["Next"], states["CheckDatasets"]["Next"]) == ("CheckDatasets", "PlanTrainingJob")
 
 
 def test_every_aws_call_has_retry_and_catch(definition):
     tasks = {n: s for n, s in definition["States"].items() if s["Type"] == "Task"}
-    assert len(tasks) == 10
+    assert len(tasks) == 11
     for name, state in tasks.items():
         assert state.get("Retry"), f"{name} has no Retry"
         assert state.get("Catch"), f"{name} has no Catch"

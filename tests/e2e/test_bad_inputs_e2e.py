@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
 pytestmark = pytest.mark.e2e
@@ -50,7 +53,49 @@ def bad_inputs(u: dict[str, str], bucket: str, group: str = "serverless-fine-tun
         ("reward function on SFT", {**sft, "custom_reward_function": "arn:aws:lambda:us-east-1:123456789012:function:other"}, "InvalidInput", "custom_reward_function"),
         ("judge on SFT", {**sft, "reward_model_id": "openai.gpt-oss-120b-1:0"}, "InvalidInput", "reward_model_id"),
         ("reserved tag", {**sft, "tags": {"aws:team": "x"}}, "InvalidInput", "tags"),
-        ("no samples to verify the reward", {"technique": "RLVR", "training_dataset": f"s3://{bucket}/datasets/empty/"}, "RewardFunctionVerificationFailed", "training_dataset"),
+        ("empty dataset prefix", {"technique": "RLVR", "training_dataset": f"s3://{bucket}/datasets/empty/"}, "DatasetNotFound", "training_dataset"),
+        *hostile_inputs(u, bucket),
+    ]
+
+
+FOREIGN = "210987654321"
+
+
+def hostile_inputs(u: dict[str, str], bucket: str) -> list[tuple[str, Any, str, str]]:
+    """The hardening classes: not an object, several problems at once, keys the workflow owns, grants the
+    stack does not have, other accounts' ARNs, unreadable text, absurd numbers, datasets that are not there
+    or not in the technique's format."""
+    sft = {"technique": "SFT", "training_dataset": u["sft"]}
+    rlaif = {"technique": "RLAIF", "training_dataset": u["rlaif"]}
+    return [
+        ("a list", [sft], "InvalidInput", "(input)"),
+        ("null", None, "InvalidInput", "(input)"),
+        ("a string", "SFT please", "InvalidInput", "(input)"),
+        ("double-encoded JSON", json.dumps(sft), "InvalidInput", "encoded twice"),
+        ("every problem at once", {**sft, "epochs": 3, "training_type": "QLORA"}, "InvalidInput", "2 problems"),
+        ("judge_model_id through hyperparameters", {**rlaif, "hyperparameters": {"judge_model_id": "bedrock/anthropic.claude-v2"}},
+         "HyperparameterNotTunable", "hyperparameters.judge_model_id"),
+        ("data path through hyperparameters", {**sft, "hyperparameters": {"data_path": "s3://elsewhere/x"}}, "HyperparameterNotTunable", "data_path"),
+        ("judge offered but not granted", {**rlaif, "reward_model_id": "openai.gpt-oss-20b-1:0"}, "JudgeModelNotAvailable", "reward_model_id"),
+        ("group of another account", {**sft, "model_package_group": f"arn:aws:sagemaker:us-east-1:{FOREIGN}:model-package-group/theirs"},
+         "AccessNotGranted", "model_package_group"),
+        ("evaluator of another account", {"technique": "RLVR", "training_dataset": u["rlvr"],
+                                          "custom_reward_function": f"arn:aws:sagemaker:us-east-1:{FOREIGN}:hub-content/H/JsonDoc/rf/1.0.0"},
+         "AccessNotGranted", "custom_reward_function"),
+        ("prompt evaluator of another region", {**rlaif, "reward_prompt": "arn:aws:sagemaker:eu-west-1:123456789012:hub-content/H/JsonDoc/rp/1.0.0"},
+         "AccessNotGranted", "reward_prompt"),
+        ("DataSet of another account", {**sft, "training_dataset": f"arn:aws:sagemaker:us-east-1:{FOREIGN}:hub-content/H/DataSet/d/1.0.0"},
+         "AccessNotGranted", "training_dataset"),
+        ("MLflow resource not the stack's", {**sft, "mlflow_resource_arn": "arn:aws:sagemaker:us-east-1:123456789012:mlflow-app/someone-else"},
+         "AccessNotGranted", "mlflow_resource_arn"),
+        ("workflow tag", {**sft, "tags": {"sagemaker-finetuning:execution-arn": "x"}}, "InvalidInput", "tags.sagemaker-finetuning:execution-arn"),
+        ("aws: in another case", {**sft, "tags": {"AWS:cost": "x"}}, "InvalidInput", "tags.AWS:cost"),
+        ("control character in a name", {**sft, "mlflow_run_name": "run\u0000"}, "InvalidInput", "mlflow_run_name"),
+        ("line break in a hyperparameter value", {**sft, "hyperparameters": {"learning_rate": "1e-5\n"}}, "InvalidInput", "hyperparameters.learning_rate"),
+        ("absurd number", {**sft, "hyperparameters": {"learning_rate": 10**30}}, "HyperparameterOutOfRange", "hyperparameters.learning_rate"),
+        ("sequence length with a leading zero", {**sft, "sequence_length": "08K"}, "InvalidInput", "sequence_length"),
+        ("missing dataset", {**sft, "training_dataset": f"s3://{bucket}/datasets/nothing-here.jsonl"}, "DatasetNotFound", "training_dataset"),
+        ("RLVR on an SFT dataset", {"technique": "RLVR", "training_dataset": u["sft"]}, "DatasetFormatMismatch", "training_dataset"),
     ]
 
 
@@ -58,7 +103,7 @@ def test_bad_inputs_fail_by_name_and_start_no_job(harness):
     cases = bad_inputs(harness.uris, harness.outputs["BucketName"], harness.outputs["ModelPackageGroupName"])
     assert len(cases) >= 25
     jobs_before = set(harness.job_names())
-    arns = {label: harness.start(payload) for label, payload, _, _ in cases}
+    arns = {label: harness.start(payload) for label, payload, _, _ in cases}  # any JSON value, as StartExecution takes it
     problems = []
     for label, _payload, error, field in cases:
         desc = harness.wait(arns[label], timeout=90)

@@ -14,7 +14,7 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from events import load
 
-from sagemaker_finetuning.core.errors import ModelNotFound, UnsupportedTrainingType
+from sagemaker_finetuning.core.errors import DatasetAccessDenied, DatasetFormatMismatch, DatasetNotFound, ModelNotFound, UnsupportedTrainingType
 from sagemaker_finetuning.core.settings import StackSettings
 from sagemaker_finetuning.lambda_src.workflow import handler as wf
 
@@ -51,7 +51,7 @@ def _body(data: bytes) -> StreamingBody:
 
 
 def test_step_dispatch_rejects_unknown_step():
-    with pytest.raises(ValueError, match="step: received 'launch'; expected one of validate, resolve, plan, summarize"):
+    with pytest.raises(ValueError, match="step: received 'launch'; expected one of validate, resolve, check_datasets, plan, summarize"):
         wf.step({"step": "launch"})
 
 
@@ -145,3 +145,59 @@ def test_notification_message():
     failed = wf.notification({"executionArn": EXEC, "name": "run-2", "status": "FAILED", "error": "TrainingJobFailed",
                               "cause": "ClientError: out of memory"}, "j2", {"stopped": False})
     assert failed["reason"] == "ClientError: out of memory" and failed["error"] == "TrainingJobFailed"
+
+
+# ----------------------------------------------------------------------------- CheckDatasets
+SFT_RECORD = json.dumps({"prompt": "2+2?", "completion": "4"}).encode() + b"\n"
+RESOLVED = {"resolved": {"model_id": catalog.DEFAULT_MODEL_ID}}
+
+
+def _datasets_event(technique: str = "SFT", **inp: str) -> dict[str, Any]:
+    return {"step": "check_datasets", "input": {"technique": technique, "training_dataset": "s3://ft-bucket/datasets/a.jsonl", **inp},
+            "resolution": RESOLVED}
+
+
+def test_check_datasets_reads_the_head_of_the_object(clients):
+    body = SFT_RECORD * 3
+    clients["s3"].add_response("head_object", {"ContentLength": len(body)}, {"Bucket": "ft-bucket", "Key": "datasets/a.jsonl"})
+    clients["s3"].add_response("get_object", {"Body": _body(body)}, {"Bucket": "ft-bucket", "Key": "datasets/a.jsonl", "Range": "bytes=0-262143"})
+    assert wf.step(_datasets_event()) == {"training_dataset": {"object": "s3://ft-bucket/datasets/a.jsonl", "bytes": len(body), "records_checked": 3}}
+
+
+def test_check_datasets_finds_the_first_object_of_a_prefix(clients):
+    clients["s3"].add_response("list_objects_v2", {"Contents": [
+        {"Key": "datasets/sft/", "Size": 0}, {"Key": "datasets/sft/part-2.jsonl", "Size": 10}, {"Key": "datasets/sft/part-1.jsonl", "Size": 20},
+    ]}, {"Bucket": "ft-bucket", "Prefix": "datasets/sft/", "MaxKeys": 1000})
+    clients["s3"].add_response("get_object", {"Body": _body(SFT_RECORD)})
+    out = wf.step(_datasets_event(training_dataset="s3://ft-bucket/datasets/sft/"))
+    assert out["training_dataset"]["object"] == "s3://ft-bucket/datasets/sft/part-1.jsonl"
+
+
+def test_missing_dataset_and_empty_prefix_fail_before_launch(clients):
+    clients["s3"].add_client_error("head_object", "404", http_status_code=404)
+    clients["s3"].add_response("list_objects_v2", {"KeyCount": 0}, {"Bucket": "ft-bucket", "Prefix": "datasets/a.jsonl/", "MaxKeys": 1000})
+    with pytest.raises(DatasetNotFound, match=r'training_dataset: received "s3://ft-bucket/datasets/a.jsonl"; expected an S3 object, or a prefix'):
+        wf.step(_datasets_event())
+    clients["s3"].add_response("list_objects_v2", {"Contents": [{"Key": "datasets/empty/", "Size": 0}]})
+    with pytest.raises(DatasetNotFound):
+        wf.step(_datasets_event(training_dataset="s3://ft-bucket/datasets/empty/"))
+
+
+def test_rlvr_on_an_sft_dataset_fails_by_name_and_both_datasets_are_reported(clients):
+    for _ in range(2):
+        clients["s3"].add_response("head_object", {"ContentLength": len(SFT_RECORD)})
+        clients["s3"].add_response("get_object", {"Body": _body(SFT_RECORD)})
+    with pytest.raises(DatasetFormatMismatch) as err:
+        wf.step(_datasets_event("RLVR", validation_dataset="s3://ft-bucket/datasets/b.jsonl"))
+    assert [p.field for p in err.value.problems] == ["training_dataset", "validation_dataset"]
+    assert str(err.value).startswith("2 problems: training_dataset:") and "look like the sft format" in str(err.value)
+
+
+def test_unreadable_dataset_and_missing_hub_dataset(clients):
+    clients["s3"].add_client_error("head_object", "AccessDenied", http_status_code=403)
+    with pytest.raises(DatasetAccessDenied, match="S3 answered AccessDenied"):
+        wf.step(_datasets_event())
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:hub-content/H/DataSet/d/1.0.0"
+    clients["sagemaker"].add_client_error("describe_hub_content", "ResourceNotFound")
+    with pytest.raises(DatasetNotFound, match="an existing hub DataSet"):
+        wf.step(_datasets_event(training_dataset=arn))

@@ -42,9 +42,15 @@ def build_definition(scope: Construct, runtime: Runtime) -> Definition:
     stack = Stack.of(scope)
     ends = _ends(scope)
     step = _StepFactory(scope, runtime, ends)
-    validate = step("ValidateInput", "validate", {"input.$": "$"}, None, "Checks the input against the schema and the stack (no AWS call)")
+    # Any JSON value can start an execution: wrap it, so a rejection can be recorded next to it
+    # (a Catch cannot write $.error into a list, a string or null).
+    receive = sfn.Pass(scope, "ReceiveInput", parameters={"input.$": "$"},
+                       comment="Wraps the execution input (any JSON value) as {input: ...}")
+    validate = step("ValidateInput", "validate", {"input.$": "$.input"}, None, "Checks the input against the schema and the stack (no AWS call)")
     resolve = step("ResolveBaseModel", "resolve", {"input.$": "$.input"}, "$.resolution",
                    "DescribeHubContent of the base model (or the source model package) and its recipe")
+    datasets = step("CheckDatasets", "check_datasets", {"input.$": "$.input", "resolution.$": "$.resolution"}, "$.datasets",
+                    "The datasets exist and their first records are in the technique's format (S3 reads, before any spend)")
     plan = step("PlanTrainingJob", "plan", {"input.$": "$.input", "resolution.$": "$.resolution", "execution_arn.$": "$$.Execution.Id"},
                 None, "Builds the exact CreateTrainingJob request (pure planner)")
     verify = catch_errors(POLICIES.verify_lambda.apply(tasks.LambdaInvoke(
@@ -73,7 +79,7 @@ def build_definition(scope: Construct, runtime: Runtime) -> Definition:
         .when(sfn.Condition.boolean_equals("$.plan.verify_reward", True), verify.next(record))
         .otherwise(record)
     )
-    return Definition(validate.next(resolve).next(plan).next(reward_check), statements)
+    return Definition(receive.next(validate).next(resolve).next(datasets).next(plan).next(reward_check), statements)
 
 
 def _ends(scope: Construct) -> _Ends:

@@ -108,6 +108,7 @@ def _grant_steps(stack: Stack, fn: lambda_.Function, p: RuntimeProps) -> None:
     fn.add_to_role_policy(iam.PolicyStatement(actions=["sagemaker:DescribeHubContent"], resources=[hub_content]))
     fn.add_to_role_policy(iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[p.model_package_group.model_packages_arn()]))
     fn.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"arn:{stack.partition}:s3:::{p.recipe_bucket_name}/*"]))
+    _grant_dataset_reads(fn, p)  # CheckDatasets: the datasets exist and begin in the right format
     suppress(fn, [Suppression(
         "AwsSolutions-IAM5",
         "Base models live in SageMakerPublicHub (owned by the 'aws' account, name per input), recipes in the regional "
@@ -118,14 +119,25 @@ def _grant_steps(stack: Stack, fn: lambda_.Function, p: RuntimeProps) -> None:
     )])
 
 
-def _grant_verify(fn: lambda_.Function, p: RuntimeProps) -> None:
+def _grant_dataset_reads(fn: lambda_.Function, p: RuntimeProps) -> None:
     grant_read_prefix(p.locations.bucket, fn, p.locations.dataset_prefix)
     for extra in p.dataset_buckets:
         extra.grant_read(fn)
-    for rf in p.reward_functions:
-        rf.grant_invoke(fn)
     if p.locations.encryption_key is not None:
         p.locations.encryption_key.grant_decrypt(fn)
+    suppress(fn, [Suppression(
+        "AwsSolutions-IAM5",
+        "Reads datasets under the bucket's dataset prefix (and the dataset buckets the user named) to check they exist "
+        "and begin in the technique's format.",
+        ["Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", "Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*",
+         "regex:/^Resource::<.*Arn>/.+/\\*$/", "regex:/^Resource::arn:<AWS::Partition>:s3:::.*/\\*$/"],
+    )])
+
+
+def _grant_verify(fn: lambda_.Function, p: RuntimeProps) -> None:
+    _grant_dataset_reads(fn, p)
+    for rf in p.reward_functions:
+        rf.grant_invoke(fn)
     suppress(fn, [Suppression(
         "AwsSolutions-IAM5",
         "Reads training samples under the bucket's dataset prefix (and dataset buckets the user named) and invokes the "
