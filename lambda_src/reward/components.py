@@ -31,8 +31,8 @@ Pure and stdlib only.
 
 Degenerate responses (a collapsed policy's million digits, token loops, blank floods) cost time
 linear in their length, or bounded, so that any response up to 1 MB is scored in milliseconds
-(see extract.py for the bounds of the answer extraction). Bounds of the components, which only
-change the result for such responses:
+(see extract.py for the bounds of the answer extraction). Bounds of the components (all but the
+regex window only change the result for such responses; the regex window is a trade-off, below):
 
   * ``regex`` searches the last ``window`` characters of its target (default 4096, about a
     thousand tokens: where final answers are): a match must start there (the pattern still sees

@@ -363,25 +363,19 @@ def first_number(region: str, fractions: bool = True) -> float | None:
     if m is None:
         return None
     if fractions and ("/" in region or "frac" in region):
-        f = _fraction_at(region, m.start())
+        # A fraction that starts at or before the first number holds it: "\\frac{" + it (so it
+        # starts at the last backslash before it) or it as numerator: two anchored matches.
+        p = m.start()
+        k = region.rfind("\\", 0, p)
+        f = FRACTION_RE.match(region, k) if k >= 0 else None
+        if f is None:
+            f = FRACTION_RE.match(region, p)
         if f is not None:
             num, den = (f.group(1), f.group(2)) if f.group(1) is not None else (f.group(3), f.group(4))
             a, b = to_float(num), to_float(den)
             if a is not None and b:
                 return a / b
     return to_float(m.group())
-
-
-def _fraction_at(region: str, p: int) -> re.Match[str] | None:
-    """The first FRACTION_RE match of ``region`` when it starts at or before ``p``, the start of
-    the region's first number; else None.
-
-    Such a fraction holds that number: "\\frac{" + it (so it starts at the last backslash before
-    ``p``), or it as numerator (so it starts at ``p``); two anchored matches, not a search.
-    """
-    k = region.rfind("\\", 0, p)
-    f = FRACTION_RE.match(region, k) if k >= 0 else None
-    return f if f is not None else FRACTION_RE.match(region, p)
 
 
 def _cut_before(text: str, i: int) -> int:
@@ -426,23 +420,27 @@ def last_number(text: str) -> float | None:
     n = len(text)
     floor = 0 if n <= TAIL_WINDOW else _cut_after(text, n - TAIL_WINDOW)
     end = n
-    for _ in range(4):
+    runs = 4  # runs read one by one before reading windows
+    while end > floor:
         if end == n and not floor:
             p = max(map(text.rfind, _DIGITS))
         else:
             p = max(text.rfind(d, floor, end) for d in _DIGITS)
-        if p < 0:
+        if p < floor:
             return None
+        lo = p - 32 if p - 32 > floor else floor
         i = p  # the start of the run of number characters ending at the digit
-        while i > 0 and text[i - 1] in _NUMBER_CHARS:
+        while i > lo and text[i - 1] in _NUMBER_CHARS:
             i -= 1
-            if p - i > 32:  # a long run: find its start in C
-                i = _cut_before(text, i)
-                break
+        if i == lo and i > floor and text[i - 1] in _NUMBER_CHARS:  # a long run: find its start in C
+            i = _cut_before(text, i)
         found = NUMBER_RE.findall(text, i, p + 2)
         if found:
             return to_float(found[-1])
         end = i
+        runs -= 1
+        if not runs:
+            break
     size = 256
     while end > floor:
         start = _cut_before(text, end - size) if end - size > floor else floor
