@@ -50,6 +50,7 @@ class ServerlessFineTuning(Construct):
         Default: a least-privilege role.
     :param max_runtime: longest job runtime (and default). Default: 24 hours.
     :param min_poll_interval: Default: 1 minute. :param max_poll_interval: Default: 15 minutes.
+    :param sweep_interval: how often orphaned jobs (their execution ended) are stopped. Default: 30 minutes.
     :param notifications: ``Notifications.none()``, ``.new_topic()`` or ``.to(topic)``. Default: none.
     :param log_retention: Default: one year.
     :param tags: tags for every training job. Default: none.
@@ -75,6 +76,7 @@ class ServerlessFineTuning(Construct):
         max_runtime: Duration = Duration.hours(24),
         min_poll_interval: Duration = Duration.minutes(1),
         max_poll_interval: Duration = Duration.minutes(15),
+        sweep_interval: Duration = Duration.minutes(30),
         notifications: Optional[Notifications] = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         tags: Optional[Mapping[str, str]] = None,
@@ -118,7 +120,8 @@ class ServerlessFineTuning(Construct):
             model_package_group=self.model_package_group, base_model=base_model, reward_functions=reward_functions,
             judge_models=judges, judge_prompt=judge_prompt, mlflow_resource_arn=mlflow_resource_arn,
             dataset_buckets=dataset_buckets, max_runtime=max_runtime, min_poll_interval=min_poll_interval,
-            max_poll_interval=max_poll_interval, notification_topic=self.notification_topic, log_retention=log_retention,
+            max_poll_interval=max_poll_interval, sweep_interval=sweep_interval, notification_topic=self.notification_topic,
+            log_retention=log_retention,
             removal_policy=removal_policy, tags=tags,
         )
         self.state_machine = self.workflow.state_machine

@@ -129,6 +129,16 @@ def handle(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, st
                 override = RUNTIME.override(name)
                 override.suppress_events = bool(body.get("suppress", True))
                 return _ok({"job": name, "suppress_events": override.suppress_events})
+        if parts[0] == "rules" and len(parts) == 3 and parts[2] == "schedule" and method == "POST":
+            from moto.events.exceptions import ResourceNotFoundException
+
+            from sagemaker_finetuning_emulator import patch_events
+            from sagemaker_finetuning_emulator.runtime import DEFAULT_ACCOUNT_ID
+
+            try:
+                return _ok(patch_events.fire_schedule(body.get("account") or DEFAULT_ACCOUNT_ID, body.get("region") or RUNTIME.region, parts[1]))
+            except ResourceNotFoundException:
+                return _fail(404, f"no rule {parts[1]}")
         if route == "clock/advance" and method == "POST":
             seconds = float(body.get("seconds", 0))
             if seconds < 0:
@@ -223,9 +233,12 @@ class EmulatorControl:
         message: str | None = None,
         http_status: int = 400,
         match: dict[str, Any] | None = None,
+        after: bool = False,
     ) -> dict[str, Any]:
-        """The next ``count`` SageMaker ``operation`` calls (matching ``match``) fail with ``error_code``."""
-        body: dict[str, Any] = {"operation": operation, "error_code": error_code, "count": count, "http_status": http_status}
+        """The next ``count`` SageMaker ``operation`` calls (matching ``match``) fail with ``error_code``;
+        ``after``: the call takes effect first (a lost response)."""
+        body: dict[str, Any] = {"operation": operation, "error_code": error_code, "count": count, "http_status": http_status,
+                                "after": after}
         if message:
             body["message"] = message
         if match:
@@ -251,6 +264,10 @@ class EmulatorControl:
 
     def suppress_events(self, job_name: str, suppress: bool = True) -> dict[str, Any]:
         return self._call("POST", f"jobs/{job_name}/events", {"suppress": suppress})
+
+    def fire_schedule(self, rule_name: str, account: str | None = None, region: str | None = None) -> dict[str, Any]:
+        """Run the schedule rule ``rule_name`` once now (its targets get a ``Scheduled Event``)."""
+        return self._call("POST", f"rules/{rule_name}/schedule", {"account": account, "region": region})
 
     def advance(self, seconds: float, job_name: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"seconds": seconds}

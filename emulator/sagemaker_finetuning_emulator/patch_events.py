@@ -177,6 +177,10 @@ def send_to_targets(self: Any, original_event: Any, transform_input: bool = True
     """
     if getattr(self, "state", "ENABLED") != "ENABLED":
         return
+    if getattr(self, "scheduled_expression", None):
+        # moto: a rule without an event pattern matches every event. AWS: a schedule rule
+        # receives no events; its targets run on the schedule only (see ``fire_schedule``).
+        return
     if not self.event_pattern.matches_event(original_event):
         return
     ours = [t for t in self.targets if t["Arn"].split(":")[2:3] in (["lambda"], ["states"])]
@@ -189,6 +193,26 @@ def send_to_targets(self: Any, original_event: Any, transform_input: bool = True
         clone = copy.copy(self)
         clone.targets = others
         _orig_send_to_targets(clone, original_event, transform_input)
+
+
+def fire_schedule(account: str, region: str, rule_name: str) -> dict[str, Any]:
+    """Deliver one ``Scheduled Event`` of the schedule rule ``rule_name`` to its Lambda and Step
+    Functions targets, synchronously (the emulator has no clock for schedules; tests fire them)."""
+    from moto.events.models import events_backends
+
+    rule = events_backends[account][region].describe_rule(rule_name, None)
+    if not getattr(rule, "scheduled_expression", None):
+        raise ValueError(f"rule {rule_name} has no schedule expression")
+    event = {
+        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": account, "time": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region, "resources": [rule.arn], "detail": {},
+    }
+    targets = [t for t in rule.targets if t["Arn"].split(":")[2:3] in (["lambda"], ["states"])]
+    if getattr(rule, "state", "ENABLED") == "ENABLED":
+        for target in targets:
+            _deliver(rule, copy.deepcopy(target), event)
+    return {"rule": rule_name, "delivered": len(targets) if rule.state == "ENABLED" else 0, "event": event}
 
 
 def apply() -> None:

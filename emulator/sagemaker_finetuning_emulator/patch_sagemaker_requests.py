@@ -66,7 +66,9 @@ def call_action(self: Any) -> Any:
     if action:
         fault = RUNTIME.take_fault("sagemaker", action, params)
         if fault is not None:
-            LOG.info("%s fault injected: %s -> %s", SIMULATED, action, fault.error_code)
+            LOG.info("%s fault injected: %s -> %s%s", SIMULATED, action, fault.error_code, " (after applying it)" if fault.after else "")
+            if fault.after:
+                _original_call_action(self)
             return _error_response(self, fault.error_code, fault.default_message(), fault.http_status)
         errors = validation_errors("sagemaker", action, params)
         if errors:

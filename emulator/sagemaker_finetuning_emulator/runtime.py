@@ -86,6 +86,9 @@ class Fault:
     #: Only requests whose top-level parameters equal these values match (e.g. {"TrainingJobName": "x"}).
     match: dict[str, Any] = field(default_factory=dict)
     service: str = "sagemaker"
+    #: Apply the request first, then answer the error: a response lost on the way back (the caller's
+    #: retry then meets the effect of its own first attempt, e.g. ResourceInUse for its own job).
+    after: bool = False
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     hits: int = 0
 

@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 from sagemaker_finetuning.core import evaluators as ev
 from sagemaker_finetuning.core import planner as P
 from sagemaker_finetuning.core import reward_contract
-from sagemaker_finetuning.core.constants import TERMINAL_EXECUTION_STATUSES, is_nova_model
+from sagemaker_finetuning.core.constants import EXECUTION_TAG, STACK_TAG, TERMINAL_EXECUTION_STATUSES, is_nova_model
 from sagemaker_finetuning.core.datasets.preflight import HEAD_BYTES, first_records_problem, head_lines
 from sagemaker_finetuning.core.errors import (
     AccessNotGranted,
@@ -34,11 +34,19 @@ from sagemaker_finetuning.core.errors import (
     ModelNotFound,
     RewardFunctionNotAllowed,
     RewardFunctionVerificationFailed,
+    TrainingJobNameInUse,
     combined,
 )
 from sagemaker_finetuning.core.recipes import OVERRIDE_PARAMS_KEY, select_recipe
 from sagemaker_finetuning.core.settings import StackSettings
-from sagemaker_finetuning.core.tracking import summarize_job, waiter_key_for_execution, waiter_key_for_job
+from sagemaker_finetuning.core.tracking import (
+    created_by,
+    summarize_job,
+    sweep_verdict,
+    tag_map,
+    waiter_key_for_execution,
+    waiter_key_for_job,
+)
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
@@ -286,7 +294,36 @@ def summarize(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     return out
 
 
-_STEPS = {"validate": validate, "resolve": resolve, "check_datasets": check_datasets, "plan": plan, "summarize": summarize}
+def _job_arn(name: str) -> str:
+    cfg = settings()
+    return f"arn:{cfg.partition}:sagemaker:{cfg.region}:{cfg.account}:training-job/{name}"
+
+
+def _job_tags(name: str) -> dict[str, str] | None:
+    """The job's tags; None when the stack may not read them (IAM allows only jobs of this stack)."""
+    try:
+        return tag_map(_client("sagemaker").list_tags(ResourceArn=_job_arn(name), MaxResults=100).get("Tags"))
+    except ClientError as exc:
+        if _code(exc) in ("AccessDenied", "AccessDeniedException"):
+            return None
+        raise
+
+
+def adopt(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """State VerifyJobOwnership (CreateTrainingJob answered ResourceInUse): track the existing job only
+    if this execution created it (a retried create or a redrive); anything else touches nothing."""
+    name, execution_arn = event["plan"]["training_job_name"], event["execution_arn"]
+    tags = _job_tags(name)
+    if tags is None or not created_by(tags, settings().stack_id, execution_arn):
+        raise TrainingJobNameInUse(
+            "training_job_name", name, "a name no existing training job has (this job was not created by this execution)",
+            "Choose another training_job_name, or leave it out: the workflow derives a unique one from the execution",
+        )
+    return {"adopted": name}
+
+
+_STEPS = {"validate": validate, "resolve": resolve, "check_datasets": check_datasets, "plan": plan, "adopt": adopt,
+          "summarize": summarize}
 
 
 def step(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
@@ -343,6 +380,11 @@ def on_execution_end(event: dict[str, Any], context: Any = None) -> dict[str, An
         TableName=_table(), Key={"pk": {"S": waiter_key_for_execution(execution_arn)}}, ConsistentRead=True
     ).get("Item")
     name = item["job_name"]["S"] if item else None
+    if name and not _ours(name, execution_arn):
+        # The name was taken by a job this execution did not create (TrainingJobNameInUse): not ours
+        # to stop, and not ours to report.
+        LOG.info("training job %s was not created by %s: left alone", name, execution_arn)
+        name = None
     result = _stop_job(name, detail["status"], execution_arn) if name and detail["status"] != "SUCCEEDED" else {"job": name, "stopped": False}
     topic = os.environ.get("NOTIFICATION_TOPIC_ARN")
     if topic:
@@ -350,6 +392,57 @@ def on_execution_end(event: dict[str, Any], context: Any = None) -> dict[str, An
         _client("sns").publish(TopicArn=topic, Subject=message["subject"][:100], Message=json.dumps(message, indent=2, default=str))
         result["notified"] = True
     return result
+
+
+def _ours(name: str, execution_arn: str) -> bool:
+    try:
+        tags = _job_tags(name)
+    except ClientError as exc:
+        if _code(exc) in _NOT_FOUND:
+            return False  # never created
+        raise
+    return tags is not None and created_by(tags, settings().stack_id, execution_arn)
+
+
+def sweep(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Scheduled: stop the running jobs of this stack whose execution no longer runs (a lost clean-up
+    event must not leave a job billing). Jobs of other stacks, or of running executions, are left alone."""
+    sm, sfn, stack_id = _client("sagemaker"), _client("stepfunctions"), settings().stack_id or ""
+    stopped, kept = [], 0
+    for page in sm.get_paginator("list_training_jobs").paginate(StatusEquals="InProgress"):
+        for job in page.get("TrainingJobSummaries", []):
+            name = job["TrainingJobName"]
+            tags = _job_tags(name) or {}  # None: another stack's job (IAM allows only this stack's)
+            mine = tags.get(STACK_TAG) == stack_id[:256]
+            reason = sweep_verdict(tags, stack_id, _execution_status(sfn, tags.get(EXECUTION_TAG))) if mine else None
+            if reason is None or not _stop_if_running(sm, name):
+                kept += 1
+                continue
+            LOG.warning("stopped orphaned training job %s: %s", name, reason)
+            stopped.append({"job": name, "reason": reason})
+    return {"stopped": stopped, "left_alone": kept}
+
+
+def _stop_if_running(sm: Any, name: str) -> bool:
+    """StopTrainingJob; False when the job ended meanwhile (or another clean-up stopped it first)."""
+    try:
+        sm.stop_training_job(TrainingJobName=name)
+    except ClientError as exc:
+        if _code(exc) in _NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+def _execution_status(sfn: Any, execution_arn: str | None) -> str:
+    if not execution_arn:
+        return "gone"
+    try:
+        return str(sfn.describe_execution(executionArn=execution_arn)["status"])
+    except ClientError as exc:
+        if _code(exc) in ("ExecutionDoesNotExist", "InvalidArn"):
+            return "gone"
+        raise
 
 
 def notification(detail: dict[str, Any], job_name: str | None, stop_result: dict[str, Any]) -> dict[str, Any]:

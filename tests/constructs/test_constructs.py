@@ -295,10 +295,10 @@ class TestPattern:
         p = ServerlessFineTuning(stack, "FineTuning")
         t = Template.from_stack(stack)
         for kind, n in {"AWS::S3::Bucket": 2, "AWS::SageMaker::ModelPackageGroup": 1, "AWS::StepFunctions::StateMachine": 1,
-                        "Custom::SageMakerHubEvaluator": 1, "AWS::DynamoDB::Table": 1, "AWS::Events::Rule": 2,
-                        "AWS::CloudWatch::Alarm": 3}.items():
+                        "Custom::SageMakerHubEvaluator": 1, "AWS::DynamoDB::Table": 1, "AWS::Events::Rule": 3,
+                        "AWS::CloudWatch::Alarm": 4, "AWS::SQS::Queue": 1}.items():
             t.resource_count_is(kind, n)
-        assert len(t.find_resources("AWS::Lambda::Function")) == 6
+        assert len(t.find_resources("AWS::Lambda::Function")) == 7
         assert "Outputs" not in t.to_json(), "the library emits no CloudFormation outputs (the app does)"
         assert set(p.outputs()) == {"StateMachineArn", "BucketName", "ModelPackageGroupName", "RewardEvaluatorArn", "ExecutionRoleArn"}
         assert p.reward_function is not None and p.workflow.state_machine is p.state_machine
@@ -323,7 +323,7 @@ class TestPattern:
             resources = Template.from_stack(stack).to_json()["Resources"]
             # the pattern's own (the stack's shared custom-resource providers live outside it)
             mine = {k: r for k, r in resources.items() if r["Type"] in stateful and k.startswith("FT")}
-            assert len(mine) == 10, sorted(mine)
+            assert len(mine) == 11, sorted(mine)
             assert {k: r.get("DeletionPolicy") for k, r in mine.items()} == {k: expected for k in mine}
 
     def test_metrics_take_the_usual_options(self):

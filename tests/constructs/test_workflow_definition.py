@@ -6,7 +6,7 @@ import json
 
 EXPECTED_STATES = {
     "ReceiveInput", "ValidateInput", "ResolveBaseModel", "CheckDatasets", "PlanTrainingJob", "VerifyReward?", "VerifyRewardFunction",
-    "RecordExecutionJob", "MlflowConfigured?", "CreateTrainingJob", "CreateTrainingJobWithMlflow", "DescribeTrainingJob", "JobStatus?", "WaitForJobEvent",
+    "RecordExecutionJob", "MlflowConfigured?", "VerifyJobOwnership", "CreateTrainingJob", "CreateTrainingJobWithMlflow", "DescribeTrainingJob", "JobStatus?", "WaitForJobEvent",
     "BackOffPolling", "IntervalAboveMaximum?", "CapPollInterval", "PollWithoutEvents", "SummarizeResult",
     "TrainingJobCompleted", "TrainingJobFailed", "TrainingJobStopped", "ExplainRejection", "InputRejected", "WorkflowError",
 }
@@ -23,7 +23,7 @@ def test_named_states(definition):
 
 def test_every_aws_call_has_retry_and_catch(definition):
     tasks = {n: s for n, s in definition["States"].items() if s["Type"] == "Task"}
-    assert len(tasks) == 11
+    assert len(tasks) == 12
     for name, state in tasks.items():
         assert state.get("Retry"), f"{name} has no Retry"
         assert state.get("Catch"), f"{name} has no Catch"
@@ -42,7 +42,7 @@ def test_create_passes_the_planned_request(definition):
         assert create["Resource"].endswith(":states:::aws-sdk:sagemaker:createTrainingJob")
         assert create["Parameters"] == {f"{f}.$": f"$.plan.request.{f}" for f in (*REQUEST_FIELDS, *extra)}
         catches = {tuple(c["ErrorEquals"]): c["Next"] for c in create["Catch"]}
-        assert catches[("SageMaker.ResourceInUseException", "SageMaker.ResourceInUse")] == "DescribeTrainingJob"
+        assert catches[("SageMaker.ResourceInUseException", "SageMaker.ResourceInUse")] == "VerifyJobOwnership"
         retried = {e for r in create["Retry"] for e in r["ErrorEquals"]}
         assert "SageMaker.ThrottlingException" in retried
     choice = definition["States"]["MlflowConfigured?"]
@@ -97,3 +97,12 @@ def test_input_errors_route_to_rejection(definition):
     catch = definition["States"]["ValidateInput"]["Catch"]
     assert set(catch[0]["ErrorEquals"]) == set(ERROR_NAMES) and catch[0]["Next"] == "ExplainRejection"
     assert {"EulaNotAccepted", "HyperparameterOutOfRange", "JudgeModelNotAvailable", "DatasetAccessDenied"} <= set(ERROR_NAMES)
+
+
+def test_an_existing_job_is_tracked_only_after_its_ownership_is_verified(definition):
+    """ResourceInUse -> VerifyJobOwnership (this execution's tags?) -> DescribeTrainingJob; else InputRejected."""
+    verify = definition["States"]["VerifyJobOwnership"]
+    assert verify["Next"] == "DescribeTrainingJob" and verify["Parameters"]["step"] == "adopt"
+    assert verify["Parameters"]["execution_arn.$"] == "$$.Execution.Id"
+    rejected = [c for c in verify["Catch"] if "TrainingJobNameInUse" in c["ErrorEquals"]]
+    assert rejected and rejected[0]["Next"] == "ExplainRejection"

@@ -47,6 +47,21 @@ class Harness:
     def history(self, arn: str) -> list[dict[str, Any]]:
         return self.sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
 
+    def emu_clients(self, service: str) -> Any:
+        return boto3.client(service, **self.emu.client_kwargs())
+
+    def physical_id(self, resource_type: str, construct_id: str) -> str:
+        """The deployed name of the workflow's resource ``construct_id`` (e.g. ``AWS::Events::Rule``, ``SweepOrphanedJobs``)."""
+        cfn = self.emu_clients("cloudformation")
+        for page in cfn.get_paginator("list_stack_resources").paginate(StackName="SageMakerFineTuning"):
+            for res in page["StackResourceSummaries"]:
+                if res["ResourceType"] == resource_type and res["LogicalResourceId"].startswith(f"FineTuningWorkflow{construct_id}"):
+                    return res["PhysicalResourceId"]
+        raise KeyError(construct_id)
+
+    def rule(self, construct_id: str) -> str:
+        return self.physical_id("AWS::Events::Rule", construct_id)
+
     def job_names(self) -> list[str]:
         return [j["TrainingJobName"] for j in self.sm.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]]
 

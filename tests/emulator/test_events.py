@@ -20,9 +20,14 @@ def sink_objects(s3, prefix: str) -> list:
     return [json.loads(s3.get_object(Bucket="ev-sink", Key=k)["Body"].read()) for k in keys]
 
 
+def _ensure_sink(s3) -> None:
+    if "ev-sink" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+        s3.create_bucket(Bucket="ev-sink")
+
+
 def test_lambda_sfn_and_sqs_targets_with_input_variants(client):
     s3, lam, events, sfn, sqs = client("s3"), client("lambda"), client("events"), client("stepfunctions"), client("sqs")
-    s3.create_bucket(Bucket="ev-sink")
+    _ensure_sink(s3)
     fn = lam.create_function(
         FunctionName="ev-sink", Runtime="python3.12", Role=ensure_role(client("iam")), Handler="sink.handler",
         Code={"ZipFile": zip_bytes({"sink.py": SINK})}, Timeout=10,
@@ -77,3 +82,27 @@ def test_lambda_sfn_and_sqs_targets_with_input_variants(client):
 
     assert wait_for(lambda: sqs.receive_message(QueueUrl=live).get("Messages"))
     assert sqs.receive_message(QueueUrl=queue).get("Messages") is None  # disabled rule delivers nothing
+
+
+def test_schedule_rules_get_no_events_and_fire_on_demand(emulator, client):
+    """moto matches every event to a rule without an event pattern; AWS runs a schedule rule's targets
+    on the schedule only. The emulator has no schedule clock: ``fire_schedule`` runs one tick."""
+    s3, lam, events = client("s3"), client("lambda"), client("events")
+    _ensure_sink(s3)
+    fn = lam.create_function(
+        FunctionName="ev-sched", Runtime="python3.12", Role=ensure_role(client("iam")), Handler="sink.handler",
+        Code={"ZipFile": zip_bytes({"sink.py": SINK})}, Timeout=10,
+    )["FunctionArn"]
+    events.put_rule(Name="every-30-min", ScheduleExpression="rate(30 minutes)")
+    events.put_targets(Rule="every-30-min", Targets=[{"Id": "fn", "Arn": fn, "Input": json.dumps({"kind": "sched"})}])
+    events.put_rule(Name="every-30-min-off", ScheduleExpression="rate(30 minutes)", State="DISABLED")
+    events.put_targets(Rule="every-30-min-off", Targets=[{"Id": "fn", "Arn": fn, "Input": json.dumps({"kind": "off"})}])
+    events.put_events(Entries=[{"Source": "test.other", "DetailType": "Thing", "Detail": "{}"}])
+    time.sleep(1.0)
+    assert sink_objects(s3, "sched/") == []
+    fired = emulator.control.fire_schedule("every-30-min")
+    assert fired["delivered"] == 1 and fired["event"]["detail-type"] == "Scheduled Event"
+    assert fired["event"]["resources"] == [events.describe_rule(Name="every-30-min")["Arn"]]
+    assert sink_objects(s3, "sched/") == [{"kind": "sched"}]  # delivered synchronously
+    assert emulator.control.fire_schedule("every-30-min-off")["delivered"] == 0
+    assert sink_objects(s3, "off/") == []

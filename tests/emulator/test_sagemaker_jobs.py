@@ -243,6 +243,24 @@ def test_throttling_injection(emulator, raw_sm):
     assert control.faults() == []
 
 
+def test_a_fault_after_the_call_applies_it_then_answers_the_error(emulator, raw_sm):
+    """``after=True`` simulates a lost response: the job exists although the caller saw a 503."""
+    emulator.control.inject_fault("CreateTrainingJob", error_code="ServiceUnavailableException", http_status=503, after=True,
+                                  match={"TrainingJobName": "lost-1"})
+    with pytest.raises(raw_sm.exceptions.ClientError) as err:
+        raw_sm.create_training_job(**serverless_job("lost-1"))
+    assert err.value.response["Error"]["Code"] == "ServiceUnavailableException"
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    assert raw_sm.describe_training_job(TrainingJobName="lost-1")["TrainingJobName"] == "lost-1"
+    with pytest.raises(raw_sm.exceptions.ClientError, match="ResourceInUse"):  # the caller's retry
+        raw_sm.create_training_job(**serverless_job("lost-1"))
+    emulator.control.inject_fault("CreateTrainingJob", match={"TrainingJobName": "lost-2"})  # before (default): no effect
+    with pytest.raises(raw_sm.exceptions.ClientError, match="ThrottlingException"):
+        raw_sm.create_training_job(**serverless_job("lost-2"))
+    with pytest.raises(raw_sm.exceptions.ClientError, match="ValidationException|ResourceNotFound"):
+        raw_sm.describe_training_job(TrainingJobName="lost-2")
+
+
 def test_control_api_outcome_suppression_snapshot_and_clock(emulator, sm, job_events):
     sqs, url = job_events
     control = emulator.control

@@ -14,14 +14,28 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from events import load
 
-from sagemaker_finetuning.core.errors import DatasetAccessDenied, DatasetFormatMismatch, DatasetNotFound, ModelNotFound, UnsupportedTrainingType
+from sagemaker_finetuning.core.errors import (
+    DatasetAccessDenied,
+    DatasetFormatMismatch,
+    DatasetNotFound,
+    ModelNotFound,
+    TrainingJobNameInUse,
+    UnsupportedTrainingType,
+)
 from sagemaker_finetuning.core.settings import StackSettings
 from sagemaker_finetuning.lambda_src.workflow import handler as wf
 
 REGION = "us-east-1"
+STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/FineTuning/0b1e2c30-0000-11ef-8000-0a1b2c3d4e5f"
 SETTINGS = StackSettings(region=REGION, account="123456789012", partition="aws", role_arn="arn:aws:iam::123456789012:role/ft",
-                         bucket="ft-bucket", model_package_group_name="grp", base_model=catalog.DEFAULT_MODEL_ID)
+                         bucket="ft-bucket", model_package_group_name="grp", base_model=catalog.DEFAULT_MODEL_ID, stack_id=STACK_ID)
 EXEC = "arn:aws:states:us-east-1:123456789012:execution:sm:run-1"
+JOB_ARN = "arn:aws:sagemaker:us-east-1:123456789012:training-job/my-job"
+
+
+def _tags(stack_id: str = STACK_ID, execution: str = EXEC) -> dict[str, Any]:
+    return {"Tags": [{"Key": "sagemaker-finetuning:stack-id", "Value": stack_id},
+                     {"Key": "sagemaker-finetuning:execution-arn", "Value": execution}]}
 
 
 @pytest.fixture
@@ -51,7 +65,7 @@ def _body(data: bytes) -> StreamingBody:
 
 
 def test_step_dispatch_rejects_unknown_step():
-    with pytest.raises(ValueError, match="step: received 'launch'; expected one of validate, resolve, check_datasets, plan, summarize"):
+    with pytest.raises(ValueError, match="step: received 'launch'; expected one of validate, resolve, check_datasets, plan, adopt, summarize"):
         wf.step({"step": "launch"})
 
 
@@ -127,6 +141,7 @@ def test_aborted_execution_stops_its_job_and_notifies(clients, monkeypatch):
     monkeypatch.setenv("NOTIFICATION_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:ft")
     key = {"pk": {"S": f"execution#{EXEC}"}}
     clients["dynamodb"].add_response("get_item", {"Item": {**key, "job_name": {"S": "my-job"}}}, {"TableName": "waiters", "Key": key, "ConsistentRead": True})
+    clients["sagemaker"].add_response("list_tags", _tags(), {"ResourceArn": JOB_ARN, "MaxResults": 100})
     clients["sagemaker"].add_response("describe_training_job", {
         "TrainingJobName": "my-job", "TrainingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/my-job",
         "TrainingJobStatus": "InProgress", "SecondaryStatus": "Training", "CreationTime": "2026-01-01T00:00:00Z",
@@ -201,3 +216,53 @@ def test_unreadable_dataset_and_missing_hub_dataset(clients):
     clients["sagemaker"].add_client_error("describe_hub_content", "ResourceNotFound")
     with pytest.raises(DatasetNotFound, match="an existing hub DataSet"):
         wf.step(_datasets_event(training_dataset=arn))
+
+
+
+# ----------------------------------------------------------------------------- isolation between executions
+def test_adopt_tracks_only_a_job_this_execution_created(clients):
+    event = {"step": "adopt", "plan": {"training_job_name": "my-job"}, "execution_arn": EXEC}
+    clients["sagemaker"].add_response("list_tags", _tags(), {"ResourceArn": JOB_ARN, "MaxResults": 100})
+    assert wf.step(event) == {"adopted": "my-job"}  # a retried create or a redrive: the same execution
+    for other in (_tags(execution=EXEC.replace("run-1", "run-2")), _tags(stack_id=STACK_ID.replace("FineTuning", "Other")), {"Tags": []}):
+        clients["sagemaker"].add_response("list_tags", other)
+        with pytest.raises(TrainingJobNameInUse, match='training_job_name: received "my-job"; expected a name no existing training job has'):
+            wf.step(event)
+    clients["sagemaker"].add_client_error("list_tags", "AccessDeniedException")  # another stack's job (IAM: own tag only)
+    with pytest.raises(TrainingJobNameInUse):
+        wf.step(event)
+
+
+def test_an_ended_execution_never_stops_or_reports_a_job_it_did_not_create(clients, monkeypatch):
+    """Execution B named team A's running job and was aborted: A's job keeps running, B reports no job."""
+    monkeypatch.setenv("NOTIFICATION_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:ft")
+    key = {"pk": {"S": f"execution#{EXEC}"}}
+    clients["dynamodb"].add_response("get_item", {"Item": {**key, "job_name": {"S": "my-job"}}})
+    clients["sagemaker"].add_response("list_tags", _tags(execution=EXEC.replace("run-1", "team-a")))
+    clients["sns"].add_response("publish", {"MessageId": "m"})
+    out = wf.on_execution_end(load("eventbridge_execution_status_change_aborted"))
+    assert out == {"job": None, "stopped": False, "notified": True}  # no StopTrainingJob stubbed: none was sent
+
+
+def test_the_sweeper_stops_only_this_stacks_orphans(clients):
+    jobs = {"TrainingJobSummaries": [
+        {"TrainingJobName": n, "TrainingJobArn": f"{JOB_ARN[:-6]}{n}", "CreationTime": "2026-01-01T00:00:00Z", "TrainingJobStatus": "InProgress"}
+        for n in ("orphan", "running", "other-stack", "no-tags", "gone")
+    ]}
+    sm, sfn = clients["sagemaker"], clients["stepfunctions"]
+    sm.add_response("list_training_jobs", jobs, {"StatusEquals": "InProgress"})
+    sm.add_response("list_tags", _tags(execution=EXEC.replace("run-1", "ended")))
+    sfn.add_response("describe_execution", {"executionArn": EXEC.replace("run-1", "ended"), "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:sm",
+                                            "status": "ABORTED", "startDate": "2026-01-01T00:00:00Z"})
+    sm.add_response("stop_training_job", {}, {"TrainingJobName": "orphan"})
+    sm.add_response("list_tags", _tags(execution=EXEC))
+    sfn.add_response("describe_execution", {"executionArn": EXEC, "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:sm",
+                                            "status": "RUNNING", "startDate": "2026-01-01T00:00:00Z"})
+    sm.add_client_error("list_tags", "AccessDeniedException")  # another stack's job: IAM refuses
+    sm.add_response("list_tags", {"Tags": []})
+    sm.add_response("list_tags", _tags(execution=EXEC.replace("run-1", "deleted")))
+    sfn.add_client_error("describe_execution", "ExecutionDoesNotExist")
+    sm.add_response("stop_training_job", {}, {"TrainingJobName": "gone"})
+    out = wf.sweep({"source": "aws.events", "detail-type": "Scheduled Event"})
+    assert out == {"stopped": [{"job": "orphan", "reason": "its execution is ABORTED"}, {"job": "gone", "reason": "its execution is gone"}],
+                   "left_alone": 3}

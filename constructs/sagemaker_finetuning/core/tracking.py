@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sagemaker_finetuning.core.constants import EXECUTION_TAG, STACK_TAG
+
 
 def waiter_key_for_job(job_name: str) -> str:
     return f"job#{job_name}"
@@ -42,3 +44,31 @@ def summarize_job(job: dict[str, Any]) -> dict[str, Any]:
         "failure_reason": job.get("FailureReason"),
         "output_s3_path": (job.get("OutputDataConfig") or {}).get("S3OutputPath"),
     }
+
+
+# ----------------------------------------------------------------------------- ownership of jobs
+def tag_map(tags: list[dict[str, str]] | None) -> dict[str, str]:
+    """``[{"Key": k, "Value": v}]`` (ListTags, CreateTrainingJob) -> ``{k: v}``."""
+    return {t["Key"]: t["Value"] for t in tags or [] if "Key" in t}
+
+
+def created_by(tags: dict[str, str], stack_id: str | None, execution_arn: str) -> bool:
+    """Whether the job carrying ``tags`` was created by this stack's execution ``execution_arn``.
+
+    The planner tags every job with both (the values cut to the 256 characters a tag holds); a job
+    another execution, another stack or a person created never matches."""
+    if tags.get(EXECUTION_TAG) != execution_arn[:256]:
+        return False
+    return stack_id is None or tags.get(STACK_TAG) == stack_id[:256]
+
+
+def sweep_verdict(tags: dict[str, str], stack_id: str, execution_status: str | None) -> str | None:
+    """Why the sweeper stops this running job, or None to leave it.
+
+    Only jobs of this stack are the sweeper's business; among them, a job whose execution is no
+    longer running (ended, or unknown to Step Functions) is an orphan that would keep billing."""
+    if tags.get(STACK_TAG) != stack_id[:256] or not tags.get(EXECUTION_TAG):
+        return None
+    if execution_status == "RUNNING":
+        return None
+    return f"its execution is {execution_status or 'gone'}"

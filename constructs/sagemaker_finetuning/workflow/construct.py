@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Sequence, Unpack
 
-from aws_cdk import Duration, RemovalPolicy, Stack, Token
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
@@ -55,6 +55,8 @@ class FineTuningWorkflow(Construct):
         (validation, queueing, upload). Default: 6 hours.
     :param min_poll_interval: first polling interval (safety net behind the events). Default: 1 minute.
     :param max_poll_interval: the interval doubles up to this. Default: 15 minutes.
+    :param sweep_interval: how often running jobs of this stack whose execution ended are stopped
+        (the safety net behind the abort clean-up). Default: 30 minutes.
     :param notification_topic: SNS topic told of every terminal execution. Default: none.
     :param alarm_topic: SNS topic of the alarms. Default: ``notification_topic``.
     :param log_retention: of the state machine's and the functions' logs. Default: one year.
@@ -86,6 +88,7 @@ class FineTuningWorkflow(Construct):
         pending_allowance: Duration = Duration.hours(6),
         min_poll_interval: Duration = Duration.minutes(1),
         max_poll_interval: Duration = Duration.minutes(15),
+        sweep_interval: Duration = Duration.minutes(30),
         notification_topic: Optional[sns.ITopic] = None,
         alarm_topic: Optional[sns.ITopic] = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
@@ -108,6 +111,9 @@ class FineTuningWorkflow(Construct):
         props.removal_policy("removal_policy", removal_policy)
         props.instance("log_retention", log_retention, logs.RetentionDays, "a logs.RetentionDays value")
         max_seconds, (lo, hi) = _check_times(max_runtime, pending_allowance, min_poll_interval, max_poll_interval)
+        props.duration("sweep_interval", sweep_interval)
+        if not 1 <= sweep_interval.to_minutes() <= 24 * 60:
+            raise props.InvalidProp("sweep_interval", f"{sweep_interval.to_minutes()} minutes", "between 1 minute and 24 hours")
         for judge in judges:
             _check_judge(stack, judge)
         self.max_runtime = max_runtime
@@ -123,6 +129,7 @@ class FineTuningWorkflow(Construct):
         ))
         self.table, self.steps_function, self.verify_function = runtime.table, runtime.steps, runtime.verify
         self.job_events_function, self.execution_end_function = runtime.job_events, runtime.execution_end
+        self.sweeper_function, self.dead_letter_queue = runtime.sweeper, runtime.dead_letters
         self.log_group = logs.LogGroup(self, "StateMachineLogs", retention=log_retention, removal_policy=removal_policy)
         definition = build_definition(self, runtime)
         self.state_machine = sfn.StateMachine(
@@ -134,7 +141,7 @@ class FineTuningWorkflow(Construct):
             comment="SageMaker AI serverless fine-tuning: one execution, one training job",
         )
         self._grant_state_machine(execution_role, definition.launch_statements)
-        self._events()
+        self._events(sweep_interval)
         self.alarms = self._alarms(alarm_topic or notification_topic)
 
     # ------------------------------------------------------------------ wiring
@@ -150,6 +157,12 @@ class FineTuningWorkflow(Construct):
         self.job_events_function.add_to_role_policy(iam.PolicyStatement(
             actions=["states:SendTaskSuccess"], resources=[self.state_machine.state_machine_arn],
         ))
+        stack = Stack.of(self)
+        self.sweeper_function.add_to_role_policy(iam.PolicyStatement(
+            sid="ReadOwnExecutions", actions=["states:DescribeExecution"],
+            resources=[stack.format_arn(service="states", resource="execution", arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                                        resource_name=f"{self.state_machine.state_machine_name}:*")],
+        ))
         suppress(self.state_machine, [
             Suppression("AwsSolutions-IAM5",
                         "Training job names are chosen per execution (derived or given), so the job ARN needs a name wildcard; "
@@ -158,7 +171,7 @@ class FineTuningWorkflow(Construct):
                          "Resource::*", "regex:/^Resource::<.*Arn>:\\*$/"]),
         ])
 
-    def _events(self) -> None:
+    def _events(self, sweep_interval: Duration) -> None:
         self.job_events_rule = events.Rule(
             self, "TrainingJobStateChange",
             description="SageMaker training job state changes wake the waiting fine-tuning execution",
@@ -172,18 +185,28 @@ class FineTuningWorkflow(Construct):
                 source=["aws.states"], detail_type=["Step Functions Execution Status Change"],
                 detail={"stateMachineArn": [self.state_machine.state_machine_arn], "status": list(TERMINAL_EXECUTION_STATUSES)},
             ),
-            targets=[targets.LambdaFunction(self.execution_end_function, retry_attempts=8)],
+            targets=[targets.LambdaFunction(self.execution_end_function, retry_attempts=8, dead_letter_queue=self.dead_letter_queue)],
+        )
+        self.sweep_rule = events.Rule(
+            self, "SweepOrphanedJobs",
+            description="Stops running training jobs of this stack whose execution ended (lost clean-up events)",
+            schedule=events.Schedule.rate(sweep_interval),
+            targets=[targets.LambdaFunction(self.sweeper_function, retry_attempts=2, dead_letter_queue=self.dead_letter_queue)],
         )
 
     def _alarms(self, topic: Optional[sns.ITopic]) -> list[cloudwatch.Alarm]:
         alarms = []
-        for name, metric in (("Failed", self.metric_failed()), ("TimedOut", self.metric_timed_out()), ("Aborted", self.metric_aborted())):
+        lost = self.dead_letter_queue.metric_approximate_number_of_messages_visible(statistic="Maximum")
+        for name, metric in (("Failed", self.metric_failed()), ("TimedOut", self.metric_timed_out()), ("Aborted", self.metric_aborted()),
+                             ("CleanupLost", lost)):
             alarm = metric.create_alarm(
                 self, f"Executions{name}Alarm",
                 threshold=1, evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                alarm_description=f"A fine-tuning execution {name.lower()}",
+                alarm_description=("A clean-up event (stop the job of an ended execution) could not be handled: see the "
+                                   "CleanupDeadLetters queue; the sweeper retries on its schedule")
+                if name == "CleanupLost" else f"A fine-tuning execution {name.lower()}",
             )
             if topic is not None:
                 alarm.add_alarm_action(cw_actions.SnsAction(topic))

@@ -15,6 +15,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
 from constructs import Construct
+from sagemaker_finetuning.core import constants as C
 from sagemaker_finetuning.workflow.policies import POLICIES, RESOURCE_IN_USE, catch_errors
 from sagemaker_finetuning.workflow.runtime import Runtime
 
@@ -71,7 +72,9 @@ def build_definition(scope: Construct, runtime: Runtime) -> Definition:
         iam_resources=[runtime.table.table_arn], result_path=sfn.JsonPath.DISCARD,
         comment="Remembers the job of this execution, so an aborted execution can stop it",
     )), rejected=ends.rejected, failed=ends.failed, input_errors=False)
-    describe, launch, statements = _launch(scope, stack, ends)
+    adopt = step("VerifyJobOwnership", "adopt", {"plan.$": "$.plan", "execution_arn.$": "$$.Execution.Id"}, "$.adopted",
+                 "CreateTrainingJob said ResourceInUse: track the job only if this execution created it (retry, redrive)")
+    describe, launch, statements = _launch(scope, stack, ends, adopt)
     _tracking(scope, runtime, describe, step)
     record.next(launch)
     reward_check = (
@@ -111,10 +114,12 @@ class _StepFactory:
         return catch_errors(POLICIES.steps_lambda.apply(task), rejected=self.ends.rejected, failed=self.ends.failed)
 
 
-def _launch(scope: Construct, stack: Stack, ends: _Ends) -> tuple[tasks.CallAwsService, sfn.Choice, list[iam.PolicyStatement]]:
+def _launch(scope: Construct, stack: Stack, ends: _Ends, adopt: sfn.TaskStateBase) -> tuple[sfn.CustomState, sfn.Choice, list[iam.PolicyStatement]]:
     """CreateTrainingJob (raw Task states with every planned field by path) and DescribeTrainingJob.
 
-    MlflowConfig is the one optional field, so a Choice picks the state that sends it."""
+    MlflowConfig is the one optional field, so a Choice picks the state that sends it. ResourceInUse
+    goes through VerifyJobOwnership. Raw Task states carry no IAM: the statements are returned, each
+    conditioned on the stack's tag (creation must carry it, describing needs it)."""
     job_arns = [stack.format_arn(service="sagemaker", resource="training-job", resource_name="*")]
 
     def create_state(id: str, fields: Sequence[str]) -> sfn.CustomState:
@@ -129,29 +134,42 @@ def _launch(scope: Construct, stack: Stack, ends: _Ends) -> tuple[tasks.CallAwsS
 
     create = create_state("CreateTrainingJob", REQUEST_FIELDS)
     create_mlflow = create_state("CreateTrainingJobWithMlflow", (*REQUEST_FIELDS, "MlflowConfig"))
-    describe = tasks.CallAwsService(
-        scope, "DescribeTrainingJob",
-        service="sagemaker", action="describeTrainingJob",
-        parameters={"TrainingJobName": sfn.JsonPath.string_at("$.plan.training_job_name")},
-        iam_resources=job_arns, result_path="$.job",
-        comment="Status, secondary status and ProgressInfo of the job",
-    )
+    describe = sfn.CustomState(scope, "DescribeTrainingJob", state_json={
+        "Type": "Task",
+        "Comment": "Status, secondary status and ProgressInfo of the job",
+        "Resource": f"arn:{stack.partition}:states:::aws-sdk:sagemaker:describeTrainingJob",
+        "Parameters": {"TrainingJobName.$": "$.plan.training_job_name"},
+        "ResultPath": "$.job",
+    })
     for task in (create, create_mlflow, describe):
         POLICIES.sagemaker.apply(task)  # type: ignore[arg-type]
     for task in (create, create_mlflow):
-        task.add_catch(describe, errors=list(RESOURCE_IN_USE), result_path="$.created")
+        task.add_catch(adopt, errors=list(RESOURCE_IN_USE), result_path="$.created")
         task.add_catch(ends.failed, errors=["States.ALL"], result_path="$.error")
     describe.add_catch(ends.failed, errors=["States.ALL"], result_path="$.error")
+    adopt.next(describe)
     launch = (
         sfn.Choice(scope, "MlflowConfigured?")
         .when(sfn.Condition.is_present("$.plan.request.MlflowConfig"), create_mlflow.next(describe))
         .otherwise(create.next(describe))
     )
-    statements = [iam.PolicyStatement(actions=["sagemaker:CreateTrainingJob", "sagemaker:AddTags"], resources=job_arns)]
+    statements = [
+        # Every job carries the stack's tag and an execution tag (sagemaker-finetuning:stack-id / execution-arn).
+        iam.PolicyStatement(
+            sid="CreateTaggedTrainingJobs", actions=["sagemaker:CreateTrainingJob", "sagemaker:AddTags"], resources=job_arns,
+            conditions={"StringEquals": {f"aws:RequestTag/{C.STACK_TAG}": stack.stack_id},
+                        "Null": {f"aws:RequestTag/{C.EXECUTION_TAG}": "false"}},
+        ),
+        # Only jobs of this stack are described.
+        iam.PolicyStatement(
+            sid="DescribeOwnTrainingJobs", actions=["sagemaker:DescribeTrainingJob"], resources=job_arns,
+            conditions={"StringEquals": {f"aws:ResourceTag/{C.STACK_TAG}": stack.stack_id}},
+        ),
+    ]
     return describe, launch, statements
 
 
-def _tracking(scope: Construct, runtime: Runtime, describe: tasks.CallAwsService, step: _StepFactory) -> None:
+def _tracking(scope: Construct, runtime: Runtime, describe: sfn.CustomState, step: _StepFactory) -> None:
     """Describe -> status? -> wait for the job's event (at most the current interval) -> describe."""
     wait_event = POLICIES.dynamodb.apply(tasks.CallAwsService(
         scope, "WaitForJobEvent",

@@ -14,11 +14,14 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 
 from constructs import Construct
+from sagemaker_finetuning.core.constants import STACK_TAG
 from sagemaker_finetuning.registry.model_package_group import IModelPackageGroup
 from sagemaker_finetuning.rewards.reward_function import RewardFunction
 from sagemaker_finetuning.storage.bucket import DataLocations, grant_read_prefix
@@ -48,6 +51,10 @@ class Runtime:
     verify: lambda_.Function
     job_events: lambda_.Function
     execution_end: lambda_.Function
+    #: Stops running jobs of this stack whose execution ended (scheduled; see the construct).
+    sweeper: lambda_.Function
+    #: Clean-up events that could not be delivered or handled (EventBridge DLQ and Lambda on-failure).
+    dead_letters: sqs.Queue
 
 
 def define_runtime(scope: Construct, p: RuntimeProps) -> Runtime:
@@ -76,13 +83,48 @@ def define_runtime(scope: Construct, p: RuntimeProps) -> Runtime:
         job_events=_function(scope, "JobEvents", "on_training_job_event", env, "Wakes executions on SageMaker training job state changes", p),
         execution_end=_function(scope, "ExecutionEnd", "on_execution_end", end_env,
                                 "Stops the training job of aborted executions and notifies", p),
+        sweeper=_function(scope, "Sweeper", "sweep", env, "Stops running training jobs of this stack whose execution ended", p,
+                          timeout=Duration.minutes(5)),
+        dead_letters=_dead_letters(scope),
     )
     _grant_steps(stack, runtime.steps, p)
     _grant_verify(runtime.verify, p)
     table.grant(runtime.job_events, "dynamodb:GetItem", "dynamodb:DeleteItem")
     table.grant(runtime.execution_end, "dynamodb:GetItem")
     _grant_execution_end(stack, runtime.execution_end, p.notification_topic)
+    _grant_sweeper(stack, runtime.sweeper)
+    runtime.execution_end.configure_async_invoke(on_failure=destinations.SqsDestination(runtime.dead_letters), retry_attempts=2)
     return runtime
+
+
+def _dead_letters(scope: Construct) -> sqs.Queue:
+    queue = sqs.Queue(
+        scope, "CleanupDeadLetters",
+        encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True, retention_period=Duration.days(14),
+    )
+    suppress(queue, [Suppression("AwsSolutions-SQS3", "This queue is itself the dead-letter queue of the clean-up path "
+                                 "(EventBridge target DLQ and Lambda on-failure destination); an alarm watches it.")])
+    return queue
+
+
+def own_jobs(stack: Stack, actions: list[str], sid: str) -> iam.PolicyStatement:
+    """Job actions allowed only on training jobs that carry this stack's tag."""
+    return iam.PolicyStatement(
+        sid=sid, actions=actions, resources=[stack.format_arn(service="sagemaker", resource="training-job", resource_name="*")],
+        conditions={"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": stack.stack_id}},
+    )
+
+
+def _grant_sweeper(stack: Stack, fn: lambda_.Function) -> None:
+    fn.add_to_role_policy(iam.PolicyStatement(sid="ListTrainingJobs", actions=["sagemaker:ListTrainingJobs"], resources=["*"]))
+    fn.add_to_role_policy(own_jobs(stack, ["sagemaker:ListTags", "sagemaker:StopTrainingJob"], "StopOwnOrphans"))
+    suppress(fn, [Suppression(
+        "AwsSolutions-IAM5",
+        "ListTrainingJobs has no resource-level permissions; ListTags and StopTrainingJob apply to any job name but only "
+        "to jobs carrying this stack's tag (IAM condition); DescribeExecution reads executions of this stack's state machine.",
+        ["Resource::*", "regex:/^Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/\\*$/",
+         "regex:/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<[A-Za-z0-9]+\\.Name>:\\*$/"],
+    )])
 
 
 def _function(scope: Construct, id: str, entry: str, env: Mapping[str, str], description: str, p: RuntimeProps,
@@ -106,14 +148,17 @@ def _function(scope: Construct, id: str, entry: str, env: Mapping[str, str], des
 def _grant_steps(stack: Stack, fn: lambda_.Function, p: RuntimeProps) -> None:
     hub_content = f"arn:{stack.partition}:sagemaker:{stack.region}:*:hub-content/*"
     fn.add_to_role_policy(iam.PolicyStatement(actions=["sagemaker:DescribeHubContent"], resources=[hub_content]))
+    fn.add_to_role_policy(own_jobs(stack, ["sagemaker:ListTags"], "ReadOwnJobTags"))  # VerifyJobOwnership
     fn.add_to_role_policy(iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[p.model_package_group.model_packages_arn()]))
     fn.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"arn:{stack.partition}:s3:::{p.recipe_bucket_name}/*"]))
     _grant_dataset_reads(fn, p)  # CheckDatasets: the datasets exist and begin in the right format
     suppress(fn, [Suppression(
         "AwsSolutions-IAM5",
         "Base models live in SageMakerPublicHub (owned by the 'aws' account, name per input), recipes in the regional "
-        "JumpStart bucket, continued customization reads versioned packages of the stack's group: wildcards on those only.",
+        "JumpStart bucket, continued customization reads versioned packages of the stack's group, and job tags are read "
+        "only on jobs carrying this stack's tag (IAM condition): wildcards on those only.",
         ["Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:*:hub-content/*",
+         "regex:/^Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/\\*$/",
          "regex:/^Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model-package/.*/\\*$/",
          "regex:/^Resource::arn:<AWS::Partition>:s3:::.*/\\*$/"],
     )])
@@ -149,13 +194,11 @@ def _grant_verify(fn: lambda_.Function, p: RuntimeProps) -> None:
 
 
 def _grant_execution_end(stack: Stack, fn: lambda_.Function, topic: Optional[sns.ITopic]) -> None:
-    fn.add_to_role_policy(iam.PolicyStatement(
-        actions=["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
-        resources=[stack.format_arn(service="sagemaker", resource="training-job", resource_name="*")],
-    ))
+    fn.add_to_role_policy(own_jobs(stack, ["sagemaker:DescribeTrainingJob", "sagemaker:ListTags", "sagemaker:StopTrainingJob"],
+                                   "StopOwnJobs"))
     suppress(fn, [Suppression(
         "AwsSolutions-IAM5",
-        "Stops the training job of an aborted execution; job names are chosen per execution, so the ARN needs a name wildcard.",
+        "Stops the training job of an aborted execution: any job name, but only jobs carrying this stack's tag (IAM condition).",
         ["regex:/^Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/\\*$/"],
     )])
     if topic is not None:
