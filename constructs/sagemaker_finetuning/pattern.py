@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Optional, Sequence, Unpack
+from typing import Any, Callable, Mapping, Optional, Sequence, Unpack
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -24,6 +24,20 @@ from sagemaker_finetuning.workflow.notifications import Notifications
 
 #: The library's default base model: small, open weights, not gated.
 DEFAULT_BASE_MODEL = "huggingface-llm-qwen3-0-6b"
+
+
+def _default(value: Any, make: Callable[[], Any]) -> Any:
+    return make() if value is None else value
+
+
+def _judges(region: str, judge_model: Any, additional: Any) -> list[JudgeModel]:
+    """The judges the stack grants, each offered in ``region``, named by the prop that gave it."""
+    props.instance("judge_model", judge_model, JudgeModel, "a JudgeModel (e.g. JudgeModel.GPT_OSS_120B)", optional=True)
+    judges = [judge_model.require_offered_in("judge_model", region)] if judge_model is not None else []
+    for i, judge in enumerate(props.instances("additional_judge_models", additional, JudgeModel, "JudgeModel values")):
+        judge.require_offered_in(f"additional_judge_models[{i}]", region)
+        judges += [judge] if judge not in judges else []
+    return judges
 
 
 class ServerlessFineTuning(Construct):
@@ -82,18 +96,16 @@ class ServerlessFineTuning(Construct):
         tags: Optional[Mapping[str, str]] = None,
     ) -> None:
         super().__init__(scope, id)
-        storage = props.instance("storage", storage or FineTuningStorage.new_bucket(), FineTuningStorage,
+        storage = props.instance("storage", _default(storage, FineTuningStorage.new_bucket), FineTuningStorage,
                                  "FineTuningStorage.new_bucket(...) or FineTuningStorage.existing_bucket(bucket, ...)")
-        group_source = props.instance("model_package_group", model_package_group or ModelPackageGroupSource.new_group(),
+        group_source = props.instance("model_package_group", _default(model_package_group, ModelPackageGroupSource.new_group),
                                       ModelPackageGroupSource, "ModelPackageGroupSource.new_group(name) or .existing(group)")
-        reward_source = props.instance("reward_function", reward_function or RewardFunctionSource.library(), RewardFunctionSource,
-                                       "RewardFunctionSource.library(), .custom(fn) or .none()")
-        notifications = props.instance("notifications", notifications or Notifications.none(), Notifications,
+        reward_source = props.instance("reward_function", _default(reward_function, RewardFunctionSource.library),
+                                       RewardFunctionSource, "RewardFunctionSource.library(), .custom(fn) or .none()")
+        notifications = props.instance("notifications", _default(notifications, Notifications.none), Notifications,
                                        "Notifications.none(), .new_topic() or .to(topic)")
-        props.instance("judge_model", judge_model, JudgeModel, "a JudgeModel (e.g. JudgeModel.GPT_OSS_120B)", optional=True)
-        judges = [judge_model] if judge_model else []
-        judges += [j for j in props.instances("additional_judge_models", additional_judge_models, JudgeModel, "JudgeModel values")
-                   if j not in judges]
+        props.interface("execution_role", execution_role, "iam.IRole", optional=True)
+        judges = _judges(Stack.of(self).region, judge_model, additional_judge_models)
         props.removal_policy("removal_policy", removal_policy)
         self.locations, self.data_bucket = storage.bind(self, "Bucket", removal_policy)
         self.bucket: s3.IBucket = self.locations.bucket

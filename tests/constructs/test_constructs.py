@@ -350,7 +350,7 @@ class TestPattern:
         from sagemaker_finetuning import BuiltinJudgePrompt, JudgePromptSource
         with pytest.raises(ValueError, match=r"prompt: received str 'Faithfulness'; expected a BuiltinJudgePrompt"):
             JudgePromptSource.builtin("Faithfulness")
-        with pytest.raises(ValueError, match=r"name: received 'Helpful'"):
+        with pytest.raises(ValueError, match=r"name: received str 'Helpful'"):
             BuiltinJudgePrompt("Helpful")
 
     def test_state_machine_logs_tracing_timeout(self):
@@ -381,16 +381,16 @@ class TestPattern:
         with pytest.raises(ValueError) as err:
             ServerlessFineTuning(stack, "FT", judge_model=JudgeModel.QWEN3_235B_A22B_2507)
         msg = str(err.value)
-        assert "judge_models: received JudgeModel('qwen.qwen3-235b-a22b-2507-v1:0')" in msg and "eu-west-1" in msg and "openai.gpt-oss-120b-1:0" in msg
+        assert "judge_model: received JudgeModel('qwen.qwen3-235b-a22b-2507-v1:0')" in msg and "eu-west-1" in msg and "openai.gpt-oss-120b-1:0" in msg
 
     def test_unknown_judge_and_bad_group_fail_synth(self):
-        with pytest.raises(ValueError, match="model_id: received 'anthropic.claude'"):
+        with pytest.raises(ValueError, match="model_id: received str 'anthropic.claude'"):
             ServerlessFineTuning(new_stack(), "FT", judge_model=JudgeModel("anthropic.claude"))
         with pytest.raises(ValueError, match=r"model_package_group_name: received str 'Customer Support'.*expected 1-63"):
             ServerlessFineTuning(new_stack(), "FT", model_package_group=ModelPackageGroupSource.new_group("Customer Support"))
-        with pytest.raises(ValueError, match="max_runtime: received str '0 seconds'"):
+        with pytest.raises(ValueError, match=r"^max_runtime: received Duration 0 seconds; expected between 1 second and 28 days$"):
             ServerlessFineTuning(new_stack(), "FT", max_runtime=cdk.Duration.seconds(0))
-        with pytest.raises(ValueError, match="min_poll_interval: received str '600 s with max_poll_interval 60 s'"):
+        with pytest.raises(ValueError, match=r"^min_poll_interval: received Duration 10 minutes; expected at most max_poll_interval \(Duration 1 minute\)$"):
             ServerlessFineTuning(new_stack(), "FT", min_poll_interval=cdk.Duration.minutes(10), max_poll_interval=cdk.Duration.minutes(1))
 
     def test_notifications_topic_is_encrypted_and_used(self):

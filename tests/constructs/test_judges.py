@@ -31,7 +31,7 @@ def test_judge_models_match_sdk():
     assert JudgeModel.QWEN3_235B_A22B_2507.is_offered_in("us-west-2")
     assert not JudgeModel.QWEN3_235B_A22B_2507.is_offered_in("us-east-1")
     assert JudgeModel.GPT_OSS_120B in JudgeModel.offered_in("eu-west-1")
-    with pytest.raises(ValueError, match="model_id: received 'anthropic.claude-3'; expected one of openai.gpt-oss-120b-1:0"):
+    with pytest.raises(ValueError, match="model_id: received str 'anthropic.claude-3'; expected one of openai.gpt-oss-120b-1:0"):
         JudgeModel("anthropic.claude-3")
 
 
@@ -40,14 +40,15 @@ def test_builtin_prompts():
     assert [p.name for p in (BuiltinJudgePrompt.SUMMARIZE, BuiltinJudgePrompt.FAITHFULNESS,
                              BuiltinJudgePrompt.CHAIN_OF_THOUGHT, BuiltinJudgePrompt.EVALUATION)] == \
         ["Summarize", "Faithfulness", "ChainOfThought", "Evaluation"]
-    with pytest.raises(ValueError, match="name: received 'Helpfulness'"):
+    with pytest.raises(ValueError, match="name: received str 'Helpfulness'"):
         BuiltinJudgePrompt("Helpfulness")
 
 
 @pytest.mark.parametrize("text, message", [
-    ("Rate {{ response }}", r"without placeholder\(s\) \{\{ prompt \}\}"),
+    ("Rate {{ response }}", r"^text: received str 'Rate \{\{ response \}\}'; expected .*missing placeholder\(s\) \{\{ prompt \}\}"),
     ("Rate {{ prompt }} / {{ reply }} / {{ response }}", r"unknown placeholder\(s\) reply"),
-    ("Rate {{ prompt }} {{ response }", r"Jinja syntax error at line 1"),
+    ("Rate {{ prompt }} {{ response }", r"expected a valid Jinja template \(syntax error at line 1"),
+    ("{{ prompt }} {{ response }}" + "x" * 70000, r"at most 65536 bytes"),
 ])
 def test_placeholder_validation(text, message):
     with pytest.raises(ValueError, match=message):
@@ -79,8 +80,11 @@ def test_judge_prompt_bad_inputs(tmp_path):
         JudgePromptTemplate.from_file("/nope.jinja")
     with pytest.raises(ValueError, match=r"template: received None; expected JudgePromptTemplate.from_file\(path\)"):
         JudgePrompt(s, "B", bucket=bucket.bucket, template=None)
-    with pytest.raises(ValueError, match=r"template: received inline text without placeholder\(s\) \{\{ response \}\}"):
+    with pytest.raises(ValueError, match=r"^text: received str 'Only \{\{ prompt \}\}'; expected .*\(missing placeholder\(s\) \{\{ response \}\}\)"):
         JudgePromptTemplate.from_text("Only {{ prompt }}")
+    (tmp_path / "bare.jinja").write_text("Only {{ prompt }}")
+    with pytest.raises(ValueError, match=r"^path: received str '.*bare.jinja'; expected .*missing placeholder"):
+        JudgePromptTemplate.from_file(str(tmp_path / "bare.jinja"))
     with pytest.raises(ValueError, match=r"bucket: received a sagemaker_finetuning.FineTuningBucket; expected an s3.IBucket"):
         JudgePrompt(s, "D", bucket=bucket, template=JudgePromptTemplate.from_text(GOOD))
 

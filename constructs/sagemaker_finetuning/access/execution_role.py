@@ -83,6 +83,8 @@ class FineTuningExecutionRole(Construct):
         functions = props.interfaces("reward_functions", reward_functions, "lambda.IFunction")
         extra_buckets = props.interfaces("dataset_buckets", dataset_buckets, "s3.IBucket")
         self.judge_models = props.instances("judge_models", judge_models, JudgeModel, "JudgeModel values (e.g. JudgeModel.GPT_OSS_120B)")
+        for i, judge in enumerate(self.judge_models):
+            judge.require_offered_in(f"judge_models[{i}]", Stack.of(self).region)
         props.string("mlflow_resource_arn", mlflow_resource_arn, optional=True, pattern=MLFLOW_ARN,
                      expected="an MLflow app or tracking server ARN (arn:aws:sagemaker:<region>:<account>:mlflow-app/<id>)")
         props.interface("role", role, "iam.IRole", optional=True)

@@ -365,6 +365,22 @@ def _check_tags(inp: dict[str, Any], settings: StackSettings, found: list[FineTu
             f"the stack adds {len(settings.stack_tags)} and the workflow {workflow})"))
 
 
+def stack_tag_problem(key: str, value: str) -> str | None:
+    """What a stack-wide job tag (a construct prop) should be instead, or None when it is fine.
+
+    The same rules as an execution's ``tags``: the service's alphabet and lengths, no aws: prefix
+    (any case) and none of the keys the workflow sets on every job."""
+    if not 1 <= len(key) <= 128 or len(value) > 256:
+        return "a key of 1-128 and a value of at most 256 characters"
+    if key.lower().startswith("aws:"):
+        return "a key not starting with aws: (reserved by AWS, in any case)"
+    if key.lower() in {k.lower() for k in RESERVED_TAGS}:
+        return f"a key other than {key} (the workflow sets it on every job)"
+    if _bad_text(key) or _bad_text(value) or not (_tag_text_ok(key) and _tag_text_ok(value)):
+        return "letters, digits, spaces and _ . : / = + - @ only (the SageMaker tag alphabet)"
+    return None
+
+
 def workflow_tags(settings: StackSettings) -> tuple[str, ...]:
     """The tag keys the workflow puts on every job of this stack."""
     return (C.JUMPSTART_MODEL_TAG, C.JUMPSTART_HUB_TAG, *((C.STACK_TAG,) if settings.stack_id else ()), C.EXECUTION_TAG)

@@ -12,6 +12,7 @@ from aws_cdk import aws_logs as logs
 
 from constructs import Construct
 from sagemaker_finetuning.core import evaluators
+from sagemaker_finetuning.core.validation import LAMBDA_ARN
 from sagemaker_finetuning.support import assets, props
 from sagemaker_finetuning.support.nag import LAMBDA_BASICS, Suppression, suppress
 
@@ -24,17 +25,22 @@ class EvaluatorType:
     REWARD_FUNCTION: "EvaluatorType"
     REWARD_PROMPT: "EvaluatorType"
 
-    def __init__(self, value: str, name_prefix: str) -> None:
+    def __init__(self, value: str, name_prefix: str, reference_pattern: str, reference_text: str) -> None:
         self.value, self.name_prefix = value, name_prefix
+        #: What ``reference`` must look like for this type (tokens are not checked).
+        self.reference_pattern, self.reference_text = reference_pattern, reference_text
 
     def __repr__(self) -> str:
         return f"EvaluatorType({self.value!r})"
 
 
 #: A Lambda function that scores RLVR rollouts (reference: its ARN).
-EvaluatorType.REWARD_FUNCTION = EvaluatorType(evaluators.REWARD_FUNCTION, "rf")
+EvaluatorType.REWARD_FUNCTION = EvaluatorType(
+    evaluators.REWARD_FUNCTION, "rf", LAMBDA_ARN.pattern,
+    "a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>)")
 #: A Jinja judge prompt for RLAIF (reference: the S3 URI of the prompt file).
-EvaluatorType.REWARD_PROMPT = EvaluatorType(evaluators.REWARD_PROMPT, "rp")
+EvaluatorType.REWARD_PROMPT = EvaluatorType(
+    evaluators.REWARD_PROMPT, "rp", r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/\S+", "an S3 URI of the prompt file (s3://<bucket>/<key>)")
 
 
 def default_evaluator_name(scope: Construct, prefix: str) -> str:
@@ -50,6 +56,16 @@ def validate_evaluator_name(name: str, prop: str = "evaluator_name") -> None:
         raise props.InvalidProp(
             prop, name, "1-20 letters, digits and hyphens, starting and ending with a letter or digit",
         )
+
+
+def _prompt_properties(evaluator_type: EvaluatorType, text: object, bucket: object, key: object) -> dict[str, object]:
+    """RewardPrompt only: the prompt the handler writes to ``s3://bucket/key`` before registering."""
+    props.string("prompt_text", text, expected="the prompt text")
+    if evaluator_type is not EvaluatorType.REWARD_PROMPT:
+        raise props.InvalidProp("prompt_text", text, "no prompt_text with EvaluatorType.REWARD_FUNCTION")
+    props.bucket_name("prompt_bucket", bucket)
+    props.string("prompt_key", key, pattern=r"[^/\s][^\s]{0,1023}", expected="an S3 object key (e.g. prompts/judge.jinja)")
+    return {"PromptText": text, "PromptBucket": bucket, "PromptKey": key}
 
 
 class HubEvaluator(Construct):
@@ -92,11 +108,12 @@ class HubEvaluator(Construct):
     ) -> None:
         super().__init__(scope, id)
         props.instance("evaluator_type", evaluator_type, EvaluatorType, "EvaluatorType.REWARD_FUNCTION or EvaluatorType.REWARD_PROMPT")
-        props.string("reference", reference)
+        props.string("reference", reference, pattern=evaluator_type.reference_pattern, expected=evaluator_type.reference_text)
         props.string("description", description, optional=True, max_length=1023, expected="a description of at most 1023 characters")
         props.boolean("adopt_existing", adopt_existing)
+        if evaluator_name is not None:
+            validate_evaluator_name(evaluator_name)
         name = evaluator_name or default_evaluator_name(self, evaluator_type.name_prefix)
-        validate_evaluator_name(name)
         self.evaluator_name = name
         provider = self.provider(Stack.of(self))
         properties: dict[str, object] = {"EvaluatorName": name, "EvaluatorType": evaluator_type.value, "Reference": reference}
@@ -105,9 +122,7 @@ class HubEvaluator(Construct):
         if adopt_existing:  # absent when False: deployed resources see no property change
             properties["AdoptExisting"] = True
         if prompt_text is not None:
-            if evaluator_type is not EvaluatorType.REWARD_PROMPT or not (prompt_bucket and prompt_key):
-                raise props.InvalidProp("prompt_text", prompt_text[:40], "EvaluatorType.REWARD_PROMPT with prompt_bucket and prompt_key")
-            properties.update(PromptText=prompt_text, PromptBucket=prompt_bucket, PromptKey=prompt_key)
+            properties.update(_prompt_properties(evaluator_type, prompt_text, prompt_bucket, prompt_key))
         self._resource = CustomResource(
             self, "Resource",
             service_token=provider.function_arn,

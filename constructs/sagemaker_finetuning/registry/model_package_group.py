@@ -10,7 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 
 from constructs import Construct
-from sagemaker_finetuning.core.naming import NAME_RE, NAME_RULE
+from sagemaker_finetuning.core.naming import NAME_PATTERN, NAME_RE, NAME_RULE
 from sagemaker_finetuning.support import props
 
 REGISTER_ACTIONS = (
@@ -26,6 +26,9 @@ READ_ACTIONS = (
     "sagemaker:DescribeModelPackage",
     "sagemaker:ListModelPackages",
 )
+
+
+GROUP_ARN_PATTERN = rf"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{{12}}:model-package-group/{NAME_PATTERN}"
 
 
 def validate_group_name(name: str, prop: str = "model_package_group_name") -> None:
@@ -110,6 +113,8 @@ class ModelPackageGroup(_ModelPackageGroupBase):
     @staticmethod
     def from_model_package_group_arn(scope: Construct, id: str, model_package_group_arn: str) -> _ModelPackageGroupBase:
         """Import an existing group by ARN."""
+        props.string("model_package_group_arn", model_package_group_arn, pattern=GROUP_ARN_PATTERN,
+                     expected="a model package group ARN (arn:aws:sagemaker:<region>:<account>:model-package-group/<name>)")
         name = Arn.split(model_package_group_arn, ArnFormat.SLASH_RESOURCE_NAME).resource_name
         imported = _ModelPackageGroupBase(scope, id)
         imported.model_package_group_name = name

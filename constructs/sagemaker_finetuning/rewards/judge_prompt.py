@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 import jinja2
 import jinja2.meta
@@ -26,26 +26,26 @@ MAX_PROMPT_BYTES = 64 * 1024
 
 
 def check_prompt_template(text: str, *, required: Iterable[str] = REQUIRED_PLACEHOLDERS,
-                          allowed: Iterable[str] = ALLOWED_PLACEHOLDERS, source: str = "prompt") -> set[str]:
-    """Parse the Jinja template and check its placeholders; returns the placeholders used."""
+                          allowed: Iterable[str] = ALLOWED_PLACEHOLDERS, prop: str = "text", received: Any = None) -> set[str]:
+    """Parse the Jinja template and check its placeholders; returns the placeholders used.
+
+    A problem is an :class:`InvalidProp` naming ``prop`` and showing ``received`` (default: the text)."""
+    shown = text if received is None else received
+    if len(text.encode("utf-8")) > MAX_PROMPT_BYTES:
+        raise props.InvalidProp(prop, shown, f"a judge prompt of at most {MAX_PROMPT_BYTES} bytes (it has {len(text.encode())})")
     try:
         ast = jinja2.Environment().parse(text)
     except jinja2.TemplateSyntaxError as exc:
-        raise ValueError(f"template: received {source} with a Jinja syntax error at line {exc.lineno} ({exc.message}); "
-                         "expected a valid Jinja template") from exc
+        raise props.InvalidProp(prop, shown, f"a valid Jinja template (syntax error at line {exc.lineno}: {exc.message})") from None
     used = jinja2.meta.find_undeclared_variables(ast)
     missing = [p for p in required if p not in used]
     if missing:
-        raise ValueError(
-            f"template: received {source} without placeholder(s) {', '.join('{{ ' + m + ' }}' for m in missing)}; "
-            f"expected a judge prompt that uses {', '.join('{{ ' + r + ' }}' for r in required)}"
-        )
+        raise props.InvalidProp(prop, shown, f"a judge prompt that uses {', '.join('{{ ' + r + ' }}' for r in required)} "
+                                f"(missing placeholder(s) {', '.join('{{ ' + m + ' }}' for m in missing)})")
     unknown = sorted(used - set(allowed))
     if unknown:
-        raise ValueError(
-            f"template: received {source} with unknown placeholder(s) {', '.join(unknown)}; "
-            f"expected only {', '.join(sorted(allowed))}"
-        )
+        raise props.InvalidProp(prop, shown, f"only the placeholders {', '.join(sorted(allowed))} "
+                                f"(unknown placeholder(s) {', '.join(unknown)})")
     return used
 
 
@@ -53,11 +53,9 @@ class JudgePromptTemplate:
     """The text of a custom RLAIF judge prompt (Jinja), checked when it is created:
     ``JudgePromptTemplate.from_file("judge.jinja")`` or ``JudgePromptTemplate.from_text("...")``."""
 
-    def __init__(self, text: str, source: str) -> None:
-        if len(text.encode("utf-8")) > MAX_PROMPT_BYTES:
-            raise ValueError(f"template: received {source} of {len(text.encode())} bytes; expected at most {MAX_PROMPT_BYTES}")
+    def __init__(self, text: str, source: str, *, prop: str = "text", received: Any = None) -> None:
         self.text, self.source = text, source
-        self.placeholders = check_prompt_template(text, source=source)
+        self.placeholders = check_prompt_template(text, prop=prop, received=received)
 
     @staticmethod
     def from_file(path: str) -> "JudgePromptTemplate":
@@ -65,7 +63,7 @@ class JudgePromptTemplate:
         props.string("path", path)
         if not Path(path).is_file():
             raise props.InvalidProp("path", path, "an existing Jinja file")
-        return JudgePromptTemplate(Path(path).read_text(encoding="utf-8"), repr(path))
+        return JudgePromptTemplate(Path(path).read_text(encoding="utf-8"), repr(path), prop="path", received=path)
 
     @staticmethod
     def from_text(text: str) -> "JudgePromptTemplate":

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Tuple
 
+from aws_cdk import Token
+
 from sagemaker_finetuning.core.constants import BUILTIN_JUDGE_PROMPTS, JUDGE_MODEL_REGIONS
+from sagemaker_finetuning.support.props import InvalidProp
 
 
 class JudgeModel:
     """An Amazon Bedrock model offered as RLAIF judge (``sagemaker.train.constants._ALLOWED_REWARD_MODEL_IDS``)."""
 
     def __init__(self, model_id: str) -> None:
-        if model_id not in JUDGE_MODEL_REGIONS:
-            raise ValueError(f"model_id: received {model_id!r}; expected one of {', '.join(JUDGE_MODEL_REGIONS)}")
+        if not isinstance(model_id, str) or model_id not in JUDGE_MODEL_REGIONS:
+            raise InvalidProp("model_id", model_id, f"one of {', '.join(JUDGE_MODEL_REGIONS)}")
         self.model_id = model_id
 
     @property
@@ -26,6 +29,13 @@ class JudgeModel:
     @staticmethod
     def offered_in(region: str) -> list["JudgeModel"]:
         return [JudgeModel(m) for m, regions in JUDGE_MODEL_REGIONS.items() if region in regions]
+
+    def require_offered_in(self, prop: str, region: str) -> "JudgeModel":
+        """This judge, or an :class:`InvalidProp` naming ``prop`` when ``region`` (unless a token) does not offer it."""
+        if not Token.is_unresolved(region) and not self.is_offered_in(region):
+            offered = [j.model_id for j in JudgeModel.offered_in(region)]
+            raise InvalidProp(prop, self, f"a judge offered in {region} ({', '.join(offered) or 'none: use another region'})")
+        return self
 
     def __repr__(self) -> str:
         return f"JudgeModel({self.model_id!r})"
@@ -49,8 +59,8 @@ class BuiltinJudgePrompt:
     """A built-in RLAIF judge prompt (``reward_prompt="Builtin.<Name>"``); no evaluator is needed."""
 
     def __init__(self, name: str) -> None:
-        if name not in BUILTIN_JUDGE_PROMPTS:
-            raise ValueError(f"name: received {name!r}; expected one of {', '.join(BUILTIN_JUDGE_PROMPTS)}")
+        if not isinstance(name, str) or name not in BUILTIN_JUDGE_PROMPTS:
+            raise InvalidProp("name", name, f"one of {', '.join(BUILTIN_JUDGE_PROMPTS)}")
         self.name = name
 
     @property

@@ -29,7 +29,11 @@ class RewardContract:
     NOVA: "RewardContract"
 
     def __init__(self, value: str) -> None:
-        self.value = reward_contract.normalize_contract(value)
+        try:
+            self.value = reward_contract.normalize_contract(value)
+        except ValueError:
+            aliases = ", ".join(sorted(reward_contract.CONTRACT_ALIASES))
+            raise props.InvalidProp("value", value, f'"open-weights" or "nova" (accepted spellings: {aliases})') from None
 
     def __repr__(self) -> str:
         return f"RewardContract({self.value!r})"
@@ -81,6 +85,7 @@ class RewardFunction(Construct):
     ) -> None:
         super().__init__(scope, id)
         env = _check(code, handler, components, contract, function_name, memory_size, timeout, environment, removal_policy)
+        props.instance("log_retention", log_retention, logs.RetentionDays, "a logs.RetentionDays value")
         self.contract = contract
         self.function = lambda_.Function(
             self, "Function",
@@ -139,7 +144,7 @@ def _check(code: Any, handler: Any, components: Any, contract: Any, function_nam
            environment: Any, removal_policy: Any) -> dict[str, str]:
     """Check the props; returns the function's environment."""
     props.instance("code", code, lambda_.Code, "a lambda_.Code (e.g. lambda_.Code.from_asset(path))", optional=True)
-    props.string("handler", handler, optional=True)
+    props.string("handler", handler, optional=True, pattern=r"[^\s]{1,128}", expected="a handler such as 'index.handler'")
     if (code is None) != (handler is None):
         raise props.InvalidProp("handler", handler, "both code and handler (your own function) or neither (the library's "
                                 "reward handler); code is " + ("set" if code is not None else "not set"))
@@ -151,12 +156,33 @@ def _check(code: Any, handler: Any, components: Any, contract: Any, function_nam
     props.string("function_name", function_name, optional=True, pattern=_FUNCTION_NAME,
                  expected="1-64 letters, digits, hyphens or underscores")
     props.integer("memory_size", memory_size, 128, 10240)
-    props.duration("timeout", timeout)
+    props.duration("timeout", timeout, low=1, high=900)  # Lambda's limit: 15 minutes
     props.removal_policy("removal_policy", removal_policy)
-    env = {"REWARD_CONTRACT": contract.value, **props.string_map("environment", environment)}
+    env = {"REWARD_CONTRACT": contract.value, **_check_environment(environment)}
     if components is not None:
         _check_components(components)
         env["REWARD_COMPONENTS"] = json.dumps([dict(c) for c in components], sort_keys=True)
+    return env
+
+
+#: Set from other props (contract, components) or by the Lambda runtime itself.
+_RESERVED_ENVIRONMENT = {
+    "REWARD_CONTRACT": "contract", "REWARD_COMPONENTS": "components",
+    **{key: "the Lambda runtime" for key in (
+        "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR")},
+}
+
+
+def _check_environment(environment: Any) -> dict[str, str]:
+    env = props.string_map("environment", environment)
+    for key in env:
+        if key in _RESERVED_ENVIRONMENT:
+            raise props.InvalidProp(f"environment[{key!r}]", env[key], f"a key other than {key} (set by {_RESERVED_ENVIRONMENT[key]})")
+        if not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9_]*", key):
+            raise props.InvalidProp(f"environment[{key!r}]", env[key], "a key of letters, digits and underscores, starting with a letter")
     return env
 
 

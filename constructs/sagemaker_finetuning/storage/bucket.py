@@ -85,8 +85,9 @@ class FineTuningBucket(Construct):
         props.removal_policy("removal_policy", removal_policy)
         props.boolean("auto_delete_objects", auto_delete_objects)
         props.interface("server_access_logs_bucket", server_access_logs_bucket, "s3.IBucket", optional=True)
-        props.duration("output_transition_after", output_transition_after)
-        props.duration("noncurrent_version_expiration", noncurrent_version_expiration)
+        # S3: Standard-IA only after 30 days; lifecycle ages are whole days.
+        props.duration("output_transition_after", output_transition_after, unit="days", low=30, high=36500)
+        props.duration("noncurrent_version_expiration", noncurrent_version_expiration, unit="days", low=1, high=36500)
         if auto_delete_objects and removal_policy != RemovalPolicy.DESTROY:
             raise props.InvalidProp(
                 "auto_delete_objects", True,

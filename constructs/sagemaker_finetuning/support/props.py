@@ -25,6 +25,8 @@ def describe(value: Any) -> str:
     """``'acme-data'`` -> ``str 'acme-data'``; an object -> its type name."""
     if value is None or isinstance(value, bool):
         return repr(value)
+    if isinstance(value, Duration):
+        return "an unresolved Duration" if value.is_unresolved() else f"Duration {value.to_human_string()}"
     if isinstance(value, (str, int, float)):
         text = repr(value)
         text = text if len(text) <= 120 else text[:117] + "..."
@@ -102,13 +104,31 @@ def sequence(prop: str, values: Any) -> tuple[Any, ...]:
     return tuple(values)
 
 
-def duration(prop: str, value: Any, *, optional: bool = False) -> Optional[Duration]:
+_UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+
+
+def duration(prop: str, value: Any, *, optional: bool = False, unit: str = "seconds",
+             low: float | None = None, high: float | None = None) -> Optional[Duration]:
+    """A Duration of a whole number of ``unit`` (what the service takes), within ``low``..``high`` units."""
     if value is None and optional:
         return None
     if not isinstance(value, Duration):
         hint = f" (e.g. Duration.seconds({value}))" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
         raise InvalidProp(prop, value, f"an aws_cdk.Duration{hint}")
+    if value.is_unresolved():
+        return value
+    amount = value.to_seconds(integral=False) / _UNITS[unit]
+    if amount != int(amount):
+        raise InvalidProp(prop, value, f"a whole number of {unit} (e.g. Duration.{unit}({max(1, round(amount))}))")
+    if (low is not None and amount < low) or (high is not None and amount > high):
+        raise InvalidProp(prop, value, f"between {_amount(low, unit)} and {_amount(high, unit)}")
     return value
+
+
+def _amount(value: float | None, unit: str) -> str:
+    if value is None:
+        return "any length"
+    return str(Duration.seconds(value * _UNITS[unit]).to_human_string())
 
 
 def removal_policy(prop: str, value: Any) -> RemovalPolicy:
@@ -146,6 +166,15 @@ def string_map(prop: str, value: Any, *, optional: bool = True) -> dict[str, str
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise InvalidProp(prop, value, "a mapping of strings to strings")
     return dict(value)
+
+
+#: S3's bucket naming rules (general purpose buckets).
+BUCKET_NAME = r"(?!xn--|sthree-|amzn-s3-demo-)(?!.*(?:-s3alias|--ol-s3|--x-s3)$)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+
+
+def bucket_name(prop: str, value: Any, *, optional: bool = False) -> Optional[str]:
+    return string(prop, value, pattern=BUCKET_NAME, optional=optional,
+                  expected="an S3 bucket name (3-63 lowercase letters, digits, dots and hyphens)")
 
 
 def prefix(prop: str, value: Any) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Sequence, Unpack
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
@@ -19,6 +19,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 from sagemaker_finetuning.access.execution_role import MLFLOW_ARN
 from sagemaker_finetuning.core.constants import PUBLIC_HUB_NAME, TERMINAL_EXECUTION_STATUSES
+from sagemaker_finetuning.core.naming import NAME_PATTERN, NAME_RULE
+from sagemaker_finetuning.core.validation import MAX_TAGS, RESERVED_TAGS, stack_tag_problem
 from sagemaker_finetuning.registry.model_package_group import IModelPackageGroup
 from sagemaker_finetuning.rewards.judge_prompt import JudgePromptSource
 from sagemaker_finetuning.rewards.judges import JudgeModel
@@ -111,11 +113,9 @@ class FineTuningWorkflow(Construct):
         props.removal_policy("removal_policy", removal_policy)
         props.instance("log_retention", log_retention, logs.RetentionDays, "a logs.RetentionDays value")
         max_seconds, (lo, hi) = _check_times(max_runtime, pending_allowance, min_poll_interval, max_poll_interval)
-        props.duration("sweep_interval", sweep_interval)
-        if not 1 <= sweep_interval.to_minutes() <= 24 * 60:
-            raise props.InvalidProp("sweep_interval", f"{sweep_interval.to_minutes()} minutes", "between 1 minute and 24 hours")
-        for judge in judges:
-            _check_judge(stack, judge)
+        props.duration("sweep_interval", sweep_interval, unit="minutes", low=1, high=24 * 60)  # an EventBridge rate
+        for i, judge in enumerate(judges):
+            judge.require_offered_in(f"judge_models[{i}]", stack.region)
         self.max_runtime = max_runtime
         prompt_value, self.judge_prompt = judge_prompt.bind(self, "JudgePrompt", locations) if judge_prompt else (None, None)
         settings = _settings(stack, locations, execution_role, model_package_group, extra_buckets, rewards, judges, max_seconds,
@@ -124,7 +124,8 @@ class FineTuningWorkflow(Construct):
         runtime = define_runtime(self, RuntimeProps(
             settings=settings, min_wait_seconds=lo, max_wait_seconds=hi, locations=locations, dataset_buckets=extra_buckets,
             reward_functions=rewards, model_package_group=model_package_group,
-            recipe_bucket_name=recipe_bucket_name or f"jumpstart-cache-prod-{stack.region}",
+            recipe_bucket_name=props.bucket_name("recipe_bucket_name", recipe_bucket_name, optional=True)
+            or f"jumpstart-cache-prod-{stack.region}",
             notification_topic=notification_topic, log_retention=log_retention, removal_policy=removal_policy,
         ))
         self.table, self.steps_function, self.verify_function = runtime.table, runtime.steps, runtime.verify
@@ -248,15 +249,14 @@ class FineTuningWorkflow(Construct):
 
 
 def _check_times(max_runtime: Any, pending: Any, lo_interval: Any, hi_interval: Any) -> tuple[int, tuple[int, int]]:
-    for name, value in (("max_runtime", max_runtime), ("pending_allowance", pending),
-                        ("min_poll_interval", lo_interval), ("max_poll_interval", hi_interval)):
-        props.duration(name, value)
+    props.duration("max_runtime", max_runtime, low=1, high=28 * 86400)  # the service's MaxRuntimeInSeconds
+    props.duration("pending_allowance", pending, low=0, high=30 * 86400)
+    props.duration("min_poll_interval", lo_interval, low=1, high=86400)
+    props.duration("max_poll_interval", hi_interval, low=1, high=86400)
     max_seconds = int(max_runtime.to_seconds())
-    if not 1 <= max_seconds <= 28 * 86400:
-        raise props.InvalidProp("max_runtime", f"{max_seconds} seconds", "between 1 second and 28 days")
     lo, hi = int(lo_interval.to_seconds()), int(hi_interval.to_seconds())
-    if not 1 <= lo <= hi:
-        raise props.InvalidProp("min_poll_interval", f"{lo} s with max_poll_interval {hi} s", "1 <= min_poll_interval <= max_poll_interval")
+    if lo > hi:
+        raise props.InvalidProp("min_poll_interval", lo_interval, f"at most max_poll_interval ({props.describe(hi_interval)})")
     return max_seconds, (lo, hi)
 
 
@@ -265,10 +265,11 @@ def _settings(stack: Stack, loc: DataLocations, role: iam.IRole, group: IModelPa
               judge_prompt: Optional[str], mlflow_resource_arn: Optional[str], hub_name: str,
               tags: Optional[Mapping[str, str]]) -> dict[str, Any]:
     """What the workflow Lambdas know of the stack (``core.settings.StackSettings``)."""
-    props.string("base_model", base_model, optional=True, max_length=256, expected="a SageMakerPublicHub model id")
+    props.string("base_model", base_model, optional=True, pattern=NAME_PATTERN,
+                 expected=f"a SageMakerPublicHub model id ({NAME_RULE})")
     props.string("mlflow_resource_arn", mlflow_resource_arn, optional=True, pattern=MLFLOW_ARN,
                  expected="an MLflow app or tracking server ARN (arn:aws:sagemaker:<region>:<account>:mlflow-app/<id>)")
-    props.string("hub_name", hub_name, max_length=63, expected="a hub name")
+    props.string("hub_name", hub_name, pattern=NAME_PATTERN, expected=f"a hub name such as {PUBLIC_HUB_NAME} ({NAME_RULE})")
     return {
         "account": stack.account,
         "partition": stack.partition,
@@ -291,14 +292,19 @@ def _settings(stack: Stack, loc: DataLocations, role: iam.IRole, group: IModelPa
         "kms_key_arn": loc.encryption_key.key_arn if loc.encryption_key else None,
         "max_runtime_seconds": max_seconds,
         "hub_name": hub_name,
-        "stack_tags": props.string_map("tags", tags),
+        "stack_tags": _check_tags(tags),
     }
 
 
-def _check_judge(stack: Stack, judge: JudgeModel) -> None:
-    if not Token.is_unresolved(stack.region) and not judge.is_offered_in(stack.region):
-        offered = [j.model_id for j in JudgeModel.offered_in(stack.region)]
-        raise props.InvalidProp(
-            "judge_models", judge,
-            f"a judge offered in {stack.region} ({', '.join(offered) or 'none: use another region'})",
-        )
+def _check_tags(tags: Optional[Mapping[str, str]]) -> dict[str, str]:
+    checked = props.string_map("tags", tags)
+    limit = MAX_TAGS - len(RESERVED_TAGS)
+    if len(checked) > limit:
+        raise props.InvalidProp("tags", checked, f"at most {limit} tags (a job has at most {MAX_TAGS}; the workflow sets {len(RESERVED_TAGS)})")
+    for key, value in checked.items():
+        problem = stack_tag_problem(key, value)
+        if problem:
+            raise props.InvalidProp(f"tags[{key!r}]", value, problem)
+    return checked
+
+

@@ -1,0 +1,52 @@
+"""The ready app: every cdk.json / -c context value is checked, and a bad one names its context key."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from app import ContextError, build_app
+from aws_cdk.assertions import Template
+
+
+def synth(**context):
+    app = cdk.App(context=context)
+    build_app(app)
+    return Template.from_stack(app.node.find_child(context.get("stackName", "SageMakerFineTuning")))
+
+
+@pytest.mark.parametrize("context, message", [
+    ({"maxRuntimeHours": "a day"}, r"^context maxRuntimeHours: received 'a day'; expected a number$"),
+    ({"maxRuntimeHours": "-1"}, r"^context maxRuntimeHours: received '-1'; expected a positive number$"),
+    ({"maxRuntimeHours": 700}, r"^context maxRuntimeHours: max_runtime: received Duration 29 days 4 hours; expected between 1 second and 28 days$"),
+    ({"minPollSeconds": "1.5"}, r"^context minPollSeconds: received '1.5'; expected a whole number$"),
+    ({"minPollSeconds": 600, "maxPollSeconds": 60}, r"^context minPollSeconds: min_poll_interval: received Duration 10 minutes"),
+    ({"destroyOnDelete": "maybe"}, r"^context destroyOnDelete: received 'maybe'; expected true or false$"),
+    ({"enableNotifications": "on"}, r"^context enableNotifications: received 'on'; expected true or false$"),
+    ({"judgeModelId": "anthropic.claude"}, r"^context judgeModelId: model_id: received str 'anthropic.claude'; expected one of "),
+    ({"baseModel": "Qwen 3"}, r"^context baseModel: base_model: received str 'Qwen 3'; expected a SageMakerPublicHub model id"),
+    ({"modelPackageGroupName": "my_group"}, r"^context modelPackageGroupName: model_package_group_name: received str 'my_group'"),
+    ({"mlflowResourceArn": "arn:aws:s3:::bucket"}, r"^context mlflowResourceArn: mlflow_resource_arn: received str 'arn:aws:s3:::bucket'"),
+    ({"stackName": "1st stack"}, r"^context stackName: received '1st stack'; expected a CloudFormation stack name"),
+])
+def test_a_bad_context_value_names_its_key(context, message):
+    with pytest.raises(ContextError, match=message):
+        synth(**context)
+
+
+@pytest.mark.parametrize("flag", [True, "true", "TRUE", "1", "yes"])
+def test_flags_accept_the_usual_spellings_of_true(flag):
+    t = synth(enableNotifications=flag)
+    t.resource_count_is("AWS::SNS::Topic", 1)
+
+
+@pytest.mark.parametrize("flag", [False, "false", "0", "no", ""])
+def test_flags_accept_the_usual_spellings_of_false(flag):
+    synth(enableNotifications=flag).resource_count_is("AWS::SNS::Topic", 0)
+
+
+def test_fractional_hours_become_whole_seconds():
+    t = synth(maxRuntimeHours="1.5")
+    settings = [f["Properties"]["Environment"]["Variables"]["FINETUNE_SETTINGS"]
+                for f in t.find_resources("AWS::Lambda::Function").values()
+                if f["Properties"].get("Handler") == "lambda_src.workflow.handler.step"][0]
+    assert '"max_runtime_seconds":5400,' in str(settings)
