@@ -9,6 +9,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
 
 from constructs import Construct
 from sagemaker_finetuning.access.execution_role import FineTuningExecutionRole
@@ -65,6 +66,8 @@ class ServerlessFineTuning(Construct):
     :param max_runtime: longest job runtime (and default). Default: 24 hours.
     :param min_poll_interval: Default: 1 minute. :param max_poll_interval: Default: 15 minutes.
     :param sweep_interval: how often orphaned jobs (their execution ended) are stopped. Default: 30 minutes.
+    :param log_level: of the state machine's log. Default: ``sfn.LogLevel.ALL``.
+    :param log_execution_data: also log state inputs and outputs (inputs, S3 URIs, task tokens). Default: False.
     :param notifications: ``Notifications.none()``, ``.new_topic()`` or ``.to(topic)``. Default: none.
     :param log_retention: Default: one year.
     :param tags: tags for every training job. Default: none.
@@ -91,6 +94,8 @@ class ServerlessFineTuning(Construct):
         min_poll_interval: Duration = Duration.minutes(1),
         max_poll_interval: Duration = Duration.minutes(15),
         sweep_interval: Duration = Duration.minutes(30),
+        log_level: sfn.LogLevel = sfn.LogLevel.ALL,
+        log_execution_data: bool = False,
         notifications: Optional[Notifications] = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         tags: Optional[Mapping[str, str]] = None,
@@ -133,6 +138,7 @@ class ServerlessFineTuning(Construct):
             judge_models=judges, judge_prompt=judge_prompt, mlflow_resource_arn=mlflow_resource_arn,
             dataset_buckets=dataset_buckets, max_runtime=max_runtime, min_poll_interval=min_poll_interval,
             max_poll_interval=max_poll_interval, sweep_interval=sweep_interval, notification_topic=self.notification_topic,
+            log_level=log_level, log_execution_data=log_execution_data,
             log_retention=log_retention,
             removal_policy=removal_policy, tags=tags,
         )

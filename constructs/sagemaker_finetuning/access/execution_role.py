@@ -11,11 +11,15 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 
 from constructs import Construct
+from sagemaker_finetuning.core.constants import PUBLIC_HUB_NAME
 from sagemaker_finetuning.registry.model_package_group import REGISTER_ACTIONS, IModelPackageGroup
 from sagemaker_finetuning.rewards.judges import JudgeModel
 from sagemaker_finetuning.storage.bucket import DATASET_PREFIX, OUTPUT_PREFIX, PROMPT_PREFIX, DataLocations, check_locations
 from sagemaker_finetuning.support import permissions, props
-from sagemaker_finetuning.support.nag import Suppression, suppress
+from sagemaker_finetuning.support.nag import Suppression, statement_findings, suppress
+
+#: The account segment of SageMakerPublicHub's ARNs (arn:aws:sagemaker:<region>:aws:hub-content/SageMakerPublicHub/...).
+PUBLIC_HUB_ACCOUNT = "aws"
 
 #: The action sets of aws-cdk-lib's ``Bucket.grant_read`` / ``grant_put`` and ``Key.grant_encrypt_decrypt``
 #: (``aws-s3/lib/perms.ts``, ``aws-kms/lib/perms.ts``), written out so the same statements can go to a
@@ -42,7 +46,7 @@ class FineTuningExecutionRole(Construct):
 
     A new role is trusted by ``sagemaker.amazonaws.com`` for this account only (``aws:SourceAccount``).
     Grants: read the dataset and prompt prefixes, write the output prefix of ``bucket``; read the
-    SageMaker hubs (the public hub is owned by AWS, so the account segment is a wildcard); register
+    SageMaker hubs (SageMakerPublicHub, owned by the ``aws`` account, and this account's hubs); register
     model packages in the given groups; invoke only the given reward functions; MLflow only on the
     given resource; CloudWatch Logs of training jobs; KMS when a key is given; Bedrock only for the
     given judge models. A ``role`` you pass gets the same statements; if it is immutable
@@ -99,9 +103,12 @@ class FineTuningExecutionRole(Construct):
             + _registry_statements(stack, groups, functions)
             + _runtime_statements(stack, mlflow_resource_arn, self.judge_models)
         )
-        self.dropped = permissions.attach(self, self.role, self.statements, "a SageMaker serverless fine-tuning job")
+        self.dropped = permissions.attach(
+            self, self.role, self.statements, "a SageMaker serverless fine-tuning job",
+            wildcard_reason="cloudwatch:PutMetricData has no resource-level permissions; the cloudwatch:namespace condition limits it.")
         if not self.dropped:
-            suppress(self.role, _SUPPRESSIONS)
+            suppress(self.role, [Suppression("AwsSolutions-IAM5", _WILDCARDS_REASON,
+                                              statement_findings(self, [s for s in self.statements if s.resources != ["*"]]))])
 
     @property
     def role_arn(self) -> str:
@@ -113,6 +120,14 @@ class FineTuningExecutionRole(Construct):
             grantee=grantee, actions=["iam:PassRole"], resource_arns=[self.role.role_arn],
             conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
         )
+
+
+def hub_arns(stack: Stack, resource: str) -> list[str]:
+    """``hub`` or ``hub-content`` ARNs a fine-tuning run reads: SageMakerPublicHub, owned by the ``aws``
+    account, and any hub of this account (the AI Registry hub of evaluators and datasets, private hubs)."""
+    public = PUBLIC_HUB_NAME if resource == "hub" else f"{PUBLIC_HUB_NAME}/*"
+    return [stack.format_arn(service="sagemaker", resource=resource, resource_name=public, account=PUBLIC_HUB_ACCOUNT),
+            stack.format_arn(service="sagemaker", resource=resource, resource_name="*")]
 
 
 def _read(bucket: s3.IBucket, pattern: str) -> iam.PolicyStatement:
@@ -135,10 +150,7 @@ def _storage_statements(loc: DataLocations, extra_buckets: Sequence[s3.IBucket])
 
 
 def _registry_statements(stack: Stack, groups: Sequence[IModelPackageGroup], functions: Sequence[lambda_.IFunction]) -> list[iam.PolicyStatement]:
-    statements = [iam.PolicyStatement(
-        sid="ReadHubs", actions=list(HUB_READ),
-        resources=[f"arn:{stack.partition}:sagemaker:{stack.region}:*:hub/*", f"arn:{stack.partition}:sagemaker:{stack.region}:*:hub-content/*"],
-    )]
+    statements = [iam.PolicyStatement(sid="ReadHubs", actions=list(HUB_READ), resources=hub_arns(stack, "hub") + hub_arns(stack, "hub-content"))]
     statements += [iam.PolicyStatement(actions=list(REGISTER_ACTIONS), resources=[g.model_package_group_arn, g.model_packages_arn()])
                    for g in groups]
     statements += [iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[f.function_arn, f"{f.function_arn}:*"])
@@ -171,29 +183,9 @@ def _runtime_statements(stack: Stack, mlflow_resource_arn: Optional[str], judges
     return statements
 
 
-_SUPPRESSIONS = [
-    Suppression(
-        "AwsSolutions-IAM5",
-        "SageMaker reads base models from SageMakerPublicHub, owned by the 'aws' account, and evaluators "
-        "from the account's AI Registry hub whose name is derived at run time: hub ARNs need wildcards.",
-        ["Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:*:hub/*",
-         "Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:*:hub-content/*"],
-    ),
-    Suppression(
-        "AwsSolutions-IAM5",
-        "Object access is limited to the dataset, prompt and output prefixes of the fine-tuning bucket "
-        "(and to dataset buckets the user named); reward functions to the given ones and their versions; model packages to the versions of the stack's groups; "
-        "training logs to the /aws/sagemaker/TrainingJobs log groups.",
-        ["Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", "Action::s3:Abort*",
-         "Action::s3:PutObjectLegalHold", "Action::s3:PutObjectRetention", "Action::s3:PutObjectTagging",
-         "Action::s3:PutObjectVersionTagging", "Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*",
-         "regex:/^Resource::<.*Arn>/(datasets|prompts|outputs)/\\*$/",
-         "regex:/^Resource::arn:<AWS::Partition>:s3:::.*/\\*$/",
-         "regex:/^Resource::<.*Arn>/\\*$/",
-         "regex:/^Resource::<.*Arn>:\\*$/",
-         "regex:/^Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model-package/.*/\\*$/",
-         "regex:/^Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/TrainingJobs\\*$/"],
-    ),
-    Suppression("AwsSolutions-IAM5", "cloudwatch:PutMetricData has no resource-level permissions; it is limited by the cloudwatch:namespace condition.",
-                ["Resource::*"]),
-]
+_WILDCARDS_REASON = (
+    "Exactly the wildcards of the statements above: objects under the dataset, prompt and output prefixes of the "
+    "fine-tuning bucket and of the whole dataset buckets the user named (CDK's read/put action sets); base models in "
+    "SageMakerPublicHub (owned by the 'aws' account) and evaluators in this account's hubs, named per run; the versions "
+    "of the given reward functions and of the stack's model package groups; the /aws/sagemaker/TrainingJobs log groups."
+)

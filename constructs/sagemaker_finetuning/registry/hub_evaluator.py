@@ -14,7 +14,8 @@ from constructs import Construct
 from sagemaker_finetuning.core import evaluators
 from sagemaker_finetuning.core.validation import LAMBDA_ARN
 from sagemaker_finetuning.support import assets, props
-from sagemaker_finetuning.support.nag import LAMBDA_BASICS, Suppression, suppress
+from sagemaker_finetuning.support.functions import trace
+from sagemaker_finetuning.support.nag import Suppression, resource_findings, suppress
 
 _PROVIDER_ID = "SageMakerHubEvaluatorProvider"
 
@@ -160,13 +161,11 @@ class HubEvaluator(Construct):
         ))
         # Ownership tags: ImportHubContent with Tags needs AddTags; Delete reads them with ListTags.
         fn.add_to_role_policy(iam.PolicyStatement(actions=["sagemaker:AddTags", "sagemaker:ListTags"], resources=[content_arn]))
-        suppress(fn, [
-            LAMBDA_BASICS[0],
-            Suppression(
-                "AwsSolutions-IAM5",
-                "The AI Registry hub's name is a hash of region and account, unknown to an environment-agnostic "
-                "stack; access is limited to hubs of this account and to JsonDoc (evaluator) contents.",
-                ["regex:/^Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:hub(-content)?/\\*(/JsonDoc/\\*)?$/"],
-            ),
-        ])
+        trace(fn)
+        suppress(fn, [Suppression(
+            "AwsSolutions-IAM5",
+            "The AI Registry hub's name is a hash of region and account, unknown to an environment-agnostic "
+            "stack; access is limited to hubs of this account and to JsonDoc (evaluator) contents.",
+            resource_findings(fn, [hub_arn, content_arn]),
+        )])
         return fn

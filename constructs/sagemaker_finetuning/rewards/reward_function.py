@@ -16,8 +16,8 @@ from constructs import Construct
 from sagemaker_finetuning.core import reward_contract
 from sagemaker_finetuning.registry.hub_evaluator import EvaluatorType, HubEvaluator
 from sagemaker_finetuning.support import assets, props
+from sagemaker_finetuning.support.functions import trace
 from sagemaker_finetuning.support.metrics import MetricOptions
-from sagemaker_finetuning.support.nag import LAMBDA_BASICS, suppress
 
 _FUNCTION_NAME = r"[a-zA-Z0-9\-_]{1,64}"
 
@@ -97,7 +97,6 @@ class RewardFunction(Construct):
             timeout=timeout,
             environment=env,
             description="RLVR reward function for SageMaker serverless fine-tuning",
-            tracing=lambda_.Tracing.ACTIVE,
             log_group=logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy),
         )
         # SageMaker's rollout workers call the function as the training job's execution role; the
@@ -107,7 +106,7 @@ class RewardFunction(Construct):
             principal=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             source_account=Stack.of(self).account,
         )
-        suppress(self.function, LAMBDA_BASICS)
+        trace(self.function)
         self.evaluator = HubEvaluator(
             self, "Evaluator",
             evaluator_type=EvaluatorType.REWARD_FUNCTION,

@@ -15,7 +15,8 @@ from aws_cdk import aws_s3 as s3
 
 from constructs import Construct
 from sagemaker_finetuning.support import assets, props
-from sagemaker_finetuning.support.nag import LAMBDA_BASICS, Suppression, suppress
+from sagemaker_finetuning.support.functions import trace
+from sagemaker_finetuning.support.nag import Suppression, resource_findings, suppress
 
 DATASET_PREFIX = "datasets/"
 OUTPUT_PREFIX = "outputs/"
@@ -169,14 +170,12 @@ class FineTuningBucket(Construct):
         provider.add_to_role_policy(iam.PolicyStatement(
             actions=["s3:DeleteObject", "s3:DeleteObjectVersion"], resources=[self.bucket.arn_for_objects("*")],
         ))
-        cfn_bucket = self.bucket.node.default_child
-        assert isinstance(cfn_bucket, s3.CfnBucket)
         # After the statements: suppressions are recorded on the policy resources that exist now.
         # The finding is named exactly (this bucket's objects), so no other bucket-wide grant hides behind it.
         suppress(provider, [Suppression(
             "AwsSolutions-IAM5",
             "Emptying this DESTROY bucket on stack deletion deletes every object version in it: s3:DeleteObject(Version) on its objects.",
-            [f"Resource::<{stack.get_logical_id(cfn_bucket)}.Arn>/*"],
+            resource_findings(provider, [self.bucket.arn_for_objects("*")]),
         )])
         cleanup = CustomResource(
             self, "AutoDeleteObjects",
@@ -234,8 +233,7 @@ def _cleanup_provider(stack: Stack) -> lambda_.Function:
         description="Empties fine-tuning demo buckets when their stack is deleted",
         log_group=logs.LogGroup(stack, f"{_CLEANUP_PROVIDER_ID}Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY),
     )
-    suppress(provider, [LAMBDA_BASICS[0]])
-    return provider
+    return trace(provider)
 
 
 class FineTuningStorage:

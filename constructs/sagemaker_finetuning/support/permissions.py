@@ -17,17 +17,27 @@ from aws_cdk import Annotations, Stack
 from aws_cdk import aws_iam as iam
 
 from constructs import Construct
+from sagemaker_finetuning.support.nag import wildcard_policy
 
 NOTICE_ID = "sagemaker-finetuning:permissionsNotApplied"
 
 
-def attach(scope: Construct, role: iam.IRole, statements: Sequence[iam.PolicyStatement], purpose: str) -> list[iam.PolicyStatement]:
-    """Add ``statements`` to ``role``; returns (and notices) the ones it did not take."""
-    results = [role.add_to_principal_policy(s) for s in statements]
+def attach(scope: Construct, role: iam.IRole, statements: Sequence[iam.PolicyStatement], purpose: str,
+           *, wildcard_reason: str = "") -> list[iam.PolicyStatement]:
+    """Add ``statements`` to ``role``; returns (and notices) the ones it did not take.
+
+    Statements on ``Resource: *`` (actions without resource-level permissions) go to a policy of their
+    own, ``<scope>/AnyResourcePolicy``, whose suppression says why (``wildcard_reason``)."""
+    scoped = [s for s in statements if s.resources != ["*"]]
+    anywhere = [s for s in statements if s.resources == ["*"]]
+    results = [role.add_to_principal_policy(s) for s in scoped]
     attached = any(isinstance(child, iam.Policy) for child in role.node.find_all())
-    dropped = [s for s, result in zip(statements, results, strict=True) if not (result.statement_added and attached)]
+    dropped = [s for s, result in zip(scoped, results, strict=True) if not (result.statement_added and attached)]
     if dropped:
+        dropped += anywhere
         notice(scope, role, dropped, purpose)
+    elif anywhere:
+        wildcard_policy(scope, "AnyResourcePolicy", role, anywhere, wildcard_reason)
     return dropped
 
 

@@ -27,10 +27,15 @@ from sagemaker_finetuning.rewards.judges import JudgeModel
 from sagemaker_finetuning.rewards.reward_function import RewardFunction
 from sagemaker_finetuning.storage.bucket import DATASET_PREFIX, OUTPUT_PREFIX, PROMPT_PREFIX, DataLocations, check_locations
 from sagemaker_finetuning.support import props
+from sagemaker_finetuning.support.functions import XRAY_WRITE
 from sagemaker_finetuning.support.metrics import MetricOptions
-from sagemaker_finetuning.support.nag import Suppression, suppress
+from sagemaker_finetuning.support.nag import Suppression, resource_findings, suppress, wildcard_policy
 from sagemaker_finetuning.workflow.definition import build_definition
 from sagemaker_finetuning.workflow.runtime import RuntimeProps, define_runtime
+
+#: What Step Functions needs to deliver logs to CloudWatch Logs (aws-stepfunctions' StateMachine adds the same).
+LOG_DELIVERY = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups")
 
 
 class FineTuningWorkflow(Construct):
@@ -59,6 +64,10 @@ class FineTuningWorkflow(Construct):
     :param max_poll_interval: the interval doubles up to this. Default: 15 minutes.
     :param sweep_interval: how often running jobs of this stack whose execution ended are stopped
         (the safety net behind the abort clean-up). Default: 30 minutes.
+    :param log_level: what the state machine logs. Default: ``ALL`` (every state transition).
+    :param log_execution_data: also log each state's input and output (execution inputs, hyperparameters,
+        S3 URIs, task tokens). Default: False — the execution history in Step Functions still has them,
+        behind ``grant_read``; set True only where the log group is as tightly held.
     :param notification_topic: SNS topic told of every terminal execution. Default: none.
     :param alarm_topic: SNS topic of the alarms. Default: ``notification_topic``.
     :param log_retention: of the state machine's and the functions' logs. Default: one year.
@@ -91,6 +100,8 @@ class FineTuningWorkflow(Construct):
         min_poll_interval: Duration = Duration.minutes(1),
         max_poll_interval: Duration = Duration.minutes(15),
         sweep_interval: Duration = Duration.minutes(30),
+        log_level: sfn.LogLevel = sfn.LogLevel.ALL,
+        log_execution_data: bool = False,
         notification_topic: Optional[sns.ITopic] = None,
         alarm_topic: Optional[sns.ITopic] = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
@@ -114,6 +125,8 @@ class FineTuningWorkflow(Construct):
         props.instance("log_retention", log_retention, logs.RetentionDays, "a logs.RetentionDays value")
         max_seconds, (lo, hi) = _check_times(max_runtime, pending_allowance, min_poll_interval, max_poll_interval)
         props.duration("sweep_interval", sweep_interval, unit="minutes", low=1, high=24 * 60)  # an EventBridge rate
+        props.instance("log_level", log_level, sfn.LogLevel, "an sfn.LogLevel (ALL, ERROR, FATAL or OFF)")
+        props.boolean("log_execution_data", log_execution_data)
         for i, judge in enumerate(judges):
             judge.require_offered_in(f"judge_models[{i}]", stack.region)
         self.max_runtime = max_runtime
@@ -137,15 +150,31 @@ class FineTuningWorkflow(Construct):
             self, "StateMachine",
             definition_body=sfn.DefinitionBody.from_chainable(definition.start),
             timeout=max_runtime.plus(pending_allowance),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
             comment="SageMaker AI serverless fine-tuning: one execution, one training job",
         )
+        self._observe(log_level, log_execution_data)
         self._grant_state_machine(execution_role, definition.launch_statements)
         self._events(sweep_interval)
         self.alarms = self._alarms(alarm_topic or notification_topic)
 
     # ------------------------------------------------------------------ wiring
+    def _observe(self, level: sfn.LogLevel, execution_data: bool) -> None:
+        """Logs and X-Ray through the CloudFormation properties, their ``Resource: *`` grants in a policy of
+        their own (``StateMachineObservabilityPolicy``, beside the state machine), so no other grant hides behind that suppression."""
+        cfn = self.state_machine.node.default_child
+        assert isinstance(cfn, sfn.CfnStateMachine)
+        cfn.tracing_configuration = sfn.CfnStateMachine.TracingConfigurationProperty(enabled=True)
+        cfn.logging_configuration = sfn.CfnStateMachine.LoggingConfigurationProperty(
+            destinations=[sfn.CfnStateMachine.LogDestinationProperty(
+                cloud_watch_logs_log_group=sfn.CfnStateMachine.CloudWatchLogsLogGroupProperty(log_group_arn=self.log_group.log_group_arn))],
+            include_execution_data=execution_data, level=level.value,
+        )
+        policy = wildcard_policy(self, "StateMachineObservabilityPolicy", self.state_machine.role, [
+            iam.PolicyStatement(actions=list(LOG_DELIVERY), resources=["*"]),
+            iam.PolicyStatement(actions=list(XRAY_WRITE) + ["xray:GetSamplingRules", "xray:GetSamplingTargets"], resources=["*"]),
+        ], "CloudWatch Logs delivery and X-Ray have no resource-level permissions (the statements CDK's logs/tracing options add).")
+        cfn.add_resource_dependency(policy.node.default_child)  # type: ignore[arg-type]
+
     def _grant_state_machine(self, execution_role: iam.IRole, launch_statements: Sequence[iam.PolicyStatement]) -> None:
         iam.Grant.add_to_principal(
             grantee=self.state_machine, actions=["iam:PassRole"], resource_arns=[execution_role.role_arn],
@@ -158,18 +187,21 @@ class FineTuningWorkflow(Construct):
         self.job_events_function.add_to_role_policy(iam.PolicyStatement(
             actions=["states:SendTaskSuccess"], resources=[self.state_machine.state_machine_arn],
         ))
-        stack = Stack.of(self)
+        execution_arns = Stack.of(self).format_arn(service="states", resource="execution", arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                                                   resource_name=f"{self.state_machine.state_machine_name}:*")
         self.sweeper_function.add_to_role_policy(iam.PolicyStatement(
-            sid="ReadOwnExecutions", actions=["states:DescribeExecution"],
-            resources=[stack.format_arn(service="states", resource="execution", arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                                        resource_name=f"{self.state_machine.state_machine_name}:*")],
-        ))
+            sid="ReadOwnExecutions", actions=["states:DescribeExecution"], resources=[execution_arns]))
         suppress(self.state_machine, [
             Suppression("AwsSolutions-IAM5",
-                        "Training job names are chosen per execution (derived or given), so the job ARN needs a name wildcard; "
-                        "X-Ray and CloudWatch Logs delivery have no resource-level permissions; the Lambda version wildcard is CDK's.",
-                        ["regex:/^Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/\\*$/",
-                         "Resource::*", "regex:/^Resource::<.*Arn>:\\*$/"]),
+                        "Training job names are chosen per execution (derived or given), so the job ARN needs a name wildcard "
+                        "(Create only with the stack's tag, Describe only of jobs carrying it); LambdaInvoke also grants the "
+                        "versions of the Steps and VerifyReward functions (CDK).",
+                        resource_findings(self, [r for st in launch_statements for r in st.resources]
+                                          + [f"{fn.function_arn}:*" for fn in (self.steps_function, self.verify_function)])),
+        ])
+        suppress(self.sweeper_function, [
+            Suppression("AwsSolutions-IAM5", "The sweeper reads the status of this state machine's executions only.",
+                        resource_findings(self, [execution_arns])),
         ])
 
     def _events(self, sweep_interval: Duration) -> None:

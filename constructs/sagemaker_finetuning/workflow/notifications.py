@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -21,7 +22,7 @@ class Notifications:
 
     @staticmethod
     def none() -> "Notifications":
-        """No topic: the alarms exist but notify no one (see the README, Operations)."""
+        """No topic: the alarms exist (and show in the CloudWatch console) but notify no one."""
         return Notifications(topic=None, create=False, encryption_key=None)
 
     @staticmethod
@@ -33,6 +34,8 @@ class Notifications:
 
     @staticmethod
     def to(topic: sns.ITopic) -> "Notifications":
+        """A topic you have. Its policy (and its key's, if encrypted) must let cloudwatch.amazonaws.com
+        publish: the library cannot change the policy of a topic it did not define."""
         props.interface("topic", topic, "sns.ITopic")
         return Notifications(topic=topic, create=False, encryption_key=None)
 
@@ -42,9 +45,27 @@ class Notifications:
         key = self._key or fallback_key or kms.Key(
             scope, "NotificationsKey", enable_key_rotation=True, description="Encrypts the fine-tuning notification topic",
         )
+        alarms = _from_this_accounts_alarms(Stack.of(scope))
         key.add_to_resource_policy(iam.PolicyStatement(
             sid="CloudWatchAlarmsPublish",
             principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-            actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=["*"],
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=["*"], conditions=alarms,
         ))
-        return sns.Topic(scope, "Notifications", display_name="SageMaker fine-tuning runs", enforce_ssl=True, master_key=key)
+        topic = sns.Topic(scope, "Notifications", display_name="SageMaker fine-tuning runs", enforce_ssl=True, master_key=key)
+        # enforce_ssl gives the topic a policy, which replaces SNS's default one: without this allow, alarm
+        # actions could not publish.
+        topic.add_to_resource_policy(iam.PolicyStatement(
+            sid="CloudWatchAlarmsPublish",
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["sns:Publish"], resources=[topic.topic_arn], conditions=alarms,
+        ))
+        return topic
+
+
+def _from_this_accounts_alarms(stack: Stack) -> dict[str, dict[str, str]]:
+    """Confused-deputy conditions: CloudWatch acts for alarms of this account and region only."""
+    return {
+        "StringEquals": {"aws:SourceAccount": stack.account},
+        "ArnLike": {"aws:SourceArn": stack.format_arn(service="cloudwatch", resource="alarm", resource_name="*",
+                                                       arn_format=ArnFormat.COLON_RESOURCE_NAME)},
+    }

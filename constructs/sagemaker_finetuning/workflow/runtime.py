@@ -21,12 +21,14 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 
 from constructs import Construct
+from sagemaker_finetuning.access.execution_role import hub_arns
 from sagemaker_finetuning.core.constants import STACK_TAG
 from sagemaker_finetuning.registry.model_package_group import IModelPackageGroup
 from sagemaker_finetuning.rewards.reward_function import RewardFunction
 from sagemaker_finetuning.storage.bucket import DataLocations, grant_read_prefix
 from sagemaker_finetuning.support import assets
-from sagemaker_finetuning.support.nag import LAMBDA_BASICS, Suppression, suppress
+from sagemaker_finetuning.support.functions import trace
+from sagemaker_finetuning.support.nag import Suppression, resource_findings, suppress, wildcard_policy
 
 
 @dataclass(frozen=True)
@@ -116,15 +118,21 @@ def own_jobs(stack: Stack, actions: list[str], sid: str) -> iam.PolicyStatement:
 
 
 def _grant_sweeper(stack: Stack, fn: lambda_.Function) -> None:
-    fn.add_to_role_policy(iam.PolicyStatement(sid="ListTrainingJobs", actions=["sagemaker:ListTrainingJobs"], resources=["*"]))
-    fn.add_to_role_policy(own_jobs(stack, ["sagemaker:ListTags", "sagemaker:StopTrainingJob"], "StopOwnOrphans"))
+    assert fn.node.scope is not None
+    wildcard_policy(fn.node.scope, "SweeperListJobsPolicy", _role(fn), [iam.PolicyStatement(actions=["sagemaker:ListTrainingJobs"], resources=["*"])],
+                    "ListTrainingJobs has no resource-level permissions (the sweeper then reads tags and stops only this stack's jobs).")
+    statement = own_jobs(stack, ["sagemaker:ListTags", "sagemaker:StopTrainingJob"], "StopOwnOrphans")
+    fn.add_to_role_policy(statement)
     suppress(fn, [Suppression(
         "AwsSolutions-IAM5",
-        "ListTrainingJobs has no resource-level permissions; ListTags and StopTrainingJob apply to any job name but only "
-        "to jobs carrying this stack's tag (IAM condition); DescribeExecution reads executions of this stack's state machine.",
-        ["Resource::*", "regex:/^Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/\\*$/",
-         "regex:/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<[A-Za-z0-9]+\\.Name>:\\*$/"],
+        "ListTags and StopTrainingJob apply to any job name but only to jobs carrying this stack's tag (IAM condition).",
+        resource_findings(fn, statement.resources),
     )])
+
+
+def _role(fn: lambda_.Function) -> iam.IRole:
+    assert fn.role is not None
+    return fn.role
 
 
 def _function(scope: Construct, id: str, entry: str, env: Mapping[str, str], description: str, p: RuntimeProps,
@@ -138,30 +146,35 @@ def _function(scope: Construct, id: str, entry: str, env: Mapping[str, str], des
         timeout=timeout,
         environment=dict(env),
         description=description,
-        tracing=lambda_.Tracing.ACTIVE,
         log_group=logs.LogGroup(scope, f"{id}Logs", retention=p.log_retention, removal_policy=p.removal_policy),
     )
-    suppress(fn, LAMBDA_BASICS)
-    return fn
+    return trace(fn)
 
 
 def _grant_steps(stack: Stack, fn: lambda_.Function, p: RuntimeProps) -> None:
-    hub_content = f"arn:{stack.partition}:sagemaker:{stack.region}:*:hub-content/*"
-    fn.add_to_role_policy(iam.PolicyStatement(actions=["sagemaker:DescribeHubContent"], resources=[hub_content]))
-    fn.add_to_role_policy(own_jobs(stack, ["sagemaker:ListTags"], "ReadOwnJobTags"))  # VerifyJobOwnership
-    fn.add_to_role_policy(iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[p.model_package_group.model_packages_arn()]))
-    fn.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"arn:{stack.partition}:s3:::{p.recipe_bucket_name}/*"]))
+    hub_contents = hub_arns(stack, "hub-content")
+    statements = [
+        iam.PolicyStatement(actions=["sagemaker:DescribeHubContent"], resources=hub_contents),
+        own_jobs(stack, ["sagemaker:ListTags"], "ReadOwnJobTags"),  # VerifyJobOwnership
+        iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[p.model_package_group.model_packages_arn()]),
+        iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"arn:{stack.partition}:s3:::{p.recipe_bucket_name}/*"]),
+    ]
+    for statement in statements:
+        fn.add_to_role_policy(statement)
     _grant_dataset_reads(fn, p)  # CheckDatasets: the datasets exist and begin in the right format
     suppress(fn, [Suppression(
         "AwsSolutions-IAM5",
-        "Base models live in SageMakerPublicHub (owned by the 'aws' account, name per input), recipes in the regional "
-        "JumpStart bucket, continued customization reads versioned packages of the stack's group, and job tags are read "
-        "only on jobs carrying this stack's tag (IAM condition): wildcards on those only.",
-        ["Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:*:hub-content/*",
-         "regex:/^Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/\\*$/",
-         "regex:/^Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model-package/.*/\\*$/",
-         "regex:/^Resource::arn:<AWS::Partition>:s3:::.*/\\*$/"],
+        "Base models live in SageMakerPublicHub (owned by the 'aws' account) or this account's hubs, named per input; "
+        "recipes in the regional JumpStart bucket; continued customization reads versioned packages of the stack's group; "
+        "job tags are read only on jobs carrying this stack's tag (IAM condition): wildcards on exactly those.",
+        resource_findings(fn, [r for st in statements for r in st.resources]),
     )])
+
+
+def _dataset_read_resources(p: RuntimeProps) -> list[str]:
+    loc = p.locations
+    own = [loc.bucket.bucket_arn, loc.bucket.arn_for_objects(f"{loc.dataset_prefix}*")]
+    return own + [arn for extra in p.dataset_buckets for arn in (extra.bucket_arn, extra.arn_for_objects("*"))]
 
 
 def _grant_dataset_reads(fn: lambda_.Function, p: RuntimeProps) -> None:
@@ -172,10 +185,10 @@ def _grant_dataset_reads(fn: lambda_.Function, p: RuntimeProps) -> None:
         p.locations.encryption_key.grant_decrypt(fn)
     suppress(fn, [Suppression(
         "AwsSolutions-IAM5",
-        "Reads datasets under the bucket's dataset prefix (and the dataset buckets the user named) to check they exist "
-        "and begin in the technique's format.",
+        "Reads datasets under the bucket's dataset prefix (and the whole dataset buckets the user named) to check they "
+        "exist and begin in the technique's format (CDK's grant_read: object-read action wildcards).",
         ["Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", "Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*",
-         "regex:/^Resource::<.*Arn>/.+/\\*$/", "regex:/^Resource::arn:<AWS::Partition>:s3:::.*/\\*$/"],
+         *resource_findings(fn, _dataset_read_resources(p))],
     )])
 
 
@@ -184,22 +197,18 @@ def _grant_verify(fn: lambda_.Function, p: RuntimeProps) -> None:
     for rf in p.reward_functions:
         rf.grant_invoke(fn)
     suppress(fn, [Suppression(
-        "AwsSolutions-IAM5",
-        "Reads training samples under the bucket's dataset prefix (and dataset buckets the user named) and invokes the "
-        "stack's reward functions, including their versions.",
-        ["Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", "Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*",
-         "regex:/^Resource::<.*Arn>/.+/\\*$/", "regex:/^Resource::<.*Arn>/\\*$/", "regex:/^Resource::arn:<AWS::Partition>:s3:::.*/\\*$/",
-         "regex:/^Resource::<.*Arn>:\\*$/"],
+        "AwsSolutions-IAM5", "Invokes the stack's reward functions, including their versions and aliases.",
+        resource_findings(fn, [f"{rf.function_arn}:*" for rf in p.reward_functions]),
     )])
 
 
 def _grant_execution_end(stack: Stack, fn: lambda_.Function, topic: Optional[sns.ITopic]) -> None:
-    fn.add_to_role_policy(own_jobs(stack, ["sagemaker:DescribeTrainingJob", "sagemaker:ListTags", "sagemaker:StopTrainingJob"],
-                                   "StopOwnJobs"))
+    statement = own_jobs(stack, ["sagemaker:DescribeTrainingJob", "sagemaker:ListTags", "sagemaker:StopTrainingJob"], "StopOwnJobs")
+    fn.add_to_role_policy(statement)
     suppress(fn, [Suppression(
         "AwsSolutions-IAM5",
         "Stops the training job of an aborted execution: any job name, but only jobs carrying this stack's tag (IAM condition).",
-        ["regex:/^Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/\\*$/"],
+        resource_findings(fn, statement.resources),
     )])
     if topic is not None:
         topic.grant_publish(fn)
