@@ -434,6 +434,20 @@ def test_hub_evaluator_adopt_existing_is_opt_in_and_reaches_the_handler():
         HubEvaluator(new_stack(), "Bad", evaluator_type=EvaluatorType.REWARD_FUNCTION, reference=ref, adopt_existing="yes")
 
 
+def test_reward_functions_and_judge_prompts_pass_adopt_existing_evaluator_on(tmp_path):
+    stack = new_stack()
+    bucket = FineTuningBucket(stack, "Bucket")
+    RewardFunction(stack, "Plain", evaluator_name="rf-plain")
+    RewardFunction(stack, "FromNotebook", evaluator_name="rf-notebook", adopt_existing_evaluator=True)
+    from sagemaker_finetuning import JudgePrompt, JudgePromptTemplate
+
+    JudgePrompt(stack, "Judge", bucket=bucket.bucket, evaluator_name="rp-shared", adopt_existing_evaluator=True,
+                template=JudgePromptTemplate.from_text("Rate {{ response }} to {{ prompt }}"))
+    found = {r["Properties"]["EvaluatorName"]: r["Properties"] for r in Template.from_stack(stack).find_resources("Custom::SageMakerHubEvaluator").values()}
+    assert "AdoptExisting" not in found["rf-plain"]
+    assert found["rf-notebook"]["AdoptExisting"] is True and found["rp-shared"]["AdoptExisting"] is True
+
+
 def test_hub_evaluator_provider_tags_and_reads_tags_of_evaluator_versions_only():
     stack = new_stack()
     RewardFunction(stack, "Reward")

@@ -498,6 +498,7 @@ CASES: list[Case] = [
     V(RF, "evaluator_name", "x" * 21),
     T(RF, "log_retention", 30),
     T(RF, "removal_policy", "destroy"),
+    T(RF, "adopt_existing_evaluator", "yes"),
     # ------------------------------------------------------------------ JudgePrompt
     T(JP, "bucket", "acme-data"),
     T(JP, "template", VALID_PROMPT, why="a str instead of JudgePromptTemplate.from_text(...)"),
@@ -506,6 +507,7 @@ CASES: list[Case] = [
     V(JP, "prompt_prefix", "prompts"),
     T(JP, "encryption_key", "alias/fine-tuning"),
     T(JP, "evaluator_name", 42),
+    T(JP, "adopt_existing_evaluator", 1),
     V(JP, "evaluator_name", "judge_prompt!"),
     # ------------------------------------------------------------------ FineTuningWorkflow
     T(WF, "bucket", "acme-data"),

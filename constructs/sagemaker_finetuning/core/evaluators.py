@@ -104,7 +104,8 @@ def foreign_content_message(name: str, hub_name: str, versions: list[str]) -> st
         f"evaluator name {name!r} already exists in the AI Registry hub {hub_name} (JsonDoc versions {shown}), "
         "registered by someone else (SDK v3 Evaluator.create, another stack or resource). This resource does not "
         "take over hub content it did not create: choose another evaluator_name, or set adopt_existing=True on the "
-        "HubEvaluator to add versions to it (deleting the resource then removes only the versions it imported)."
+        "HubEvaluator (adopt_existing_evaluator=True on a RewardFunction or JudgePrompt) to add versions to it "
+        "(deleting the resource then removes only the versions it imported)."
     )
 
 

@@ -82,6 +82,9 @@ class JudgePrompt(Construct):
     :param prompt_prefix: Default: ``prompts/``.
     :param encryption_key: the bucket's KMS key, if any. Default: none.
     :param evaluator_name: 1-20 characters. Default: derived from the construct path.
+    :param adopt_existing_evaluator: add versions to an evaluator of that name registered elsewhere
+        (e.g. by SDK v3 ``Evaluator.create``) instead of failing the deployment; deletion still
+        removes only the versions this resource imported. Default: False.
     """
 
     def __init__(
@@ -94,9 +97,11 @@ class JudgePrompt(Construct):
         prompt_prefix: str = "prompts/",
         encryption_key: Optional[kms.IKey] = None,
         evaluator_name: Optional[str] = None,
+        adopt_existing_evaluator: bool = False,
     ) -> None:
         super().__init__(scope, id)
         props.interface("bucket", bucket, "s3.IBucket")
+        props.boolean("adopt_existing_evaluator", adopt_existing_evaluator)
         props.instance("template", template, JudgePromptTemplate, "JudgePromptTemplate.from_file(path) or JudgePromptTemplate.from_text(text)")
         props.prefix("prompt_prefix", prompt_prefix)
         props.interface("encryption_key", encryption_key, "kms.IKey", optional=True)
@@ -107,7 +112,7 @@ class JudgePrompt(Construct):
         self.s3_uri = f"s3://{bucket.bucket_name}/{self.prompt_key}"
         self.evaluator = HubEvaluator(
             self, "Evaluator", evaluator_type=EvaluatorType.REWARD_PROMPT, reference=self.s3_uri, evaluator_name=name,
-            description="RLAIF judge prompt",
+            description="RLAIF judge prompt", adopt_existing=adopt_existing_evaluator,
             prompt_text=template.text, prompt_bucket=bucket.bucket_name, prompt_key=self.prompt_key,
         )
         provider = HubEvaluator.provider(Stack.of(self))

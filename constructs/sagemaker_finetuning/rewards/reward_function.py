@@ -64,6 +64,9 @@ class RewardFunction(Construct):
     :param environment: extra environment variables. Default: none.
     :param evaluator_name: 1-20 characters. Default: derived from the construct path.
     :param log_retention: Default: one month. :param removal_policy: of the log group. Default: DESTROY.
+    :param adopt_existing_evaluator: add versions to an evaluator of that name registered elsewhere
+        (e.g. by SDK v3 ``Evaluator.create``) instead of failing the deployment; deletion still
+        removes only the versions this resource imported. Default: False.
     """
 
     def __init__(
@@ -82,8 +85,10 @@ class RewardFunction(Construct):
         evaluator_name: Optional[str] = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+        adopt_existing_evaluator: bool = False,
     ) -> None:
         super().__init__(scope, id)
+        props.boolean("adopt_existing_evaluator", adopt_existing_evaluator)
         env = _check(code, handler, components, contract, function_name, memory_size, timeout, environment, removal_policy)
         props.instance("log_retention", log_retention, logs.RetentionDays, "a logs.RetentionDays value")
         self.contract = contract
@@ -113,6 +118,7 @@ class RewardFunction(Construct):
             reference=self.function.function_arn,
             evaluator_name=evaluator_name,
             description="RLVR reward function",
+            adopt_existing=adopt_existing_evaluator,
         )
         self.evaluator_arn: str = self.evaluator.evaluator_arn
         self.function_arn: str = self.function.function_arn
