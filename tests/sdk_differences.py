@@ -9,7 +9,9 @@ DELIBERATE_DIFFERENCES: dict[str, str] = {
     "TrainingJobName": (
         "`<model>-<technique>-<10 hex of sha256(execution ARN)>` instead of SDK v3's `<model>-<technique>-<timestamp>`: "
         "a redriven execution or a retried CreateTrainingJob finds the job it already started instead of starting a "
-        "second one. The `<model>-<technique>-` prefix is the same."
+        "second one. The `<model>-<technique>-` prefix is the same, except that past 63 characters we shorten the model "
+        "part and keep the suffix whole, while SDK v3 cuts the end: for a long id such as "
+        "`huggingface-reasoning-nvidia-nemotron-3-nano-30b-a3b-bf16` its timestamp is lost and two runs collide."
     ),
     "StoppingCondition": (
         "Always sent: `MaxRuntimeInSeconds` is the input's `max_runtime_in_seconds`, else the stack's maximum (24 h "

@@ -24,7 +24,7 @@ from sagemaker_finetuning.workflow.construct import FineTuningWorkflow
 from sagemaker_finetuning.workflow.notifications import Notifications
 
 #: The library's default base model: small, open weights, not gated.
-DEFAULT_BASE_MODEL = "huggingface-llm-qwen3-0-6b"
+DEFAULT_BASE_MODEL = "huggingface-reasoning-qwen3-06b"
 
 
 def _default(value: Any, make: Callable[[], Any]) -> Any:
@@ -46,7 +46,7 @@ class ServerlessFineTuning(Construct):
     training role, a model package group, an RLVR reward function registered as a hub evaluator,
     and the workflow state machine. ``ServerlessFineTuning(stack, "FineTuning")`` works as is.
 
-    :param base_model: default SageMakerPublicHub model id. Default: ``huggingface-llm-qwen3-0-6b``.
+    :param base_model: default SageMakerPublicHub model id. Default: ``huggingface-reasoning-qwen3-06b``.
     :param storage: ``FineTuningStorage.new_bucket(...)`` or ``FineTuningStorage.existing_bucket(bucket, ...)``.
         Default: a new secure bucket (SSE-S3).
     :param model_package_group: ``ModelPackageGroupSource.new_group(name)`` or ``.existing(group)``.

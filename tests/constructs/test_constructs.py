@@ -88,7 +88,12 @@ class TestBucket:
         stack = new_stack()
         FineTuningBucket(stack, "Bucket", removal_policy=cdk.RemovalPolicy.DESTROY, auto_delete_objects=True)
         t = Template.from_stack(stack)
-        t.resource_count_is("Custom::SageMakerFineTuningBucketCleanup", 1)
+        t.resource_count_is("Custom::SageMakerFineTuningBucketCleanup", 2)  # the data bucket and the log bucket it made
+        mine = s3.Bucket(new_stack(), "Logs")
+        other = FineTuningBucket(mine.stack, "B", removal_policy=cdk.RemovalPolicy.DESTROY, auto_delete_objects=True,
+                                 server_access_logs_bucket=mine)
+        assert other.access_logs_bucket is mine  # a log bucket you pass is yours: never emptied
+        Template.from_stack(mine.stack).resource_count_is("Custom::SageMakerFineTuningBucketCleanup", 1)
         t.has_resource_properties("AWS::Lambda::Function", {"Handler": "lambda_src.bucket_cleanup.handler.handler", "Runtime": "python3.14"})
         assert not t.find_resources("AWS::Lambda::Function", {"Properties": {"Runtime": Match.string_like_regexp("nodejs.*")}})
 
@@ -465,11 +470,15 @@ def test_bucket_cleanup_role_only_lists_and_deletes_that_bucket(with_key):
     key = kms.Key(stack, "Key") if with_key else None
     bucket = FineTuningBucket(stack, "Bucket", encryption_key=key, removal_policy=cdk.RemovalPolicy.DESTROY, auto_delete_objects=True)
     t = Template.from_stack(stack)
-    arn = stack.resolve(bucket.bucket_arn)
-    assert _cleanup_policy(t)["Properties"]["PolicyDocument"]["Statement"] == [
-        {"Action": ["s3:ListBucket", "s3:ListBucketVersions"], "Effect": "Allow", "Resource": arn},
-        {"Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"], "Effect": "Allow", "Resource": {"Fn::Join": ["", [arn, "/*"]]}},
-    ]
+    statements = []
+    for b in (bucket.bucket, bucket.access_logs_bucket):  # the log bucket it made is deleted with it, so emptied too
+        arn = stack.resolve(b.bucket_arn)
+        statements += [
+            {"Action": ["s3:ListBucket", "s3:ListBucketVersions"], "Effect": "Allow", "Resource": arn},
+            {"Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"], "Effect": "Allow", "Resource": {"Fn::Join": ["", [arn, "/*"]]}},
+        ]
+    assert _cleanup_policy(t)["Properties"]["PolicyDocument"]["Statement"] == statements
+    t.resource_count_is("Custom::SageMakerFineTuningBucketCleanup", 2)
 
 
 def test_bucket_cleanup_nag_suppression_names_exactly_this_buckets_objects():
@@ -480,8 +489,9 @@ def test_bucket_cleanup_nag_suppression_names_exactly_this_buckets_objects():
     stack = new_stack()
     bucket = FineTuningBucket(stack, "Bucket", removal_policy=cdk.RemovalPolicy.DESTROY, auto_delete_objects=True)
     logical = stack.get_logical_id(bucket.bucket.node.default_child)
+    logs = stack.get_logical_id(bucket.access_logs_bucket.node.default_child)
     rules = _cleanup_policy(Template.from_stack(stack))["Metadata"]["cdk_nag"]["rules_to_suppress"]
-    assert [r["applies_to"] for r in rules if r["id"] == "AwsSolutions-IAM5"] == [[f"Resource::<{logical}.Arn>/*"]]
+    assert [r["applies_to"] for r in rules if r["id"] == "AwsSolutions-IAM5"] == [[f"Resource::<{logical}.Arn>/*"], [f"Resource::<{logs}.Arn>/*"]]
     cdk.Aspects.of(stack).add(AwsSolutionsChecks())
 
     def cleanup_findings(stack: cdk.Stack, rule: str) -> list:

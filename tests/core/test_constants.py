@@ -43,7 +43,7 @@ def test_model_name_aliases_equal_sdk():
     assert C.MODEL_NAME_ALIASES == MODEL_NAME_ALIASES
 
 
-@given(st.text(max_size=40) | st.sampled_from(["nova-textgeneration-lite-v2", "amazon.NOVA-pro", "huggingface-llm-qwen3-0-6b", "NoVa"]))
+@given(st.text(max_size=40) | st.sampled_from(["nova-textgeneration-lite-v2", "amazon.NOVA-pro", "huggingface-reasoning-qwen3-06b", "NoVa"]))
 @settings(max_examples=200, deadline=None)
 def test_is_nova_model_agrees_with_sdk(model_id):
     assert C.is_nova_model(model_id) == finetune_utils._is_nova_model(model_id)

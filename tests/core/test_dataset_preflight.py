@@ -15,13 +15,13 @@ URI = "s3://b/datasets/train.jsonl"
 
 
 def test_matching_records_pass():
-    assert first_records_problem("training_dataset", URI, [SFT] * 3, "SFT", "huggingface-llm-qwen3-0-6b") is None
-    assert first_records_problem("training_dataset", URI, [RLVR], "RLVR", "huggingface-llm-qwen3-0-6b") is None
+    assert first_records_problem("training_dataset", URI, [SFT] * 3, "SFT", "huggingface-reasoning-qwen3-06b") is None
+    assert first_records_problem("training_dataset", URI, [RLVR], "RLVR", "huggingface-reasoning-qwen3-06b") is None
     assert first_records_problem("training_dataset", URI, [NOVA_SFT], "SFT", "nova-textgeneration-lite-v2") is None
 
 
 def test_rlvr_on_an_sft_dataset_is_named_with_a_hint():
-    problem = first_records_problem("training_dataset", URI, [SFT, SFT], "RLVR", "huggingface-llm-qwen3-0-6b")
+    problem = first_records_problem("training_dataset", URI, [SFT, SFT], "RLVR", "huggingface-reasoning-qwen3-06b")
     assert isinstance(problem, DatasetFormatMismatch) and problem.field == "training_dataset"
     text = str(problem)
     assert text.startswith(f'training_dataset: received "{URI}"; expected records in the rlvr format RLVR expects')
@@ -34,7 +34,7 @@ def test_open_weights_records_for_a_nova_model():
 
 
 def test_broken_json_is_named_without_a_guess():
-    problem = first_records_problem("training_dataset", URI, ['{"prompt": "x", '], "SFT", "huggingface-llm-qwen3-0-6b")
+    problem = first_records_problem("training_dataset", URI, ['{"prompt": "x", '], "SFT", "huggingface-reasoning-qwen3-06b")
     assert problem is not None and "look like" not in str(problem) and "record 1" in str(problem)
 
 

@@ -102,6 +102,10 @@ def recipe_objects(region: str) -> dict[str, bytes]:
     return catalog.recipe_objects(region)
 
 
+#: lr_scheduler as free text (the real recipes restrict it to an enum): values of any shape reach the checks.
+FREE_TEXT_SCHEDULER = {"lr_scheduler": {"type": "string", "default": "cosine", "category": "hyperparameter"}}
+
+
 def plan(body: dict[str, Any], settings: StackSettings = SETTINGS, execution: str = EXECUTION,
          specs_with: dict[str, Any] | None = None) -> dict[str, Any]:
     """Validate and plan ``body``; ``specs_with`` adds override-param specs to the recipe's."""
@@ -228,8 +232,9 @@ def test_continued_customization_of_a_model_not_available_in_region():
 
 
 def test_technique_not_offered_by_the_model():
-    err = expect(UnsupportedTechnique, "technique", "DPO", "RLAIF, RLVR, SFT", lambda: plan(raw("DPO", model=catalog.LORA_ONLY_MODEL_ID)))
-    assert catalog.LORA_ONLY_MODEL_ID in err.expected
+    """Nemotron 3 Nano has no DPO recipe (real catalogue)."""
+    err = expect(UnsupportedTechnique, "technique", "DPO", "RLAIF, RLVR, SFT", lambda: plan(raw("DPO", model=catalog.NO_DPO_MODEL_ID)))
+    assert catalog.NO_DPO_MODEL_ID in err.expected
 
 
 def test_full_not_offered():
@@ -237,10 +242,13 @@ def test_full_not_offered():
 
 
 def test_sequence_length_not_offered():
-    expect(SequenceLengthNotOffered, "sequence_length", "64K", "one of 4K, 8K", lambda: plan(raw(sequence_length="64K")))
-    request = plan(raw(sequence_length="8K"))
-    assert request["ServerlessJobConfig"]["SequenceLength"] == "8K"
-    assert request["HyperParameters"]["dataset_max_len"] == "8192"
+    """Qwen3 0.6B: SFT recipes at 4K only (no 8K), RLVR at 1K (512 + 1024 tokens, rounded down)."""
+    expect(SequenceLengthNotOffered, "sequence_length", "8K", "one of 4K", lambda: plan(raw(sequence_length="8K")))
+    expect(SequenceLengthNotOffered, "sequence_length", "4K", "one of 1K", lambda: plan(raw("RLVR", sequence_length="4K")))
+    request = plan(raw(sequence_length="4K"))
+    assert request["ServerlessJobConfig"]["SequenceLength"] == "4K"
+    assert request["HyperParameters"]["dataset_max_len"] == "4096"
+    assert plan(raw("RLVR", sequence_length="1K"))["ServerlessJobConfig"]["SequenceLength"] == "1K"
 
 
 # ----------------------------------------------------------------------------- EULA, groups, continued
@@ -412,16 +420,30 @@ def test_bad_judge_prompt(prompt, expected):
 
 
 def test_builtin_prompt_the_recipe_does_not_offer():
-    inp = P.validate_input(raw("RLAIF", reward_prompt="Builtin.Evaluation"), SETTINGS)
+    inp = P.validate_input(raw("RLAIF", reward_prompt="Builtin.Evaluate"), SETTINGS)
     resolved, params = resolve(inp)
-    params["judge_prompt_template"]["enum"] = params["judge_prompt_template"]["enum"][:2]
-    expect(InvalidInput, "reward_prompt", "Builtin.Evaluation", "summarize, faithfulness", lambda: P.plan_training_job(inp, resolved, params, SETTINGS, EXECUTION))
+    params["judge_prompt_template"]["enum"] = [t for t in params["judge_prompt_template"]["enum"] if "summarize" in t or "faith" in t]
+    expect(InvalidInput, "reward_prompt", "Builtin.Evaluate", "offers: one of Builtin.Faithfulness, Builtin.Summarize",
+           lambda: P.plan_training_job(inp, resolved, params, SETTINGS, EXECUTION))
+
+
+@pytest.mark.parametrize(("prompt", "meant"), [("Builtin.ChainOfThought", "Builtin.Cot"), ("Builtin.Evaluation", "Builtin.Evaluate")])
+def test_the_agent_plugins_builtin_names_are_refused_naming_the_recipe_file_meant(prompt, meant):
+    """SDK v3 1.27.0 refuses them too (no recipe file is named so); the error names the one meant."""
+    expect(InvalidInput, "reward_prompt", prompt, f"{meant} (the recipe's", lambda: P.validate_input(raw("RLAIF", reward_prompt=prompt), SETTINGS))
+
+
+def test_builtin_prompts_match_the_recipe_file_in_any_case():
+    """RLAIFTrainer matches by basename, case-insensitively; Grader is Nemotron's PandaLM prompt only."""
+    assert plan(raw("RLAIF", reward_prompt="Builtin.cot"))["HyperParameters"]["judge_prompt_template"] == "/opt/ml/code/verl/cot.jinja"
+    nemotron = plan(raw("RLAIF", model=catalog.NO_DPO_MODEL_ID, reward_prompt="Builtin.Grader"))
+    assert nemotron["HyperParameters"]["judge_prompt_template"] == "bedrock/RLAIF/PandaLM/prompts/grader.jinja"
 
 
 def test_judge_hyperparameters():
-    builtin = plan(raw("RLAIF", reward_prompt="Builtin.ChainOfThought", reward_model_id="qwen.qwen3-32b-v1:0"))
+    builtin = plan(raw("RLAIF", reward_prompt="Builtin.Cot", reward_model_id="qwen.qwen3-32b-v1:0"))
     assert builtin["HyperParameters"]["judge_model_id"] == "bedrock/qwen.qwen3-32b-v1:0"
-    assert builtin["HyperParameters"]["judge_prompt_template"].endswith("chainofthought.jinja")
+    assert builtin["HyperParameters"]["judge_prompt_template"] == "/opt/ml/code/verl/cot.jinja"
     assert "EvaluatorArn" not in builtin["ServerlessJobConfig"]
     custom = plan(raw("RLAIF", reward_prompt=PROMPT_EVALUATOR))
     assert custom["ServerlessJobConfig"]["EvaluatorArn"] == PROMPT_EVALUATOR
@@ -453,27 +475,36 @@ def test_hyperparameter_unknown():
         ("max_epochs", 5.0, "an integer"),
         ("max_epochs", True, "an integer"),
         ("max_epochs", 0, "a value >= 1"),
-        ("max_epochs", 21, "a value <= 20"),
-        ("learning_rate", 1e-9, "a value >= 1e-07"),
-        ("learning_rate", 0.5, "a value <= 0.001"),
-        ("lora_rank", 12, "one of [8, 16, 32, 64]"),
+        ("max_epochs", 101, "a value <= 100"),  # the real SFT LoRA recipe: 1..100
+        ("learning_rate", 1e-7, "a value >= 5e-07"),  # 5e-7..1e-4
+        ("learning_rate", 0.5, "a value <= 0.0001"),
+        ("lora_rank", 12, "one of [8, 16, 32, 64, 128]"),
+        ("global_batch_size", 100, "one of [8, 16, 32, 64, 128, 256, 512, 1024]"),
     ],
 )
 def test_hyperparameter_wrong_type_or_out_of_range(name, value, expected):
     expect(HyperparameterOutOfRange, f"hyperparameters.{name}", value, expected, lambda: plan(raw(hyperparameters={name: value})))
 
 
+#: The real verl RL specs have max_prompt_length but no max_response_length; SDK v3 checks the sum where a
+#: recipe has both (FineTuningOptions.validate_length_constraints), and so do we.
+RESPONSE_LENGTH = {"max_response_length": {"type": "integer", "min": 1, "max": 16384, "default": 512, "category": "hyperparameter"}}
+
+
 def test_prompt_and_response_longer_than_the_sequence_length():
-    body = raw("RLVR", hyperparameters={"max_prompt_length": 2048, "max_response_length": 2049})
-    expect(HyperparameterOutOfRange, "hyperparameters.max_prompt_length + max_response_length", 4097, "at most 4096", lambda: plan(body))
-    ok = plan(raw("RLVR", hyperparameters={"max_prompt_length": 2048, "max_response_length": 2048}))
-    assert (ok["HyperParameters"]["max_prompt_length"], ok["HyperParameters"]["max_response_length"]) == ("2048", "2048")
+    body = raw("RLVR", hyperparameters={"max_prompt_length": 512, "max_response_length": 513})  # the 1K recipe of Qwen3 0.6B
+    expect(HyperparameterOutOfRange, "hyperparameters.max_prompt_length + max_response_length", 1025, "at most 1024",
+           lambda: plan(body, specs_with=RESPONSE_LENGTH))
+    ok = plan(raw("RLVR", hyperparameters={"max_prompt_length": 512, "max_response_length": 512}), specs_with=RESPONSE_LENGTH)
+    assert (ok["HyperParameters"]["max_prompt_length"], ok["HyperParameters"]["max_response_length"]) == ("512", "512")
+    expect(HyperparameterOutOfRange, "hyperparameters.dataset_max_len", 8192, "at most 4096 (the recipe's sequence length 4K)",
+           lambda: plan(raw(hyperparameters={"dataset_max_len": 8192})))  # the spec allows up to 131072
 
 
 def test_hyperparameter_value_characters():
     value = "cosine;rm -rf"
     expect(HyperparameterOutOfRange, "hyperparameters.lr_scheduler", value, "only letters",
-           lambda: plan(raw(hyperparameters={"lr_scheduler": value}), specs_with={"lr_scheduler": {"type": "string", "default": "cosine"}}))
+           lambda: plan(raw(hyperparameters={"lr_scheduler": value}), specs_with=FREE_TEXT_SCHEDULER))
 
 
 @pytest.mark.parametrize("value", [10**400, -(10**30), 1e300, -1e300])
@@ -634,21 +665,24 @@ def valid_intents(draw) -> tuple[dict[str, Any], StackSettings]:
         settings = dataclasses.replace(settings, model_package_groups=(body["model_package_group"],))  # granted to the role
     if technique == "RLVR":
         body["custom_reward_function"] = draw(st.sampled_from([here[EVALUATOR], here[LAMBDA], here[PROMPT_EVALUATOR].replace("judge-prompt", "math")]))
-    if technique == "RLAIF":
-        body["reward_model_id"] = draw(st.sampled_from([m for m, regions in C.JUDGE_MODEL_REGIONS.items() if settings.region in regions]))
-        body["reward_prompt"] = draw(st.sampled_from(["Builtin." + p for p in C.BUILTIN_JUDGE_PROMPTS] + [here[PROMPT_EVALUATOR]]))
-    # Hyperparameter overrides drawn from the recipe's own spec.
+    # Hyperparameter overrides drawn from the recipe's own spec (the keys it marks tunable).
     recipe = select_recipe(document["RecipeCollection"], model, technique, training_type, body.get("sequence_length"))
     params = catalog.override_params(model, technique, training_type == "LORA", recipe["SequenceLength"])
+    if technique == "RLAIF":
+        body["reward_model_id"] = draw(st.sampled_from([m for m, regions in C.JUDGE_MODEL_REGIONS.items() if settings.region in regions]))
+        presets = [t.rsplit("/", 1)[-1].removesuffix(".jinja") for t in params.get("judge_prompt_template", {}).get("enum", [])]
+        body["reward_prompt"] = draw(st.sampled_from(["Builtin." + p.capitalize() for p in presets] + [here[PROMPT_EVALUATOR]]))
     overrides = {}
+    ceiling = int(recipe["SequenceLength"][:-1]) * 1024
     for name, spec in params.items():
         if name in C.STRIPPED_HYPERPARAMETERS[technique] or name in RESERVED_HYPERPARAMETERS or not isinstance(spec, dict) \
-                or not draw(st.integers(0, 3)) == 0:
+                or spec.get("category") != "hyperparameter" or not draw(st.integers(0, 3)) == 0:
             continue
         if "enum" in spec:
             overrides[name] = draw(st.sampled_from(spec["enum"]))
         elif spec.get("type") == "integer":
-            overrides[name] = draw(st.integers(spec.get("min", 0), spec.get("max", 10**6)))
+            high = min(spec.get("max", 10**6), ceiling) if name == "dataset_max_len" else spec.get("max", 10**6)
+            overrides[name] = draw(st.integers(spec.get("min", 0), high))
         elif spec.get("type") == "float":
             overrides[name] = draw(st.floats(spec.get("min", 0.0), spec.get("max", 1.0), allow_nan=False))
     if technique == "RLAIF" and body["reward_prompt"].startswith("arn:"):
@@ -719,7 +753,7 @@ def schema_valid_edges(draw) -> tuple[dict[str, Any], set[str]]:
 def test_schema_valid_edges_plan_a_valid_request_or_are_refused_by_name(case):
     body, fields = case
     try:
-        request = plan(body, WITH_MLFLOW, specs_with={"lr_scheduler": {"type": "string", "default": "cosine"}})
+        request = plan(body, WITH_MLFLOW, specs_with=FREE_TEXT_SCHEDULER)
     except FineTuningInputError as err:
         assert all(p.field in fields for p in err.problems) and isinstance(err, (InvalidInput, HyperparameterOutOfRange, AccessNotGranted)), err
         return
@@ -740,9 +774,21 @@ def test_dataset_values_the_service_refuses():
 def test_hyperparameter_value_longer_than_the_service_allows():
     value = "x" * 2501
     expect(HyperparameterOutOfRange, "hyperparameters.lr_scheduler", value, "at most 2500 characters",
-           lambda: plan(raw(hyperparameters={"lr_scheduler": value}), specs_with={"lr_scheduler": {"type": "string", "default": "cosine"}}))
+           lambda: plan(raw(hyperparameters={"lr_scheduler": value}), specs_with=FREE_TEXT_SCHEDULER))
 
 
 def test_mlflow_arn_longer_than_the_service_allows():
     arn = MLFLOW + "x" * 2000
     expect(InvalidInput, "mlflow_resource_arn", arn, "an MLflow app or tracking server ARN", lambda: P.validate_input(raw(mlflow_resource_arn=arn), SETTINGS))
+
+
+def test_continuing_from_a_training_job_arn():
+    """A training job ARN names the package it registered; it must be of this stack's account and region."""
+    job = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/sft-run-1"
+    inp = P.validate_input(raw("DPO", model=job), SETTINGS)
+    assert P.is_continued(inp) and inp["model"] == job and "model_package_group" not in inp
+    foreign = f"arn:aws:sagemaker:{REGION}:210987654321:training-job/theirs"
+    expect(AccessNotGranted, "model", foreign, "a training job of this stack's account and region",
+           lambda: P.validate_input(raw("DPO", model=foreign), SETTINGS))
+    expect(InvalidInput, "model", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/bad_name", "or a training job ARN",
+           lambda: P.validate_input(raw("DPO", model=f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/bad_name"), SETTINGS))

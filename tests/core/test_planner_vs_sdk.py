@@ -170,8 +170,11 @@ def _job_name(p: Pair) -> bool:
     ours, sdk = p.ours.pop("TrainingJobName"), p.sdk.pop("TrainingJobName")
     expected = p.inp.get("training_job_name") or training_job_name(p.resolved.model_id, p.inp["technique"], EXECUTION_ARN)
     assert ours == expected
-    assert ours.startswith(prefix) and re.fullmatch(r"[0-9a-f]{10}", ours[len(prefix):]), ours
-    assert re.fullmatch(re.escape(prefix) + r"\d{14}", sdk), sdk
+    # ours keeps the 10-hex suffix whole and shortens the model part when the name would pass 63 characters
+    suffix = f"-{p.inp['technique'].lower()}-{ours[-10:]}"
+    assert re.fullmatch(r"[0-9a-f]{10}", ours[-10:]) and ours.endswith(suffix) and prefix.startswith(ours[: -len(suffix)]), ours
+    # SDK v3 cuts "<model>-<technique>-<timestamp>" at 63 characters, timestamp first (a long model id loses it)
+    assert len(sdk) <= 63 and re.fullmatch(r"\d{0,14}", sdk[len(prefix):]) and (prefix + sdk[len(prefix):]).startswith(sdk), sdk
     return True
 
 
@@ -313,20 +316,25 @@ CASES: dict[str, tuple[dict[str, Any], StackSettings]] = {**matrix(),
     "gated-SFT-LORA": (intent("SFT", model=catalog.GATED_MODEL_ID, accept_eula=True), SETTINGS),
     "gated-SFT-FULL": (intent("SFT", model=catalog.GATED_MODEL_ID, accept_eula=True, training_type="FULL"), SETTINGS),
     "gated-DPO-continued": (intent("DPO", model=package_arn(4)), SETTINGS),
-    "gated-RLAIF": (intent("RLAIF", model=catalog.GATED_MODEL_ID, accept_eula=True, reward_prompt="Builtin.ChainOfThought"), SETTINGS),
+    "gated-RLAIF": (intent("RLAIF", model=catalog.GATED_MODEL_ID, accept_eula=True, reward_prompt="Builtin.Cot"), SETTINGS),
     "lora-only-SFT": (intent("SFT", model=catalog.LORA_ONLY_MODEL_ID), SETTINGS),
     "lora-only-RLVR": (intent("RLVR", model=catalog.LORA_ONLY_MODEL_ID, custom_reward_function=MATH_EVALUATOR), SETTINGS),
     "lora-only-RLAIF": (intent("RLAIF", model=catalog.LORA_ONLY_MODEL_ID, reward_model_id="qwen.qwen3-32b-v1:0"), SETTINGS),
     "nova-SFT-LORA": (intent("SFT", model=catalog.NOVA_MODEL_ID), SETTINGS),
     "nova-SFT-FULL": (intent("SFT", model=catalog.NOVA_MODEL_ID, training_type="FULL"), SETTINGS),
-    "nova-DPO": (intent("DPO", model=catalog.NOVA_MODEL_ID), SETTINGS),
     "nova-RLVR": (intent("RLVR", model=catalog.NOVA_MODEL_ID), SETTINGS),
+    "nova-RLVR-FULL": (intent("RLVR", model=catalog.NOVA_MODEL_ID, training_type="FULL"), SETTINGS),
+    # gpt-oss-20b has full fine-tuning for every technique; Nemotron 3 Nano has no DPO, 8K SFT and RLVR, the grader prompt.
+    "gpt-oss-20b-RLVR-FULL": (intent("RLVR", model=catalog.FULL_AND_LORA_MODEL_ID, training_type="FULL"), SETTINGS),
+    "gpt-oss-20b-DPO-FULL": (intent("DPO", model=catalog.FULL_AND_LORA_MODEL_ID, training_type="FULL"), SETTINGS),
+    "nemotron-SFT-8K": (intent("SFT", model=catalog.NO_DPO_MODEL_ID, sequence_length="8K"), SETTINGS),
+    "nemotron-RLAIF-grader": (intent("RLAIF", model=catalog.NO_DPO_MODEL_ID, reward_prompt="Builtin.Grader"), SETTINGS),
     "nova-SFT-continued": (intent("SFT", model=package_arn(5)), SETTINGS),
     "nova-SFT-bedrock-alias": (intent("SFT", model="amazon.nova-2-lite-v1"), SETTINGS),
     # Judges and reward functions.
     "RLAIF-builtin-prompt": (intent("RLAIF", reward_prompt="Builtin.Faithfulness"), SETTINGS),
     "RLAIF-custom-prompt": (intent("RLAIF", reward_prompt=PROMPT_EVALUATOR, reward_model_id="qwen.qwen3-coder-30b-a3b-v1:0"), SETTINGS),
-    "RLAIF-stack-prompt": (intent("RLAIF"), dataclasses.replace(SETTINGS, judge_prompt="Builtin.Evaluation")),
+    "RLAIF-stack-prompt": (intent("RLAIF"), dataclasses.replace(SETTINGS, judge_prompt="Builtin.Evaluate")),
     "RLVR-evaluator-arn": (intent("RLVR", custom_reward_function=MATH_EVALUATOR), SETTINGS),
     "RLVR-lambda-arn": (intent("RLVR", custom_reward_function=LAMBDA), SETTINGS),
     "RLVR-preset-reward": (intent("RLVR", hyperparameters={"preset_reward_function": "gsm8k"}), no_reward_default),
@@ -335,10 +343,11 @@ CASES: dict[str, tuple[dict[str, Any], StackSettings]] = {**matrix(),
     "SFT-dataset-bucket-prefix": (intent("SFT", training_dataset=f"s3://{DATA_BUCKET}/support/train/"), SETTINGS),
     "DPO-dataset-arns": (intent("DPO", training_dataset=TRAIN_SET, validation_dataset=VALIDATION_SET), SETTINGS),
     "SFT-hyperparameters": (intent("SFT", hyperparameters={"learning_rate": 2e-5, "lora_rank": 32, "max_epochs": 3}), SETTINGS),
-    "DPO-hyperparameters": (intent("DPO", training_type="FULL", hyperparameters={"adam_beta": 0.25, "global_batch_size": 128}), SETTINGS),
-    "RLVR-hyperparameters": (intent("RLVR", hyperparameters={"max_prompt_length": 512, "max_response_length": 3000, "rollout_n": 8, "kl_coef": 0.01}), SETTINGS),
+    "DPO-hyperparameters": (intent("DPO", training_type="FULL", hyperparameters={"adam_beta": 0.05, "global_batch_size": 128}), SETTINGS),
+    "RLVR-hyperparameters": (intent("RLVR", hyperparameters={"max_prompt_length": 1024, "rollout_n": 16, "kl_loss_coef": 0.01, "use_kl_loss": False}), SETTINGS),
     "RLAIF-hyperparameters": (intent("RLAIF", hyperparameters={"rollout_n": 2, "learning_rate": 5e-7}), SETTINGS),
-    "SFT-sequence-length-8K": (intent("SFT", sequence_length="8K"), SETTINGS),
+    "SFT-sequence-length-4K": (intent("SFT", sequence_length="4K"), SETTINGS),
+    "RLVR-sequence-length-1K": (intent("RLVR", sequence_length="1K"), SETTINGS),
     "DPO-FULL-sequence-length-4K": (intent("DPO", training_type="FULL", sequence_length="4K"), SETTINGS),
     # Tracking, encryption, output, tags, group, runtime.
     "SFT-mlflow": (intent("SFT", mlflow_resource_arn=MLFLOW, mlflow_experiment_name="support-bot", mlflow_run_name="sft-lr-2e-5"), WITH_MLFLOW),
@@ -355,7 +364,7 @@ CASES: dict[str, tuple[dict[str, Any], StackSettings]] = {**matrix(),
         intent(
             "RLVR", model=package_arn(3), training_type="FULL", custom_reward_function=LAMBDA,
             validation_dataset=data("RLVR", "validation.jsonl"), hyperparameters={"rollout_n": 2},
-            sequence_length="4K", mlflow_resource_arn=MLFLOW, mlflow_experiment_name="rlvr", tags={"team": "math"},
+            sequence_length="1K", mlflow_resource_arn=MLFLOW, mlflow_experiment_name="rlvr", tags={"team": "math"},
             max_runtime_in_seconds=3600,
         ),
         dataclasses.replace(WITH_MLFLOW, kms_key_arn=KMS),

@@ -9,7 +9,8 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-GPT_OSS = "openai-reasoning-gpt-oss-20b"
+LORA_ONLY = "openai-reasoning-gpt-oss-120b"  # no full fine-tuning recipe
+NO_DPO = "huggingface-reasoning-nvidia-nemotron-3-nano-30b-a3b-bf16"  # SFT, RLVR, RLAIF only
 GATED = "meta-textgeneration-llama-3-2-1b-instruct"
 
 
@@ -34,12 +35,12 @@ def bad_inputs(u: dict[str, str], bucket: str, group: str = "serverless-fine-tun
         ("unknown hyperparameter", {**sft, "hyperparameters": {"warmup": 0.1}}, "UnknownHyperparameter", "hyperparameters.warmup"),
         ("hyperparameter above range", {**sft, "hyperparameters": {"learning_rate": 0.5}}, "HyperparameterOutOfRange", "hyperparameters.learning_rate"),
         ("hyperparameter wrong type", {**sft, "hyperparameters": {"max_epochs": "two"}}, "HyperparameterOutOfRange", "hyperparameters.max_epochs"),
-        ("lengths over sequence length", {"technique": "RLVR", "training_dataset": u["rlvr"], "hyperparameters": {"max_prompt_length": 3000, "max_response_length": 3000}},
-         "HyperparameterOutOfRange", "max_prompt_length"),
+        ("length over sequence length", {**sft, "hyperparameters": {"dataset_max_len": 8192}},  # the 4K recipe's range allows 131072
+         "HyperparameterOutOfRange", "dataset_max_len"),
         ("max runtime zero", {**sft, "max_runtime_in_seconds": 0}, "InvalidInput", "max_runtime_in_seconds"),
         ("max runtime above the stack's", {**sft, "max_runtime_in_seconds": 90000}, "InvalidInput", "max_runtime_in_seconds"),
-        ("FULL not offered", {**sft, "model": GPT_OSS, "training_type": "FULL"}, "UnsupportedTrainingType", "training_type"),
-        ("technique not offered", {**sft, "technique": "DPO", "model": GPT_OSS}, "UnsupportedTechnique", "technique"),
+        ("FULL not offered", {**sft, "model": LORA_ONLY, "training_type": "FULL"}, "UnsupportedTrainingType", "training_type"),
+        ("technique not offered", {**sft, "technique": "DPO", "model": NO_DPO}, "UnsupportedTechnique", "technique"),
         ("sequence length not offered", {**sft, "sequence_length": "64K"}, "SequenceLengthNotOffered", "sequence_length"),
         ("unknown model", {**sft, "model": "no-such-model-v9"}, "ModelNotFound", "model"),
         ("malformed model id", {**sft, "model": "bad model!"}, "InvalidInput", "model"),

@@ -31,7 +31,7 @@ def test_start_watch_status_list(run, harness):
     status = run("status", "cli-run-1", "--json")
     assert status.exit_code == 0, status.output
     doc = json.loads(status.output)
-    assert "SUCCEEDED" in json.dumps(doc) and "huggingface-llm-qwen3-0-6b-sft-" in json.dumps(doc)
+    assert "SUCCEEDED" in json.dumps(doc) and "huggingface-reasoning-qwen3-06b-sft-" in json.dumps(doc)
     listed = run("list")
     assert listed.exit_code == 0 and "cli-run-1" in listed.output
 

@@ -15,7 +15,7 @@ def _output(desc):
 
 
 @pytest.mark.parametrize("payload_key, payload", [
-    ("SFT", {"technique": "SFT", "hyperparameters": {"learning_rate": 0.0002}}),
+    ("SFT", {"technique": "SFT", "hyperparameters": {"learning_rate": 0.00005}}),
     ("DPO", {"technique": "DPO", "training_type": "FULL"}),
     ("RLVR", {"technique": "RLVR"}),
     ("RLAIF", {"technique": "RLAIF", "reward_prompt": "Builtin.Summarize"}),
@@ -53,7 +53,23 @@ def test_continued_customization(harness):
     job = harness.sm.describe_training_job(TrainingJobName=_output(desc)["training_job_name"])
     assert job["ModelPackageConfig"]["SourceModelPackageArn"] == package
     assert job["ServerlessJobConfig"]["AcceptEula"] is True
-    assert job["ServerlessJobConfig"]["BaseModelArn"].split("/")[-2] == "huggingface-llm-qwen3-0-6b"
+    assert job["ServerlessJobConfig"]["BaseModelArn"].split("/")[-2] == "huggingface-reasoning-qwen3-06b"
+
+
+def test_continued_customization_from_a_training_job(harness):
+    """The SageMaker AI plugin's skill continues from a training job: its output model package is used."""
+    first = harness.run({"technique": "SFT", "training_dataset": harness.uris["sft"]})
+    job_arn = harness.sm.describe_training_job(TrainingJobName=_output(first)["training_job_name"])["TrainingJobArn"]
+    desc = harness.run({"technique": "DPO", "model": job_arn, "training_dataset": harness.uris["dpo"]})
+    assert desc["status"] == "SUCCEEDED", desc.get("cause")
+    job = harness.sm.describe_training_job(TrainingJobName=_output(desc)["training_job_name"])
+    assert job["ModelPackageConfig"]["SourceModelPackageArn"] == _output(first)["output_model_package_arn"]
+    failed = harness.run({"technique": "SFT", "training_dataset": harness.uris["sft"], "training_job_name": "e2e-continue-from-failed",
+                          "tags": {"sim:outcome": "Failed"}})
+    assert failed["status"] == "FAILED"
+    failed_arn = harness.sm.describe_training_job(TrainingJobName="e2e-continue-from-failed")["TrainingJobArn"]
+    refused = harness.run({"technique": "DPO", "model": failed_arn, "training_dataset": harness.uris["dpo"]})
+    assert refused["status"] == "FAILED" and refused["error"] == "InvalidInput" and "it is Failed" in refused["cause"], refused
 
 
 def test_throttling_is_retried(harness):

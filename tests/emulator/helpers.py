@@ -10,12 +10,12 @@ from typing import Any, Callable
 
 from botocore.config import Config
 
+from sagemaker_finetuning_emulator import hub_data
+
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/test-role"
-BASE_MODEL_ARN = (
-    f"arn:aws:sagemaker:{REGION}:aws:hub-content/SageMakerPublicHub/Model/huggingface-llm-qwen3-0-6b/1.2.0"
-)
+BASE_MODEL_ARN = hub_data.hub_content_arn(REGION, hub_data.DEFAULT_MODEL_ID)
 #: No retries and no client-side validation: the tests look at what the server answers.
 RAW = Config(retries={"total_max_attempts": 1}, parameter_validation=False)
 

@@ -78,7 +78,8 @@ def test_public_hub_catalogue_and_recipes(sm, client):
         expected = catalog.describe_hub_content("us-east-1", model_id)
         assert described["HubContentArn"] == expected["HubContentArn"]
         assert json.loads(described["HubContentDocument"]) == json.loads(expected["HubContentDocument"])
-        assert "simulated" in described["HubContentDescription"]
+        assert described["HubContentSearchKeywords"][0] == "@capability:customization"  # the real marker (recipe_utils.py)
+        assert described["DocumentSchemaVersion"] == "2.4.0"
     listed = sm.list_hub_contents(HubName="SageMakerPublicHub", HubContentType="Model")["HubContentSummaries"]
     assert sorted(c["HubContentName"] for c in listed) == sorted(catalog.model_ids())
     with pytest.raises(sm.exceptions.ResourceNotFound):

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from sagemaker_finetuning_emulator import hub_data
+
 from .helpers import drain_queue, ensure_data, ensure_role, serverless_job, wait_for, zip_bytes
 
 TERMINAL = ("Completed", "Failed", "Stopped")
@@ -104,9 +106,9 @@ def test_serverless_job_completes_with_model_package_and_events(sm, job_events):
     package = sm.describe_model_package(ModelPackageName=done["OutputModelPackageArn"])
     assert package["ModelPackageGroupName"] == "ft-lifecycle"
     assert package["InferenceSpecification"]["Containers"][0]["BaseModel"] == {
-        "HubContentName": "huggingface-llm-qwen3-0-6b",
-        "HubContentVersion": "1.2.0",
-        "RecipeName": "huggingface-llm-qwen3-0-6b-sft-lora-4k",
+        "HubContentName": hub_data.DEFAULT_MODEL_ID,
+        "HubContentVersion": hub_data.model(hub_data.DEFAULT_MODEL_ID)["version"],
+        "RecipeName": "llmft_qwen3_0_dot_6b_seq4k_gpu_sft_lora",  # the real SFT LoRA 4K recipe of Qwen3 0.6B
     }
     # a continued fine-tuning job from that package: version 2, same base model
     req2 = serverless_job("sft-2", group)
@@ -115,7 +117,7 @@ def test_serverless_job_completes_with_model_package_and_events(sm, job_events):
     done2, _ = wait_terminal(sm, "sft-2")
     assert done2["OutputModelPackageArn"].endswith(":model-package/ft-lifecycle/2")
     package2 = sm.describe_model_package(ModelPackageName=done2["OutputModelPackageArn"])
-    assert package2["InferenceSpecification"]["Containers"][0]["BaseModel"]["HubContentName"] == "huggingface-llm-qwen3-0-6b"
+    assert package2["InferenceSpecification"]["Containers"][0]["BaseModel"]["HubContentName"] == hub_data.DEFAULT_MODEL_ID
 
     bodies = drain_queue(sqs, url, until=lambda b: ("Completed", "Completed") in events_for(b, "sft-1"))
     assert events_for(bodies, "sft-1") == [
@@ -211,7 +213,7 @@ def test_requests_are_validated_like_aws(raw_sm, group):
     gated = serverless_job("v-5", group)
     gated["ServerlessJobConfig"].update(
         BaseModelArn="arn:aws:sagemaker:us-east-1:aws:hub-content/SageMakerPublicHub/Model/meta-textgeneration-llama-3-2-1b-instruct",
-        SequenceLength="8K",
+        SequenceLength="4K",  # the real Llama 3.2 1B recipes: 4K (SFT, DPO, RLAIF), 1K (RLVR)
     )
     with pytest.raises(raw_sm.exceptions.ClientError, match="AcceptEula"):
         raw_sm.create_training_job(**gated)

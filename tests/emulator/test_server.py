@@ -12,7 +12,7 @@ import time
 import boto3
 import pytest
 
-from sagemaker_finetuning_emulator import Emulator, _patching, patches
+from sagemaker_finetuning_emulator import Emulator, _patching, hub_data, patches
 from sagemaker_finetuning_emulator.control import EmulatorControl
 
 
@@ -62,9 +62,9 @@ def test_serve_in_a_separate_process_until_sigterm(tmp_path):
             "sagemaker", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
         )
         content = sm.describe_hub_content(
-            HubName="SageMakerPublicHub", HubContentType="Model", HubContentName="huggingface-llm-qwen3-0-6b"
+            HubName="SageMakerPublicHub", HubContentType="Model", HubContentName=hub_data.DEFAULT_MODEL_ID
         )
-        assert content["HubContentVersion"] == "1.2.0"
+        assert content["HubContentVersion"] == hub_data.model(hub_data.DEFAULT_MODEL_ID)["version"]
         status = EmulatorControl(endpoint).status()
         assert status["endpoint_url"] == endpoint and status["sim"]["job_seconds"] == 0.5
         proc.send_signal(signal.SIGTERM)

@@ -156,7 +156,7 @@ def test_rft_sizing_warning():
 
 
 def test_format_for():
-    assert format_for("sft") == "sft" and format_for("RLAIF", "huggingface-llm-qwen3-0-6b") == "rlaif"
+    assert format_for("sft") == "sft" and format_for("RLAIF", "huggingface-reasoning-qwen3-06b") == "rlaif"
     assert format_for("SFT", "nova-textgeneration-lite-v2") == "nova-sft"
     assert format_for("rlvr", "amazon.nova-2-lite-v1:0:256k") == "nova-rft"
     with pytest.raises(DatasetError, match="no dataset format for Nova models"):

@@ -37,8 +37,15 @@ MODEL_NAME_ALIASES: dict[str, str] = {
     "amazon.nova-micro-v1": "nova-textgeneration-micro",
 }
 
-#: Built-in RLAIF judge prompts (RLAIFTrainer reward_prompt="Builtin.<Name>").
-BUILTIN_JUDGE_PROMPTS = ("Summarize", "Faithfulness", "ChainOfThought", "Evaluation")
+#: Built-in RLAIF judge prompts, reward_prompt="Builtin.<Name>": the basenames of the real recipes'
+#: judge_prompt_template enum (/opt/ml/code/verl/{summarize,faithfulness,cot,evaluate}.jinja; Nemotron's
+#: bedrock/RLAIF/PandaLM/prompts/grader.jinja), which RLAIFTrainer matches case-insensitively by basename
+#: (sagemaker-train 1.27.0 rlaif_trainer.py _normalize_template_name). Which ones a run may use is the
+#: recipe's enum: the planner checks it.
+BUILTIN_JUDGE_PROMPTS = ("Summarize", "Faithfulness", "Cot", "Evaluate", "Grader")
+#: Names the SageMaker AI agent plugin documents (Builtin.ChainOfThought, Builtin.Evaluation) that no
+#: recipe file has: SDK v3 refuses them ("not an available preset"); we name the one meant.
+BUILTIN_JUDGE_PROMPT_ALIASES = {"chainofthought": "Cot", "evaluation": "Evaluate"}
 
 #: Hyperparameters the SDK removes from the recipe's defaults because the request carries them.
 STRIPPED_HYPERPARAMETERS = {

@@ -27,6 +27,7 @@ from sagemaker_finetuning.core.errors import (
     RewardFunctionMissing,
     RewardFunctionNotAllowed,
 )
+from sagemaker_finetuning.core.licenses import license_of
 from sagemaker_finetuning.core.naming import training_job_name
 from sagemaker_finetuning.core.recipes import (
     check_length_constraints,
@@ -39,6 +40,7 @@ from sagemaker_finetuning.core.settings import StackSettings
 from sagemaker_finetuning.core.validation import (
     LAMBDA_ARN,
     RESERVED_HYPERPARAMETERS,
+    builtin_prompt_problem,
     check_group_allowed,
     is_continued,
     model_regions,
@@ -108,7 +110,8 @@ def hyperparameters_for(
             if enum:
                 match = next((t for t in enum if _normalize_template(t) == _normalize_template(prompt)), None)
                 if match is None:
-                    raise InvalidInput("reward_prompt", prompt, "a built-in prompt this recipe offers: " + ", ".join(_normalize_template(t) for t in enum))
+                    offered = tuple(_normalize_template(t).capitalize() for t in enum)
+                    raise InvalidInput("reward_prompt", prompt, f"a built-in prompt this recipe offers: {builtin_prompt_problem(prompt, offered)}")
                 values["judge_prompt_template"] = match
         elif prompt:
             specs.pop("judge_prompt_template", None)
@@ -191,10 +194,12 @@ def _group_and_eula(inp: dict[str, Any], resolved: ResolvedModel, settings: Stac
     accepted (SDK v3 does for model package inputs); a fresh run needs ``accept_eula`` for gated models."""
     if resolved.source_model_package_arn is None:
         if resolved.gated and not inp["accept_eula"]:
+            known = license_of(resolved.model_id)
+            read = known.sentence() if known else "Read the model's license on its SageMaker JumpStart model card."
             raise EulaNotAccepted(
                 "accept_eula", inp["accept_eula"],
                 f"true: model {resolved.model_id!r} is gated and its license must be accepted",
-                "Read the model's license, then start the execution with \"accept_eula\": true",
+                f"{read} If you accept it, start the execution with \"accept_eula\": true",
             )
         return inp["model_package_group"], bool(inp["accept_eula"])
     regions = model_regions(resolved.model_id)

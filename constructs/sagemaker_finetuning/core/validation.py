@@ -37,6 +37,8 @@ from sagemaker_finetuning.core.naming import MAX_NAME
 from sagemaker_finetuning.core.settings import StackSettings
 
 MODEL_PACKAGE_ARN = re.compile(r"^arn:(aws[a-z\-]*):sagemaker:([a-z0-9\-]+):(\d{12}):model-package/([^/]+)/(\d+)$")
+#: A training job whose output model package a run continues from (the SageMaker AI plugin's skill accepts one).
+TRAINING_JOB_ARN = re.compile(r"^arn:(aws[a-z\-]*):sagemaker:([a-z0-9\-]+):(\d{12}):training-job/([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})$")
 LAMBDA_ARN = re.compile(r"^arn:aws[a-z\-]*:lambda:[a-z0-9\-]+:\d{12}:function:[a-zA-Z0-9\-_]+(:[a-zA-Z0-9\-_$]+)?$")
 GROUP_ARN = re.compile(r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]+:\d{12}:model-package-group/(.+)$")
 MODEL_ID = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9.]){0,62}$")
@@ -73,8 +75,10 @@ Check = Callable[[dict[str, Any], StackSettings, list[FineTuningInputError]], No
 
 
 def is_continued(inp: dict[str, Any]) -> bool:
-    """The input continues from an earlier output model package (its ``model`` is a package ARN)."""
-    return bool(MODEL_PACKAGE_ARN.match(str(inp.get("model", ""))))
+    """The input continues from an earlier output model package: its ``model`` is a package ARN, or the
+    ARN of the training job that registered it."""
+    model = str(inp.get("model", ""))
+    return bool(MODEL_PACKAGE_ARN.match(model) or TRAINING_JOB_ARN.match(model))
 
 
 def model_regions(model_id: str) -> tuple[str, ...]:
@@ -154,12 +158,16 @@ def _check_model(inp: dict[str, Any], settings: StackSettings, found: list[FineT
             return
         inp["model"] = settings.base_model
     model = inp["model"]
-    if is_continued(inp):
-        _check_source_package(model, settings, found)
+    if TRAINING_JOB_ARN.match(model):
+        if not settings.owns(*arn_scope(model)):
+            found.append(AccessNotGranted("model", model, f"a training job of this stack's account and region ({settings.account}, {settings.region})"))
+    elif is_continued(inp):
+        found += source_package_problems(model, settings)
     elif model.startswith("arn:"):
-        found.append(InvalidInput("model", model, "a hub model id or a model package ARN arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>"))
+        found.append(InvalidInput("model", model, "a hub model id, a model package ARN arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version> "
+                                  "or a training job ARN arn:aws:sagemaker:<region>:<account>:training-job/<name>"))
     elif not MODEL_ID.match(model):
-        found.append(InvalidInput("model", model, "a SageMakerPublicHub model id such as huggingface-llm-qwen3-0-6b"))
+        found.append(InvalidInput("model", model, "a SageMakerPublicHub model id such as huggingface-reasoning-qwen3-06b"))
     else:
         # Bedrock-style ids (amazon.nova-2-lite-v1) name hub models (SDK v3 model_aliases.normalize_model_name).
         inp["model"] = C.MODEL_NAME_ALIASES.get(model, model)
@@ -169,18 +177,19 @@ def _check_model(inp: dict[str, Any], settings: StackSettings, found: list[FineT
                 "model", inp["model"], f"a region offering it: {', '.join(regions)} (this stack is in {settings.region})"))
 
 
-def _check_source_package(arn: str, settings: StackSettings, found: list[FineTuningInputError]) -> None:
+def source_package_problems(arn: str, settings: StackSettings, field: str = "model", received: str | None = None) -> list[FineTuningInputError]:
     """Continued customization reads the source package: it must be one the stack's roles may read."""
     match = MODEL_PACKAGE_ARN.match(arn)
     assert match is not None
     partition, region, account, group = match.group(1), match.group(2), match.group(3), match.group(4)
+    shown = received or arn
     if not settings.owns(partition, region, account):
-        found.append(AccessNotGranted(
-            "model", arn, f"a model package of this stack's account and region ({settings.account}, {settings.region})"))
-    elif settings.granted_groups and group.lower() not in {g.lower() for g in settings.granted_groups}:
+        return [AccessNotGranted(field, shown, f"a model package of this stack's account and region ({settings.account}, {settings.region})")]
+    if settings.granted_groups and group.lower() not in {g.lower() for g in settings.granted_groups}:
         # SageMaker lowercases the group name inside model package ARNs.
-        found.append(AccessNotGranted(
-            "model", arn, f"a model package of a group this stack may read: {', '.join(settings.granted_groups)}"))
+        return [AccessNotGranted(field, shown, f"a model package of a group this stack may read: {', '.join(settings.granted_groups)}"
+                                 + (f" (the job registered {arn})" if received else ""))]
+    return []
 
 
 def _bucket_of(uri: str) -> str:
@@ -327,11 +336,20 @@ def _check_judge(inp: dict[str, Any], settings: StackSettings, found: list[FineT
         found += _prompt_problems(prompt, settings)
 
 
+def builtin_prompt_problem(prompt: str, offered: tuple[str, ...] = C.BUILTIN_JUDGE_PROMPTS) -> str | None:
+    """What ``Builtin.<Name>`` should be instead, or None when ``<Name>`` is one of ``offered`` (any case)."""
+    name = prompt.split(".", 1)[1].strip().lower()
+    if name in {o.lower() for o in offered}:
+        return None
+    meant = C.BUILTIN_JUDGE_PROMPT_ALIASES.get(name)
+    hint = f"Builtin.{meant} (the recipe's {meant.lower()}.jinja)" if meant and meant in offered else None
+    options = ", ".join("Builtin." + o for o in offered)
+    return f"{hint}; the built-in prompts are {options}" if hint else f"one of {options}"
+
+
 def _prompt_problems(prompt: str, settings: StackSettings) -> list[FineTuningInputError]:
     if prompt.startswith("Builtin."):
-        if prompt.split(".", 1)[1] not in C.BUILTIN_JUDGE_PROMPTS:
-            return [InvalidInput("reward_prompt", prompt, "one of " + ", ".join("Builtin." + p for p in C.BUILTIN_JUDGE_PROMPTS))]
-        return []
+        return [] if builtin_prompt_problem(prompt) is None else [InvalidInput("reward_prompt", prompt, str(builtin_prompt_problem(prompt)))]
     if not prompt.startswith("arn:"):
         return [InvalidInput("reward_prompt", prompt, "Builtin.<" + "|".join(C.BUILTIN_JUDGE_PROMPTS) + "> or a RewardPrompt evaluator ARN")]
     if not EVALUATOR_ARN.fullmatch(prompt):

@@ -74,5 +74,9 @@ class BuiltinJudgePrompt:
 
 BuiltinJudgePrompt.SUMMARIZE = BuiltinJudgePrompt("Summarize")  # type: ignore[attr-defined]
 BuiltinJudgePrompt.FAITHFULNESS = BuiltinJudgePrompt("Faithfulness")  # type: ignore[attr-defined]
-BuiltinJudgePrompt.CHAIN_OF_THOUGHT = BuiltinJudgePrompt("ChainOfThought")  # type: ignore[attr-defined]
-BuiltinJudgePrompt.EVALUATION = BuiltinJudgePrompt("Evaluation")  # type: ignore[attr-defined]
+#: Chain-of-thought grading (``cot.jinja``; the agent plugin calls it ChainOfThought).
+BuiltinJudgePrompt.COT = BuiltinJudgePrompt("Cot")  # type: ignore[attr-defined]
+#: General evaluation (``evaluate.jinja``; the agent plugin calls it Evaluation).
+BuiltinJudgePrompt.EVALUATE = BuiltinJudgePrompt("Evaluate")  # type: ignore[attr-defined]
+#: PandaLM grader (``grader.jinja``): offered by the Nemotron recipes only.
+BuiltinJudgePrompt.GRADER = BuiltinJudgePrompt("Grader")  # type: ignore[attr-defined]

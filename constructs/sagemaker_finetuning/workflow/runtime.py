@@ -155,7 +155,7 @@ def _grant_steps(stack: Stack, fn: lambda_.Function, p: RuntimeProps) -> None:
     hub_contents = hub_arns(stack, "hub-content")
     statements = [
         iam.PolicyStatement(actions=["sagemaker:DescribeHubContent"], resources=hub_contents),
-        own_jobs(stack, ["sagemaker:ListTags"], "ReadOwnJobTags"),  # VerifyJobOwnership
+        own_jobs(stack, ["sagemaker:ListTags", "sagemaker:DescribeTrainingJob"], "ReadOwnJobs"),  # VerifyJobOwnership, continuing from a job
         iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[p.model_package_group.model_packages_arn()]),
         iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"arn:{stack.partition}:s3:::{p.recipe_bucket_name}/*"]),
     ]
