@@ -47,6 +47,7 @@ from sagemaker_finetuning.core.tracking import (
     waiter_key_for_execution,
     waiter_key_for_job,
 )
+from sagemaker_finetuning.core.validation import TRAINING_JOB_ARN, source_package_problems
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
@@ -92,6 +93,27 @@ def _describe_package(arn: str) -> tuple[str, str]:
     return base, pkg["ModelPackageGroupName"]
 
 
+def _job_package(arn: str) -> str:
+    """The output model package of the training job ``arn`` (continued customization from a job)."""
+    name = arn.rsplit("/", 1)[1]
+    try:
+        job = _client("sagemaker").describe_training_job(TrainingJobName=name)
+    except ClientError as exc:
+        if _code(exc) in _NOT_FOUND:
+            raise ModelNotFound("model", arn, "an existing training job of this account and region") from exc
+        if _code(exc) in ("AccessDenied", "AccessDeniedException"):
+            raise AccessNotGranted("model", arn, "a training job of this stack (the workflow reads only jobs carrying its tag)") from exc
+        raise
+    package = job.get("OutputModelPackageArn")
+    if job.get("TrainingJobStatus") != "Completed" or not package:
+        raise InvalidInput("model", arn, f"a training job that completed and registered a model package (it is {job.get('TrainingJobStatus')}"
+                           + ("" if package else ", with no output model package") + ")")
+    problems = source_package_problems(package, settings(), received=arn)
+    if problems:
+        raise combined(problems)
+    return str(package)
+
+
 def _s3_json(uri: str) -> Any:
     bucket, key = uri[5:].split("/", 1)
     body = _client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
@@ -105,8 +127,9 @@ def resolve(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     model_id = inp["model"]
     if P.is_continued(inp):
-        model_id, group = _describe_package(inp["model"])
-        extra.update(source_model_package_arn=inp["model"], source_model_package_group=group)
+        package = _job_package(inp["model"]) if TRAINING_JOB_ARN.match(inp["model"]) else inp["model"]
+        model_id, group = _describe_package(package)
+        extra.update(source_model_package_arn=package, source_model_package_group=group)
     try:
         desc = sm.describe_hub_content(HubName=cfg.hub_name, HubContentType="Model", HubContentName=model_id)
     except ClientError as exc:

@@ -15,9 +15,11 @@ from botocore.stub import Stubber
 from events import load
 
 from sagemaker_finetuning.core.errors import (
+    AccessNotGranted,
     DatasetAccessDenied,
     DatasetFormatMismatch,
     DatasetNotFound,
+    InvalidInput,
     ModelNotFound,
     TrainingJobNameInUse,
     UnsupportedTrainingType,
@@ -74,14 +76,14 @@ def test_validate_resolve_plan_summarize(clients):
     desc = catalog.describe_hub_content(REGION, catalog.DEFAULT_MODEL_ID)
     clients["sagemaker"].add_response("describe_hub_content", desc, {"HubName": "SageMakerPublicHub", "HubContentType": "Model", "HubContentName": catalog.DEFAULT_MODEL_ID})
     objects = catalog.recipe_objects(REGION)
-    uri = next(u for u in objects if "sft-lora-4k/smtj_override" in u)
+    uri = next(u for u in objects if "/llmft_qwen3_0_dot_6b_seq4k_gpu_sft_lora_override_params_" in u)  # the real SFT LoRA 4K recipe
     bucket, key = uri[5:].split("/", 1)
     clients["s3"].add_response("get_object", {"Body": _body(objects[uri])}, {"Bucket": bucket, "Key": key})
     resolution = wf.step({"step": "resolve", "input": inp})
     assert resolution["resolved"]["base_model_arn"] == desc["HubContentArn"] and "learning_rate" in resolution["override_params"]
     out = wf.step({"step": "plan", "input": inp, "resolution": resolution, "execution_arn": EXEC})
     plan = out["plan"]
-    assert plan["training_job_name"].startswith("huggingface-llm-qwen3-0-6b-sft-") and plan["verify_reward"] is False
+    assert plan["training_job_name"].startswith("huggingface-reasoning-qwen3-06b-sft-") and plan["verify_reward"] is False
     assert plan["request"]["ServerlessJobConfig"]["Peft"] == "LORA" and int(plan["expires_at"]) > 0
     assert out["tracking"] == {"wait_seconds": 60, "max_seconds": 900, "wakes": 0}
     job = {"TrainingJobName": plan["training_job_name"], "TrainingJobArn": "arn:job", "TrainingJobStatus": "Completed",
@@ -106,13 +108,13 @@ def test_continued_customization_resolves_base_model_from_package(clients):
     clients["sagemaker"].add_response("describe_model_package", {
         "ModelPackageName": "grp", "ModelPackageArn": pkg, "CreationTime": "2026-01-01T00:00:00Z", "ModelPackageStatus": "Completed",
         "ModelPackageGroupName": "grp",
-        "InferenceSpecification": {"Containers": [{"Image": "x", "BaseModel": {"HubContentName": catalog.DEFAULT_MODEL_ID, "HubContentVersion": "1.2.0"}}],
+        "InferenceSpecification": {"Containers": [{"Image": "x", "BaseModel": {"HubContentName": catalog.DEFAULT_MODEL_ID, "HubContentVersion": "1.0.0"}}],
                                    "SupportedContentTypes": [], "SupportedResponseMIMETypes": []},
         "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []},
     }, {"ModelPackageName": pkg})
     clients["sagemaker"].add_response("describe_hub_content", catalog.describe_hub_content(REGION, catalog.DEFAULT_MODEL_ID))
     objects = catalog.recipe_objects(REGION)
-    uri = next(u for u in objects if "-dpo-lora-4k/smtj_override" in u)
+    uri = next(u for u in objects if "/llmft_qwen3_0_dot_6b_seq4k_gpu_dpo_override_params_" in u)  # the real DPO LoRA 4K recipe
     clients["s3"].add_response("get_object", {"Body": _body(objects[uri])})
     out = wf.resolve({"input": {"technique": "DPO", "model": pkg, "training_type": "LORA"}})
     assert out["resolved"]["source_model_package_arn"] == pkg and out["resolved"]["source_model_package_group"] == "grp"
@@ -266,3 +268,57 @@ def test_the_sweeper_stops_only_this_stacks_orphans(clients):
     out = wf.sweep({"source": "aws.events", "detail-type": "Scheduled Event"})
     assert out == {"stopped": [{"job": "orphan", "reason": "its execution is ABORTED"}, {"job": "gone", "reason": "its execution is gone"}],
                    "left_alone": 3}
+
+
+def _package_response(pkg: str, base: str = catalog.DEFAULT_MODEL_ID) -> dict[str, Any]:
+    return {
+        "ModelPackageName": "grp", "ModelPackageArn": pkg, "CreationTime": "2026-01-01T00:00:00Z", "ModelPackageStatus": "Completed",
+        "ModelPackageGroupName": "grp",
+        "InferenceSpecification": {"Containers": [{"Image": "x", "BaseModel": {"HubContentName": base, "HubContentVersion": "1.0.0"}}],
+                                   "SupportedContentTypes": [], "SupportedResponseMIMETypes": []},
+        "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []},
+    }
+
+
+def _job_response(name: str, status: str, package: str | None) -> dict[str, Any]:
+    job = {"TrainingJobName": name, "TrainingJobArn": f"arn:aws:sagemaker:us-east-1:123456789012:training-job/{name}",
+           "TrainingJobStatus": status, "SecondaryStatus": status, "CreationTime": "2026-01-01T00:00:00Z",
+           "AlgorithmSpecification": {"TrainingInputMode": "File"}, "ResourceConfig": {"VolumeSizeInGB": 1},
+           "StoppingCondition": {"MaxRuntimeInSeconds": 3600}, "ModelArtifacts": {"S3ModelArtifacts": "s3://b/m"}}
+    if package:
+        job["OutputModelPackageArn"] = package
+    return job
+
+
+def test_continued_customization_from_a_training_job_uses_its_output_package(clients):
+    job_arn = "arn:aws:sagemaker:us-east-1:123456789012:training-job/sft-run-1"
+    pkg = "arn:aws:sagemaker:us-east-1:123456789012:model-package/grp/7"
+    clients["sagemaker"].add_response("describe_training_job", _job_response("sft-run-1", "Completed", pkg), {"TrainingJobName": "sft-run-1"})
+    clients["sagemaker"].add_response("describe_model_package", _package_response(pkg), {"ModelPackageName": pkg})
+    clients["sagemaker"].add_response("describe_hub_content", catalog.describe_hub_content(REGION, catalog.DEFAULT_MODEL_ID))
+    objects = catalog.recipe_objects(REGION)
+    uri = next(u for u in objects if "/llmft_qwen3_0_dot_6b_seq4k_gpu_dpo_override_params_" in u)
+    clients["s3"].add_response("get_object", {"Body": _body(objects[uri])})
+    out = wf.resolve({"input": {"technique": "DPO", "model": job_arn, "training_type": "LORA"}})
+    assert out["resolved"]["source_model_package_arn"] == pkg and out["resolved"]["model_id"] == catalog.DEFAULT_MODEL_ID
+
+
+@pytest.mark.parametrize(("status", "package", "error", "says"), [
+    ("Failed", None, InvalidInput, "completed and registered a model package (it is Failed, with no output model package)"),
+    ("InProgress", None, InvalidInput, "(it is InProgress"),
+    ("Completed", "arn:aws:sagemaker:us-east-1:123456789012:model-package/someone-elses/2", AccessNotGranted,
+     "a group this stack may read: grp (the job registered arn:aws:sagemaker:us-east-1:123456789012:model-package/someone-elses/2)"),
+])
+def test_continuing_from_a_job_without_a_readable_package_is_refused_by_name(clients, status, package, error, says):
+    job_arn = "arn:aws:sagemaker:us-east-1:123456789012:training-job/run-2"
+    clients["sagemaker"].add_response("describe_training_job", _job_response("run-2", status, package))
+    with pytest.raises(error) as err:
+        wf.resolve({"input": {"technique": "DPO", "model": job_arn, "training_type": "LORA"}})
+    assert err.value.field == "model" and says in str(err.value) and job_arn in str(err.value)
+
+
+@pytest.mark.parametrize(("code", "error"), [("ValidationException", ModelNotFound), ("AccessDeniedException", AccessNotGranted)])
+def test_continuing_from_an_unknown_or_foreign_job(clients, code, error):
+    clients["sagemaker"].add_client_error("describe_training_job", code, "no")
+    with pytest.raises(error, match="model: received"):
+        wf.resolve({"input": {"technique": "SFT", "model": "arn:aws:sagemaker:us-east-1:123456789012:training-job/x", "training_type": "LORA"}})

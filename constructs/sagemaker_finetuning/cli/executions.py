@@ -39,7 +39,8 @@ def _read_input(path: str) -> dict[str, Any]:
               help="Execution input as a JSON file ('-' for stdin); flags override its fields.")
 @click.option("-t", "--technique", type=click.Choice(["SFT", "DPO", "RLVR", "RLAIF"], case_sensitive=False),
               help="Customization technique.")
-@click.option("-m", "--model", help="Base model hub id, or a model package ARN to continue from.")
+@click.option("-m", "--model", help="Base model hub id, or a model package or training job ARN to continue from.")
+@click.option("--continue-from-job", metavar="NAME|ARN", help="Continue from this training job's output model package.")
 @click.option("-d", "--training-dataset", help="s3:// URI or DataSet ARN of the training data.")
 @click.option("--validation-dataset", help="s3:// URI or DataSet ARN of validation data.")
 @click.option("--training-type", type=click.Choice(["LORA", "FULL"], case_sensitive=False))
@@ -67,7 +68,7 @@ def _read_input(path: str) -> dict[str, Any]:
 @click.option("--interval", default=15.0, show_default=True, help="--watch: seconds between polls.")
 @aws_options
 def start(aws: Aws, input_file, execution_name, dry_run, check_dataset, watch, interval, hyperparameters,
-          tags, extra, **fields):
+          tags, extra, continue_from_job, **fields):
     """Start a fine-tuning execution of the stack's state machine.
 
     The input is validated locally against the execution-input JSON Schema before StartExecution;
@@ -78,10 +79,12 @@ def start(aws: Aws, input_file, execution_name, dry_run, check_dataset, watch, i
       finetune start -t SFT -d s3://my-bucket/train.jsonl
       finetune start -t DPO -m meta-textgeneration-llama-3-2-1b-instruct --accept-eula \\
           -d s3://my-bucket/prefs.jsonl -p learning_rate=5e-6 -p max_epochs=2 --watch
-      finetune start -i run.json --model-package-group support-bot-v2
+      finetune start -t DPO --continue-from-job my-sft-job -d s3://my-bucket/prefs.jsonl
       finetune start -i run.json --dry-run          # validate only
     """
     doc = _input_document(input_file, fields, hyperparameters, tags, extra)
+    if continue_from_job:
+        doc["model"] = _job_arn(aws, continue_from_job, doc.get("model"))
     problems = schema_check.problems(doc)
     if problems:
         for problem in problems:
@@ -102,6 +105,16 @@ def start(aws: Aws, input_file, execution_name, dry_run, check_dataset, watch, i
         _watch(aws, arn, interval=interval, timeout=None)
     else:
         click.echo(f"Follow it with: finetune watch {arn}", err=True)
+
+
+def _job_arn(aws: Aws, job: str, model: Any) -> str:
+    """A training job's ARN from its name (in the state machine's account and region) or its ARN."""
+    if model is not None:
+        raise CliError(f"--continue-from-job {job} and a model ({model}) were both given; the job's output model package is the model")
+    if job.startswith("arn:"):
+        return job
+    parts = aws.find_state_machine().split(":")
+    return f"arn:{parts[1]}:sagemaker:{parts[3]}:{parts[4]}:training-job/{job}"
 
 
 def _input_document(input_file: str | None, fields: dict[str, Any], hyperparameters: tuple[str, ...], tags: tuple[str, ...],
