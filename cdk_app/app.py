@@ -14,7 +14,11 @@ import os
 import re
 from typing import Any, Callable
 
-import aws_cdk as cdk
+# jsii (the CDK's bridge to Node.js) prints a banner on every `cdk` call that Node 20 is past its end of
+# life; Node 20 still works (as do 22 and 24, which print nothing). Silenced here so `npx cdk ...` is quiet.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import aws_cdk as cdk  # noqa: E402
 
 from sagemaker_finetuning import (
     DEFAULT_BASE_MODEL,
@@ -25,6 +29,8 @@ from sagemaker_finetuning import (
     Notifications,
     ServerlessFineTuning,
 )
+from sagemaker_finetuning.core.constants import JUDGE_MODEL_REGIONS
+from sagemaker_finetuning.core.validation import model_regions
 
 
 class ContextError(ValueError):
@@ -75,27 +81,52 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
         raise ContextError(f"context {key}: {exc}") from None
 
 
+def _environment() -> cdk.Environment | None:
+    """The CLI's account and region (CDK_DEFAULT_*): a known region lets the synth check what it offers.
+    Without them the stack is environment-agnostic and region checks wait for the executions."""
+    region, account = os.environ.get("CDK_DEFAULT_REGION"), os.environ.get("CDK_DEFAULT_ACCOUNT")
+    return cdk.Environment(account=account, region=region) if region else None
+
+
+def _regional(stack: cdk.Stack, base_model: str, judge_id: str | None) -> JudgeModel | None:
+    """Region-specific defaults degrade with a warning (and the context key to change), never a traceback."""
+    region = stack.region
+    judge = JudgeModel(judge_id) if judge_id else None
+    if cdk.Token.is_unresolved(region):
+        return judge
+    if judge is not None and not judge.is_offered_in(region):
+        offered = [j.model_id for j in JudgeModel.offered_in(region)]
+        cdk.Annotations.of(stack).add_warning_v2("sagemaker-finetuning:judgeNotOffered", (
+            f"judge {judge.model_id} is not offered in {region}: the stack grants no RLAIF judge, so RLAIF runs "
+            f"will be refused. " + (f"Set -c judgeModelId=<one of {', '.join(offered)}>." if offered else
+                                     "No RLAIF judge is offered in this region; judges are offered in "
+                                     f"{', '.join(sorted({r for j in JUDGE_MODEL_REGIONS.values() for r in j}))}.")))
+        judge = None
+    if region not in model_regions(base_model):
+        cdk.Annotations.of(stack).add_warning_v2("sagemaker-finetuning:modelNotOffered", (
+            f"base model {base_model} is not customizable in {region} (serverless customization offers it in "
+            f"{', '.join(model_regions(base_model))}): executions must name a model offered here in 'model', "
+            "or set -c baseModel=<model id>, or deploy to one of those regions."))
+    return judge
+
+
 def _build(app: cdk.App) -> cdk.App:
     ctx = app.node.try_get_context
-    env = None
-    if os.environ.get("CDK_DEFAULT_REGION") and os.environ.get("CDK_DEFAULT_ACCOUNT"):
-        env = cdk.Environment(account=os.environ["CDK_DEFAULT_ACCOUNT"], region=os.environ["CDK_DEFAULT_REGION"])
     name = ctx("stackName") or "SageMakerFineTuning"
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,127}", name):
         raise ContextError(f"context stackName: received {name!r}; expected a CloudFormation stack name "
                            "(a letter, then up to 127 letters, digits and hyphens)")
-    stack = cdk.Stack(app, name, env=env,
+    stack = cdk.Stack(app, name, env=_environment(),
                       description="SageMaker AI serverless fine-tuning (sagemaker-finetuning-constructs)")
     destroy = _flag(ctx, "destroyOnDelete")
-    judge = ctx("judgeModelId") or None
-    mlflow = ctx("mlflowResourceArn") or None
+    base_model = ctx("baseModel") or DEFAULT_BASE_MODEL
     ft = ServerlessFineTuning(
         stack, "FineTuning",
-        base_model=ctx("baseModel") or DEFAULT_BASE_MODEL,
+        base_model=base_model,
         storage=FineTuningStorage.new_bucket(auto_delete_objects=destroy),
         model_package_group=ModelPackageGroupSource.new_group(ctx("modelPackageGroupName")),
-        judge_model=JudgeModel(judge) if judge else None,
-        mlflow_resource_arn=mlflow,
+        judge_model=_regional(stack, base_model, ctx("judgeModelId") or None),
+        mlflow_resource_arn=ctx("mlflowResourceArn") or None,
         removal_policy=cdk.RemovalPolicy.DESTROY if destroy else cdk.RemovalPolicy.RETAIN,
         max_runtime=cdk.Duration.seconds(round(_number(ctx, "maxRuntimeHours", 24) * 3600)),
         min_poll_interval=cdk.Duration.seconds(_number(ctx, "minPollSeconds", 60, integer=True)),

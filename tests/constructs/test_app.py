@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import aws_cdk as cdk
 import pytest
 from app import ContextError, build_app
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def synth(**context):
@@ -50,3 +55,40 @@ def test_fractional_hours_become_whole_seconds():
                 for f in t.find_resources("AWS::Lambda::Function").values()
                 if f["Properties"].get("Handler") == "lambda_src.workflow.handler.step"][0]
     assert '"max_runtime_seconds":5400,' in str(settings)
+
+
+@pytest.mark.parametrize("region", ["eu-central-1", "ap-southeast-2", "sa-east-1"])
+def test_in_a_region_without_the_default_judge_or_model_the_app_degrades_with_warnings(monkeypatch, region):
+    """`AWS_REGION=eu-central-1 npx cdk synth` was a Python traceback (the default judge is not offered there)."""
+    monkeypatch.setenv("CDK_DEFAULT_REGION", region)
+    monkeypatch.delenv("CDK_DEFAULT_ACCOUNT", raising=False)
+    app = cdk.App(context={"judgeModelId": "openai.gpt-oss-120b-1:0"})
+    build_app(app)
+    stack = app.node.find_child("SageMakerFineTuning")
+    warnings = [str(w.entry.data) for w in Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp(".*"))]
+    judge = [w for w in warnings if "judge openai.gpt-oss-120b-1:0 is not offered in " + region in w]
+    model = [w for w in warnings if "is not customizable in " + region in w and "-c baseModel=" in w]
+    assert judge and model, warnings
+    settings = str(Template.from_stack(stack).to_json())
+    assert '"judge_model_ids":[]' in settings  # the stack grants no judge rather than failing
+
+
+def test_in_a_region_offering_them_there_is_no_warning(monkeypatch):
+    monkeypatch.setenv("CDK_DEFAULT_REGION", "us-west-2")
+    app = cdk.App(context={"judgeModelId": "openai.gpt-oss-120b-1:0"})
+    build_app(app)
+    stack = app.node.find_child("SageMakerFineTuning")
+    assert not Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("sagemaker-finetuning|not offered|customizable"))
+    assert stack.region == "us-west-2"
+
+
+def test_the_app_silences_the_node_end_of_life_banner():
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JSII_SILENCE")}
+    env["CDK_OUTDIR"] = tempfile.mkdtemp()
+    done = subprocess.run([sys.executable, "cdk_app/app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "end-of-life" not in done.stderr.lower() and "end of life" not in done.stderr.lower(), done.stderr[-2000:]

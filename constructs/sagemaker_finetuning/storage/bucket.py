@@ -120,7 +120,10 @@ class FineTuningBucket(Construct):
         )
         self._log_to(self.access_logs_bucket, "fine-tuning-bucket/")
         if auto_delete_objects:
-            self._add_auto_delete(removal_policy)
+            self._empty_on_delete(self.bucket, "AutoDeleteObjects", removal_policy)
+            if server_access_logs_bucket is None:  # the log bucket this construct made is deleted too
+                assert isinstance(self.access_logs_bucket, s3.Bucket)
+                self._empty_on_delete(self.access_logs_bucket, "AccessLogsAutoDeleteObjects", removal_policy)
 
     @property
     def locations(self) -> DataLocations:
@@ -157,34 +160,34 @@ class FineTuningBucket(Construct):
                         "StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
         ))
 
-    def _add_auto_delete(self, removal_policy: RemovalPolicy) -> None:
-        """A custom resource that empties the bucket when CloudFormation deletes it (or replaces it).
+    def _empty_on_delete(self, bucket: s3.Bucket, id: str, removal_policy: RemovalPolicy) -> CustomResource:
+        """A custom resource that empties ``bucket`` when CloudFormation deletes it (or replaces it).
 
         Its role can list the bucket and delete object versions, nothing else: no reads, no KMS.
         """
-        stack = Stack.of(self)
-        provider = _cleanup_provider(stack)
+        provider = _cleanup_provider(Stack.of(self))
         provider.add_to_role_policy(iam.PolicyStatement(
-            actions=["s3:ListBucket", "s3:ListBucketVersions"], resources=[self.bucket.bucket_arn],
+            actions=["s3:ListBucket", "s3:ListBucketVersions"], resources=[bucket.bucket_arn],
         ))
         provider.add_to_role_policy(iam.PolicyStatement(
-            actions=["s3:DeleteObject", "s3:DeleteObjectVersion"], resources=[self.bucket.arn_for_objects("*")],
+            actions=["s3:DeleteObject", "s3:DeleteObjectVersion"], resources=[bucket.arn_for_objects("*")],
         ))
         # After the statements: suppressions are recorded on the policy resources that exist now.
         # The finding is named exactly (this bucket's objects), so no other bucket-wide grant hides behind it.
         suppress(provider, [Suppression(
             "AwsSolutions-IAM5",
-            "Emptying this DESTROY bucket on stack deletion deletes every object version in it: s3:DeleteObject(Version) on its objects.",
-            resource_findings(provider, [self.bucket.arn_for_objects("*")]),
+            "Emptying a DESTROY bucket on stack deletion deletes every object version in it: s3:DeleteObject(Version) on its objects.",
+            resource_findings(provider, [bucket.arn_for_objects("*")]),
         )])
         cleanup = CustomResource(
-            self, "AutoDeleteObjects",
+            self, id,
             service_token=provider.function_arn,
             resource_type="Custom::SageMakerFineTuningBucketCleanup",
-            properties={"BucketName": self.bucket.bucket_name},
+            properties={"BucketName": bucket.bucket_name},
             removal_policy=removal_policy,
         )
-        cleanup.node.add_dependency(self.bucket)
+        cleanup.node.add_dependency(bucket.node.default_child)  # the bucket itself, not its policy (which may name others)
+        return cleanup
 
     # ------------------------------------------------------------------ grants and helpers
     @property
