@@ -15,6 +15,12 @@ GET      /moto-api/finetune/jobs/<name>        one job (DescribeTrainingJob shap
 POST     /moto-api/finetune/jobs/<name>/outcome  force {"outcome": "Completed"|"Failed", "failure_reason"}
 POST     /moto-api/finetune/jobs/<name>/events   {"suppress": true|false} drop the job's state-change events
 POST     /moto-api/finetune/clock/advance      {"seconds": N, "job_name"?} move simulated time forward
+DELETE   /moto-api/finetune/hub/models/<id>    remove a model from SageMakerPublicHub (until restored or reset)
+PUT      /moto-api/finetune/hub/models/<id>    restore it
+GET      /moto-api/finetune/hub/removed        the removed public-hub models
+DELETE   /moto-api/finetune/bedrock/models/<id>  remove a Bedrock foundation model (GetFoundationModel)
+PUT      /moto-api/finetune/bedrock/models/<id>  restore it
+POST     /moto-api/finetune/mlflow             {"arn"} make an MLflow app / tracking server with that ARN exist
 POST     /moto-api/finetune/reset              reset every backend (as /moto-api/reset) and the emulator state
 =======  ====================================  ==========================================================
 
@@ -24,11 +30,13 @@ tests or other processes; it only needs the standard library.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
-from typing import Any
+from typing import Any, Iterator
 
 ROUTE_PREFIX = "/moto-api/finetune/"
 
@@ -139,6 +147,9 @@ def handle(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, st
                 return _ok(patch_events.fire_schedule(body.get("account") or DEFAULT_ACCOUNT_ID, body.get("region") or RUNTIME.region, parts[1]))
             except ResourceNotFoundException:
                 return _fail(404, f"no rule {parts[1]}")
+        extension = _extension_route(parts, method, body)
+        if extension is not None:
+            return extension
         if route == "clock/advance" and method == "POST":
             seconds = float(body.get("seconds", 0))
             if seconds < 0:
@@ -153,6 +164,39 @@ def handle(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, st
     except (ValueError, TypeError) as exc:
         return _fail(400, str(exc))
     return _fail(404, f"unknown control route {method} {ROUTE_PREFIX}{route}")
+
+
+def _extension_route(parts: list[str], method: str, body: dict[str, Any]) -> tuple[int, dict[str, str], str] | None:
+    """The public-hub, Bedrock and MLflow routes (None: not one of them)."""
+    from urllib.parse import unquote
+
+    from sagemaker_finetuning_emulator import patch_bedrock, patch_sagemaker_hub, patch_sagemaker_mlflow
+
+    if parts[:2] == ["hub", "removed"] and method == "GET":
+        return _ok({"removed": patch_sagemaker_hub.removed_public_models()})
+    if len(parts) == 3 and parts[:2] == ["hub", "models"]:
+        model_id = unquote(parts[2])
+        if method == "DELETE":
+            return _ok({"model_id": model_id, "removed": True, "known": patch_sagemaker_hub.remove_public_model(model_id)})
+        if method == "PUT":
+            patch_sagemaker_hub.restore_public_model(model_id)
+            return _ok({"model_id": model_id, "removed": False})
+    if len(parts) == 3 and parts[:2] == ["bedrock", "models"]:
+        model_id = unquote(parts[2])
+        if method == "DELETE":
+            return _ok({"model_id": model_id, "removed": True, "known": patch_bedrock.remove_model(model_id)})
+        if method == "PUT":
+            patch_bedrock.restore_model(model_id)
+            return _ok({"model_id": model_id, "removed": False})
+    if parts == ["mlflow"] and method == "POST":
+        from moto.sagemaker.models import sagemaker_backends
+
+        arn = str(body.get("arn", ""))
+        fields = arn.split(":")
+        if len(fields) < 6 or fields[2] != "sagemaker":
+            return _fail(400, f"need 'arn': an MLflow app or tracking server ARN (received {arn!r})")
+        return _ok(patch_sagemaker_mlflow.register(sagemaker_backends[fields[4]][fields[3]], arn), 201)
+    return None
 
 
 def _job_view(job: Any) -> dict[str, Any]:
@@ -277,3 +321,34 @@ class EmulatorControl:
 
     def reset(self) -> None:
         self._call("POST", "reset")
+
+    # public hub, Bedrock, MLflow
+    def remove_hub_model(self, model_id: str) -> dict[str, Any]:
+        """SageMakerPublicHub answers as if ``model_id`` did not exist, until :meth:`restore_hub_model` or a reset."""
+        return self._call("DELETE", f"hub/models/{urllib.parse.quote(model_id, safe='')}")
+
+    def restore_hub_model(self, model_id: str) -> dict[str, Any]:
+        return self._call("PUT", f"hub/models/{urllib.parse.quote(model_id, safe='')}")
+
+    def removed_hub_models(self) -> list[str]:
+        return self._call("GET", "hub/removed")["removed"]
+
+    @contextlib.contextmanager
+    def hub_model_removed(self, model_id: str) -> Iterator[None]:
+        """``with control.hub_model_removed(model_id): ...``: removed inside the block, restored after it."""
+        self.remove_hub_model(model_id)
+        try:
+            yield
+        finally:
+            self.restore_hub_model(model_id)
+
+    def remove_foundation_model(self, model_id: str) -> dict[str, Any]:
+        """Bedrock GetFoundationModel answers "invalid model identifier" for ``model_id`` until restored or reset."""
+        return self._call("DELETE", f"bedrock/models/{urllib.parse.quote(model_id, safe='')}")
+
+    def restore_foundation_model(self, model_id: str) -> dict[str, Any]:
+        return self._call("PUT", f"bedrock/models/{urllib.parse.quote(model_id, safe='')}")
+
+    def register_mlflow(self, arn: str) -> dict[str, Any]:
+        """Make the MLflow app or tracking server ``arn`` exist (idempotent); returns its description."""
+        return self._call("POST", "mlflow", {"arn": arn})

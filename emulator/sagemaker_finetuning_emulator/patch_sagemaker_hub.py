@@ -34,6 +34,39 @@ _patching.require("moto.sagemaker.models:SageMakerModelBackend._get_resource_fro
 
 _store_lock = threading.RLock()
 _orig_get_resource_from_arn: Any = None
+#: Public-hub models removed through the control API (``remove_public_model``), in every region.
+_removed_public: set[str] = set()
+
+
+def remove_public_model(model_id: str) -> bool:
+    """Hide ``model_id`` from SageMakerPublicHub (Describe/List answer as if it did not exist) until
+    :func:`restore_public_model` or a reset. Returns whether the catalogue has it."""
+    with _store_lock:
+        _removed_public.add(model_id)
+    return model_id in catalog.model_ids()
+
+
+def restore_public_model(model_id: str) -> None:
+    with _store_lock:
+        _removed_public.discard(model_id)
+
+
+def removed_public_models() -> list[str]:
+    with _store_lock:
+        return sorted(_removed_public)
+
+
+def _forget_removed_public() -> None:
+    with _store_lock:
+        _removed_public.clear()
+
+
+def public_model_ids() -> list[str]:
+    """The public hub's model ids, without the removed ones."""
+    with _store_lock:
+        removed = set(_removed_public)
+    return [m for m in catalog.model_ids() if m not in removed]
+
 
 def _now() -> _dt.datetime:
     return _dt.datetime.now(tz=_dt.timezone.utc)
@@ -262,10 +295,10 @@ def content_from_arn(backend: Any, arn: str) -> HubContent | None:
 
 
 def _public_describe(region: str, content_type: str, name: str, version: str | None) -> dict[str, Any]:
-    if content_type != "Model" or name not in catalog.model_ids():
+    if content_type != "Model" or name not in public_model_ids():
         raise _errors().ResourceNotFound(
             f"Hub content {content_type}/{name} does not exist in hub {catalog.PUBLIC_HUB_NAME} "
-            f"({SIMULATED} catalogue: {', '.join(catalog.model_ids())})"
+            f"({SIMULATED} catalogue: {', '.join(public_model_ids())})"
         )
     described = catalog.describe_hub_content(region, name)
     if version is not None and version != described["HubContentVersion"]:
@@ -462,7 +495,7 @@ def list_hub_contents_response(self: Any) -> Any:
     contains = self._get_param("NameContains")
     if hub_name == catalog.PUBLIC_HUB_NAME:
         items = (
-            [_summary_from_describe(_public_describe(self.region, "Model", m, None)) for m in catalog.model_ids()]
+            [_summary_from_describe(_public_describe(self.region, "Model", m, None)) for m in public_model_ids()]
             if content_type == "Model"
             else []
         )
@@ -578,6 +611,9 @@ def apply() -> None:
     ``SageMakerPublicHub`` catalogue of JumpStart models.
     """
     global _orig_get_resource_from_arn
+    from sagemaker_finetuning_emulator.runtime import RUNTIME
+
+    RUNTIME.reset_hooks.append(_forget_removed_public)
     for name, func in _METHODS.items():
         func.__name__ = name
         _patching.replace(f"moto.sagemaker.responses:SageMakerResponse.{name}", func, f"Hub API: {name}", add=True)

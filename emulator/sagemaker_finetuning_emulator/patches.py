@@ -7,21 +7,26 @@ used only between :func:`activate` and :func:`deactivate` (``Emulator.start``/``
 every patched moto method falls through to moto's original, so other tests in the same process
 that use moto in decorator mode are unaffected. Not gated: the CloudFormation type registrations
 and the operations moto lacks altogether (Hub API, StopTrainingJob), which only replace a skip or
-a 500. The modules, in order:
+a 500 (likewise the doctor's operations: TestState, GetFoundationModel, MLflow, SimulatePrincipalPolicy).
+The modules, in order:
 
-=============================  ===============================================================
-``patch_lambda``               Python Lambda handlers run in a subprocess (gap 1)
-``patch_cloudformation``       ModelPackageGroup/Hub/Alarm types, synchronous custom resources
-                               (CDK provider framework emulated), stack failures, change-set
-                               Outputs and cleanup, UsePreviousValue, TemplateURL quirk (gap 2)
-``patch_stepfunctions``        CFN machines executable, aws-sdk error names, "RoleArn.$",
-                               unnamed executions, execution status events (gap 3)
-``patch_sagemaker_requests``   fault injection + botocore-model validation of SageMaker requests (gap 4)
-``patch_sagemaker_jobs``       simulated serverless training jobs and their events (gap 4)
-``patch_sagemaker_hub``        the Hub API, the public-hub catalogue, tags on hubs/packages (gap 5)
-``patch_events``               EventBridge Lambda/Step Functions targets (gap 6)
-``control``                    control API routes under ``/moto-api/finetune/``
-=============================  ===============================================================
+================================  ===============================================================
+``patch_lambda``                  Python Lambda handlers run in a subprocess (gap 1)
+``patch_cloudformation``          ModelPackageGroup/Hub/Alarm types, synchronous custom resources
+                                  (CDK provider framework emulated), stack failures, change-set
+                                  Outputs and cleanup, UsePreviousValue, TemplateURL quirk (gap 2)
+``patch_stepfunctions``           CFN machines executable, aws-sdk error names, "RoleArn.$",
+                                  unnamed executions, execution status events (gap 3)
+``patch_sagemaker_requests``      fault injection + botocore-model validation of SageMaker requests (gap 4)
+``patch_sagemaker_jobs``          simulated serverless training jobs and their events (gap 4)
+``patch_sagemaker_hub``           the Hub API, the public-hub catalogue, tags on hubs/packages (gap 5)
+``patch_events``                  EventBridge Lambda/Step Functions targets (gap 6)
+``patch_stepfunctions_testing``   ValidateStateMachineDefinition and TestState with ``mock`` (doctor)
+``patch_bedrock``                 GetFoundationModel over a SIMULATED judge catalogue (doctor)
+``patch_sagemaker_mlflow``        MLflow apps and tracking servers: create/describe/delete (doctor)
+``patch_iam_simulation``          SimulatePrincipalPolicy, a SIMULATED identity-policy evaluator (doctor)
+``control``                       control API routes under ``/moto-api/finetune/``
+================================  ===============================================================
 """
 
 from __future__ import annotations
@@ -32,13 +37,17 @@ from typing import Any
 from sagemaker_finetuning_emulator import (
     _patching,
     control,
+    patch_bedrock,
     patch_cloudformation,
     patch_events,
+    patch_iam_simulation,
     patch_lambda,
     patch_sagemaker_hub,
     patch_sagemaker_jobs,
+    patch_sagemaker_mlflow,
     patch_sagemaker_requests,
     patch_stepfunctions,
+    patch_stepfunctions_testing,
 )
 from sagemaker_finetuning_emulator.runtime import RUNTIME
 
@@ -53,6 +62,10 @@ MODULES = (
     patch_sagemaker_jobs,
     patch_sagemaker_hub,
     patch_events,
+    patch_stepfunctions_testing,
+    patch_bedrock,
+    patch_sagemaker_mlflow,
+    patch_iam_simulation,
     control,
 )
 
