@@ -28,7 +28,7 @@ FIX = Path(__file__).parents[1] / "fixtures"
 DEFINITION = json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 900, "End": True}}})
 SM_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:FineTuning"
 GOOD = {"technique": "SFT", "training_dataset": "s3://my-bucket/train.jsonl"}
-COMMANDS = ["start", "status", "watch", "list", "stop", "metrics", "generate", "validate-dataset"]
+COMMANDS = ["start", "status", "watch", "list", "stop", "metrics", "generate", "validate-dataset", "doctor"]
 
 
 @pytest.fixture(autouse=True)
@@ -122,7 +122,7 @@ def test_main_exits_with_the_code(capsys):
 def test_usage_errors_are_one_line():
     one_error_line(run("status", "--bogus"), "No such option '--bogus'", code=2)
     one_error_line(run("generate"), "Missing argument 'TECHNIQUE'", code=2)
-    one_error_line(run("generate", "ppo", "-m", "x"), "'ppo' is not one of", code=2)
+    one_error_line(run("generate", "ppo", "-m", "fake-model"), "'ppo' is not one of", code=2)
     one_error_line(run("validate-dataset", "x.jsonl"), "pass --technique", code=2)
 
 
@@ -397,19 +397,27 @@ def test_progress_of():
 # ---- generate / validate-dataset -----------------------------------------------------------
 
 
+META = "meta-textgeneration-llama-3-2-1b-instruct"
+QWEN = "huggingface-reasoning-qwen3-06b"
+NOVA = "nova-textgeneration-lite-v2"
+
+
 def test_generate_notebook_and_script(tmp_path):
-    result = run("generate", "sft", "-m", "meta-textgeneration-llama-3-2-1b-instruct", "-u", "Customer Support Chatbot")
+    result = run("generate", "sft", "-m", META, "-u", "Customer Support Chatbot")
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == "customer-support-chatbot-v1-sft.ipynb"
-    nb = nbformat.read(str(tmp_path / "customer-support-chatbot-v1-sft.ipynb"), as_version=4)
+    name = f"customer-support-chatbot-v1-sft-{META}.ipynb"
+    assert result.stdout.strip() == name
+    nb = nbformat.read(str(tmp_path / name), as_version=4)
     nbformat.validate(nb)
-    assert "Gated model" in result.stderr
-    one_error_line(run("generate", "sft", "-m", "x-model", "-u", "Customer Support Chatbot"),
-                   "customer-support-chatbot-v1-sft.ipynb exists; pass --force", code=1)
-    result = run("generate", "sft", "-m", "meta-textgeneration-llama-3-2-1b-instruct", "-u",
-                 "Customer Support Chatbot", "--force")
+    assert "Gated model" in result.stderr and "https://huggingface.co/meta-llama/Llama-3.2-1B-Instruct" in result.stderr
+    assert "ACCEPT_EULA = False" in "".join(c.source for c in nb.cells)
+    one_error_line(run("generate", "sft", "-m", META, "-u", "Customer Support Chatbot"), f"{name} exists; pass --force", code=1)
+    result = run("generate", "sft", "-m", META, "-u", "Customer Support Chatbot", "--force")
     assert result.exit_code == 0
-    result = run("generate", "dpo", "-m", "nova-textgeneration-lite-v2", "-g", "prefs-v2", "-o", "-",
+    # Another model's notebook for the same use case gets its own name.
+    result = run("generate", "sft", "-m", "fake-other-model", "-u", "Customer Support Chatbot")
+    assert result.exit_code == 0 and result.stdout.strip() == "customer-support-chatbot-v1-sft-fake-other-model.ipynb"
+    result = run("generate", "dpo", "-m", NOVA, "-g", "prefs-v2", "-o", "-",
                  "-p", "learning_rate=5e-6")
     assert result.exit_code == 0
     compile(result.stdout, "dpo.py", "exec")
@@ -417,20 +425,53 @@ def test_generate_notebook_and_script(tmp_path):
 
 
 def test_generate_errors_are_one_line():
-    one_error_line(run("generate", "sft", "-m", "huggingface-llm-qwen3-0-6b", "-g", "bad_name"),
+    one_error_line(run("generate", "sft", "-m", QWEN, "-g", "bad_name"),
                    "model package group name 'bad_name' does not match", code=1)
-    one_error_line(run("generate", "sft", "-m", "huggingface-llm-qwen3-0-6b", "-u", "x", "--accept-eula"),
+    one_error_line(run("generate", "sft", "-m", QWEN, "-u", "x", "--accept-eula"),
                    "gated meta- models only", code=1)
-    one_error_line(run("generate", "sft", "-m", "huggingface-llm-qwen3-0-6b"), "pass --use-case", code=2)
-    one_error_line(run("generate", "continued", "-m", "huggingface-llm-qwen3-0-6b", "-g", "g-v1"),
+    one_error_line(run("generate", "sft", "-m", QWEN), "pass --use-case", code=2)
+    one_error_line(run("generate", "continued", "-m", QWEN, "-g", "g-v1"),
                    "previous training job name", code=1)
+    one_error_line(run("generate", "sft", "-m", QWEN, "-u", "x", "--judge-prompt-file", "j.jinja"),
+                   "judge prompt file applies to the RLAIF custom-prompt template only", code=1)
 
 
 def test_generate_custom_prompt_writes_the_example_prompt(tmp_path):
-    result = run("generate", "rlaif-custom-prompt", "-m", "huggingface-llm-qwen3-0-6b", "-u", "Judge me",
+    result = run("generate", "rlaif-custom-prompt", "-m", QWEN, "-u", "Judge me",
                  "-o", "out/rlaif.py")
     assert result.exit_code == 0, result.output
     assert result.stdout.split() == ["out/rlaif.py", "out/prompts/judge_prompt.jinja"]
+    prompt = (tmp_path / "out" / "prompts" / "judge_prompt.jinja").read_text()
+    assert '{"score": ' in prompt and "SCORE:" not in prompt
+
+
+def test_generate_takes_every_technique_finetune_start_takes():
+    start = next(p for p in cli.commands["start"].params if p.name == "technique")
+    generate = next(p for p in cli.commands["generate"].params if p.name == "technique")
+    assert {c.lower() for c in start.type.choices} <= {c.lower() for c in generate.type.choices}
+    for name in start.type.choices:
+        result = run("generate", name, "-m", QWEN, "-g", "g-v1", "-o", "-")
+        assert result.exit_code == 0, (name, result.output)
+
+
+def test_generate_rlaif_picks_the_template(tmp_path):
+    result = run("generate", "RLAIF", "-m", QWEN, "-g", "judged-v1", "--reward-prompt", "Builtin.Faithfulness")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.split() == [f"judged-v1-rlaif-builtin-{QWEN}.ipynb"]
+    result = run("generate", "rlaif", "-m", QWEN, "-g", "judged-v1", "--judge-prompt-file", "judges/mine.jinja")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.split() == [f"judged-v1-rlaif-custom-prompt-{QWEN}.ipynb", "judges/mine.jinja"]
+
+
+def test_generate_rlvr_writes_the_reward_function_per_model(tmp_path):
+    nova = run("generate", "rlvr", "-m", NOVA, "-u", "Math tutor")
+    qwen = run("generate", "rlvr", "-m", QWEN, "-u", "Math tutor")
+    assert nova.exit_code == 0 and qwen.exit_code == 0, nova.output + qwen.output
+    assert nova.stdout.split() == [f"math-tutor-v1-rlvr-{NOVA}.ipynb", "reward_nova_textgeneration_lite_v2.py"]
+    assert qwen.stdout.split() == [f"math-tutor-v1-rlvr-{QWEN}.ipynb", "reward_huggingface_reasoning_qwen3_06b.py"]
+    assert "(nova contract)" in (tmp_path / "reward_nova_textgeneration_lite_v2.py").read_text()
+    assert "(open-weights contract)" in (tmp_path / "reward_huggingface_reasoning_qwen3_06b.py").read_text()
+    assert "nova contract" in nova.stderr
 
 
 def test_validate_dataset_local(tmp_path):
@@ -500,7 +541,13 @@ def test_metrics_from_an_execution(aws, mlflow_run, monkeypatch, tmp_path):
     assert (tmp_path / "metrics-dpo-job.png").exists()
     one_error_line(run("metrics", "--job", "other"), "training job 'other' not found")
     job.pop("MlflowDetails")
-    one_error_line(run("metrics", "--job", "dpo-job"), "has no MLflow run")
+    one_error_line(run("metrics", "--job", "dpo-job"), "has no MLflow run yet")
+    job.pop("MlflowConfig")
+    result = run("metrics", "--job", "dpo-job")
+    one_error_line(result, "training job dpo-job has no MLflow run: it was launched without an MLflow resource")
+    for hint in ("-c mlflowResourceArn=", "mlflow_resource_arn in the input", "/aws/sagemaker/TrainingJobs",
+                 "--tracking-uri sqlite:///mlflow.db"):
+        assert hint in result.stderr, hint
 
 
 def test_help_text_mentions_real_examples():

@@ -37,8 +37,9 @@ def _aws_env():
         yield
 
 
+# Real SageMakerPublicHub model ids (a gated Meta model, an open one, Nova 2.0 Lite).
 META = "meta-textgeneration-llama-3-2-1b-instruct"
-OPEN = "huggingface-llm-qwen3-0-6b"
+OPEN = "huggingface-reasoning-qwen3-06b"
 NOVA = "nova-textgeneration-lite-v2"
 MODELS = {"meta": META, "open": OPEN, "nova": NOVA}
 EVALUATOR_ARN = "arn:aws:sagemaker:us-east-1:123456789012:hub-content/AIRegistry/JsonDoc/math-reward/1.0.0"
@@ -52,6 +53,8 @@ CASES = [
     ("rlaif-builtin", {"reward_prompt": "Builtin.Faithfulness"}),
     ("rlaif-custom-prompt", {}),
     ("rlaif-custom-prompt", {"reward_prompt": EVALUATOR_ARN}),
+    ("rlaif", {}),
+    ("rlaif", {"reward_prompt": EVALUATOR_ARN}),
     ("continued", {"continue_technique": "SFT", "previous_training_job": "qwen-sft-20250101"}),
     ("continued", {"continue_technique": "DPO", "previous_model_package_arn":
                    "arn:aws:sagemaker:us-east-1:123456789012:model-package/support-v1/1"}),
@@ -339,8 +342,11 @@ def test_values_become_python_literals():
 
 
 def test_rlaif_builtin_prompt_names_are_normalised():
-    code = render("rlaif-builtin", OPEN, use_case="Summaries", reward_prompt="chainofthought").code
-    assert 'JUDGE_PROMPT = "Builtin.ChainOfThought"' in code
+    code = render("rlaif-builtin", OPEN, use_case="Summaries", reward_prompt="faithfulness").code
+    assert 'JUDGE_PROMPT = "Builtin.Faithfulness"' in code
+    # The agent plugin's names are the recipes' cot.jinja / evaluate.jinja.
+    assert 'JUDGE_PROMPT = "Builtin.Cot"' in render("rlaif", OPEN, use_case="x", reward_prompt="Builtin.ChainOfThought").code
+    assert 'JUDGE_PROMPT = "Builtin.Evaluate"' in render("rlaif", OPEN, use_case="x", reward_prompt="evaluation").code
     assert 'REWARD_MODEL_ID = "openai.gpt-oss-120b-1:0"' in code
 
 

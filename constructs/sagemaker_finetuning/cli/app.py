@@ -105,7 +105,7 @@ def cli() -> None:
       finetune start --technique SFT --training-dataset s3://my-bucket/train.jsonl --watch
       finetune status                      # the most recent execution
       finetune metrics my-execution --plot loss.png
-      finetune generate sft --model huggingface-llm-qwen3-0-6b --use-case "Support bot" -o sft.ipynb
+      finetune generate sft --model huggingface-reasoning-qwen3-06b --use-case "Support bot" -o sft.ipynb
 
     AWS commands use the usual credentials and region (AWS_PROFILE, AWS_REGION, --profile,
     --region); AWS_ENDPOINT_URL points them at a local emulator.

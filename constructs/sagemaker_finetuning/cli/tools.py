@@ -12,7 +12,8 @@ from sagemaker_finetuning.cli.app import CliError, aws_options, cli, err_line
 from sagemaker_finetuning.cli.aws import Aws
 from sagemaker_finetuning.cli.console import console, pairs, parse_value
 
-TEMPLATE_CHOICES = ("sft", "dpo", "rlvr", "rlaif-builtin", "rlaif-custom-prompt", "continued")
+#: ``rlaif`` is the technique name ``finetune start`` takes; the renderer picks its template.
+TEMPLATE_CHOICES = ("sft", "dpo", "rlvr", "rlaif", "rlaif-builtin", "rlaif-custom-prompt", "continued")
 
 
 # ---- generate -----------------------------------------------------------------------------
@@ -20,26 +21,30 @@ TEMPLATE_CHOICES = ("sft", "dpo", "rlvr", "rlaif-builtin", "rlaif-custom-prompt"
 
 @cli.command(context_settings={"max_content_width": 100})
 @click.argument("technique", metavar="TECHNIQUE", type=click.Choice(TEMPLATE_CHOICES, case_sensitive=False))
-@click.option("-m", "--model", required=True, help="Exact SageMaker Hub model id (e.g. huggingface-llm-qwen3-0-6b).")
+@click.option("-m", "--model", required=True, help="Exact SageMaker Hub model id (e.g. huggingface-reasoning-qwen3-06b).")
 @click.option("-u", "--use-case", help='A sentence the group name is derived from: "Customer Support Chatbot" -> customer-support-chatbot-v1.')
 @click.option("-g", "--group", "group", help="Model package group name (instead of --use-case).")
 @click.option("--version", "group_version", default=1, show_default=True, type=click.IntRange(1),
               help="Version suffix of the derived group name.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
-              help="Output .ipynb or .py ('-' prints a script). Default: <group>-<technique>.ipynb / .py.")
+              help="Output .ipynb or .py ('-' prints a script, without the files it reads). "
+                   "Default: <group>-<technique>-<model>.ipynb / .py.")
 @click.option("-f", "--format", "fmt", type=click.Choice(["notebook", "script"]),
               help="Output kind (default: from the output suffix, else notebook).")
 @click.option("--accept-eula", is_flag=True,
-              help="Write ACCEPT_EULA = True (meta- models only; only if you accept the license).")
+              help="Write ACCEPT_EULA = True (gated meta- models only; only if you have read and accept the license).")
 @click.option("-d", "--training-dataset", help="s3:// URI of the training data (default: a placeholder path in the session bucket).")
 @click.option("--role-arn", help="Execution role ARN (default: get_execution_role()).")
 @click.option("--training-type", type=click.Choice(["LORA", "FULL"], case_sensitive=False), default="LORA", show_default=True)
 @click.option("-p", "--hyperparameter", "hyperparameters", multiple=True, metavar="NAME=VALUE",
               help="A hyperparameter override written into the code, repeatable.")
 @click.option("--mlflow-resource-arn", help="MLflow app or tracking server ARN.")
-@click.option("--reward-function", help="RLVR: evaluator or Lambda ARN (default: register reward_function.py).")
+@click.option("--reward-function", help="RLVR: evaluator or Lambda ARN (default: register reward_<model>.py, written next to the output).")
 @click.option("--reward-model-id", help="RLAIF: Bedrock judge model id.")
 @click.option("--reward-prompt", help="RLAIF: Builtin.<Name>, or (custom prompt) a RewardPrompt evaluator ARN.")
+@click.option("--judge-prompt-file", metavar="PATH",
+              help="RLAIF custom prompt: the Jinja judge prompt the code registers, relative to the output "
+                   "(default prompts/judge_prompt.jinja, written when missing); with rlaif it picks the custom-prompt template.")
 @click.option("--continue-with", type=click.Choice(["SFT", "DPO", "RLVR", "RLAIF"], case_sensitive=False),
               default="SFT", show_default=True, help="continued: the technique of the new round.")
 @click.option("--previous-job", help="continued: the earlier training job's name.")
@@ -48,19 +53,26 @@ TEMPLATE_CHOICES = ("sft", "dpo", "rlvr", "rlaif-builtin", "rlaif-custom-prompt"
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 def generate(technique, model, use_case, group, group_version, output, fmt, accept_eula, training_dataset, role_arn,
              training_type, hyperparameters, mlflow_resource_arn, reward_function, reward_model_id, reward_prompt,
-             continue_with, previous_job, previous_model_package, round_, force):
+             judge_prompt_file, continue_with, previous_job, previous_model_package, round_, force):
     """Generate a SageMaker Python SDK v3 notebook or script for a technique.
 
-    TECHNIQUE is one of sft, dpo, rlvr, rlaif-builtin, rlaif-custom-prompt, continued. The code
-    is split in "# Cell N: Label" units (notebook cells); ACCEPT_EULA appears only for meta-
-    models, and Nova models get no max_epochs / lr_warmup_steps_ratio lines.
+    TECHNIQUE is one of sft, dpo, rlvr, rlaif, rlaif-builtin, rlaif-custom-prompt, continued (any
+    case); rlaif is rlaif-builtin, or rlaif-custom-prompt with --judge-prompt-file or a RewardPrompt
+    evaluator ARN as --reward-prompt. The code is split in "# Cell N: Label" units (notebook
+    cells). Every notebook shows the model's license; only gated meta- models get ACCEPT_EULA,
+    False unless you pass --accept-eula. Nova models get no max_epochs / lr_warmup_steps_ratio
+    lines. RLVR writes reward_<model>.py next to the output (Nova: bare-list contract); custom-prompt
+    RLAIF writes an example judge prompt (it asks for {"score": 0.0-1.0}). Existing files are kept.
 
     \b
     Examples:
-      finetune generate sft -m huggingface-llm-qwen3-0-6b -u "Customer Support Chatbot"
+      finetune generate sft -m huggingface-reasoning-qwen3-06b -u "Customer Support Chatbot"
+          # -> customer-support-chatbot-v1-sft-huggingface-reasoning-qwen3-06b.ipynb
       finetune generate dpo -m meta-textgeneration-llama-3-2-1b-instruct -u "Support" -o dpo.py
-      finetune generate rlaif-builtin -m huggingface-llm-qwen3-0-6b -g summaries-v1 --reward-prompt Builtin.Summarize
-      finetune generate continued -m huggingface-llm-qwen3-0-6b -g support-v1 --continue-with DPO \\
+      finetune generate rlvr -m nova-textgeneration-lite-v2 -u "Math tutor"
+          # -> math-tutor-v1-rlvr-nova-textgeneration-lite-v2.ipynb, reward_nova_textgeneration_lite_v2.py
+      finetune generate rlaif -m openai-reasoning-gpt-oss-20b -g summaries-v1 --reward-prompt Builtin.Summarize
+      finetune generate continued -m huggingface-reasoning-qwen3-06b -g support-v1 --continue-with DPO \\
           --previous-job qwen-sft-abc123 -o round2.ipynb
     """
     from sagemaker_finetuning.tools.notebooks import RenderError, render
@@ -74,15 +86,15 @@ def generate(technique, model, use_case, group, group_version, output, fmt, acce
             accept_eula=accept_eula, training_dataset=training_dataset, role_arn=role_arn,
             training_type=training_type.upper(), hyperparameters=hp, mlflow_resource_arn=mlflow_resource_arn,
             reward_function=reward_function, reward_model_id=reward_model_id, reward_prompt=reward_prompt,
-            continue_technique=continue_with.upper(), previous_training_job=previous_job,
+            judge_prompt_file=judge_prompt_file, continue_technique=continue_with.upper(), previous_training_job=previous_job,
             previous_model_package_arn=previous_model_package, round=round_,
         )
     except RenderError as e:
         raise CliError(str(e)) from None
-    _write_generated(rendered, technique.lower(), output, fmt, force)
+    _write_generated(rendered, output, fmt, force)
 
 
-def _write_generated(rendered: Any, technique: str, output: str | None, fmt: str | None, force: bool) -> None:
+def _write_generated(rendered: Any, output: str | None, fmt: str | None, force: bool) -> None:
     """Print the script (``-o -``) or write the notebook/script file(s), then the renderer's notes."""
     if output == "-":
         if fmt == "notebook":
@@ -90,8 +102,7 @@ def _write_generated(rendered: Any, technique: str, output: str | None, fmt: str
         click.echo(rendered.to_script(), nl=False)
         return
     if output is None:
-        kind = fmt or "notebook"
-        output = f"{rendered.model_package_group_name}-{technique}.{'ipynb' if kind == 'notebook' else 'py'}"
+        output = rendered.default_filename(fmt or "notebook")
     path = Path(output)
     kind = fmt or {".ipynb": "notebook", ".py": "script"}.get(path.suffix)
     if kind is None:
@@ -229,6 +240,14 @@ def metrics(aws: Aws, execution, job_name, run_id, tracking_uri, technique, metr
     _print_metrics(table, written)
 
 
+#: What to do when a job logged to no MLflow resource (one line: the CLI prints errors on one line).
+NO_MLFLOW = ("training job {job} has no MLflow run: it was launched without an MLflow resource (no MlflowConfig; the "
+             "stack has no mlflowResourceArn and the input gave no mlflow_resource_arn). For metrics of the next runs, "
+             "deploy with -c mlflowResourceArn=<MLflow app or tracking server ARN> or pass mlflow_resource_arn in the input; "
+             "this job's loss is in its CloudWatch logs (/aws/sagemaker/TrainingJobs, streams {job}/...). A run in a local "
+             "MLflow store: finetune metrics --run-id <id> --tracking-uri sqlite:///mlflow.db")
+
+
 def _run_of_job(aws: Aws, execution: str | None, job_name: str | None, tracking_uri: str | None, technique: str | None,
                 steps_per_epoch: int | None) -> tuple[str, str, str | None, int | None, str]:
     """The MLflow run of the execution's (or the named) training job, and what the job tells about it."""
@@ -241,9 +260,13 @@ def _run_of_job(aws: Aws, execution: str | None, job_name: str | None, tracking_
     if job is None:
         raise CliError(f"training job {job_name!r} not found")
     run_id = (job.get("MlflowDetails") or {}).get("MlflowRunId")
-    tracking_uri = tracking_uri or (job.get("MlflowConfig") or {}).get("MlflowResourceArn")
+    configured = (job.get("MlflowConfig") or {}).get("MlflowResourceArn")
+    tracking_uri = tracking_uri or configured
+    if not configured:
+        raise CliError(NO_MLFLOW.format(job=job_name))
     if not run_id or not tracking_uri:
-        raise CliError(f"training job {job_name} has no MLflow run (no MlflowConfig / MlflowDetails)")
+        raise CliError(f"training job {job_name} has no MLflow run yet (MlflowConfig is set, MlflowDetails not): "
+                       "the run appears once training starts; try again when the job is Training")
     technique = technique or (job.get("ServerlessJobConfig") or {}).get("CustomizationTechnique")
     if steps_per_epoch is None:
         spe = (job.get("ProgressInfo") or {}).get("TotalStepCountPerEpoch")

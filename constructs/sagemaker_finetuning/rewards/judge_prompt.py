@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
 import jinja2
 import jinja2.meta
-from aws_cdk import Stack
+from aws_cdk import Annotations, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
@@ -23,6 +24,23 @@ REQUIRED_PLACEHOLDERS = ("prompt", "response")
 #: What the judge can be given besides the prompt and the policy's response.
 ALLOWED_PLACEHOLDERS = ("prompt", "response", "reference", "reference_answer", "ground_truth", "system")
 MAX_PROMPT_BYTES = 64 * 1024
+#: What the RLAIF judge must reply, as the SageMaker AI agent plugin's dataset-evaluation guidance states it.
+SCORE_CONTRACT = 'a JSON object with a numeric "score" between 0.0 and 1.0, e.g. {"score": 0.8}'
+#: The id of the synth warning for a custom judge prompt that does not ask for that object.
+SCORE_WARNING_ID = "sagemaker-finetuning:judgePromptScoreContract"
+_JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.S)
+_JSON_SCORE_KEY = re.compile(r'"score"')
+
+
+def asks_for_json_score(text: str) -> bool:
+    """A heuristic: does the judge prompt ask for a JSON object with a ``score`` key?
+
+    True when the text, once its Jinja comments (``{# ... #}``) are removed, contains the word
+    ``score`` in double quotes, the way a JSON key is written: ``{"score": 0.8}`` or
+    ``a JSON object whose "score" is ...``. Case-sensitive (JSON keys are). It does not check the
+    0.0-1.0 range, the word JSON, or what the judge really replies; ``SCORE: <n>``, ``score``
+    without quotes and ``'score'`` do not count."""
+    return bool(_JSON_SCORE_KEY.search(_JINJA_COMMENT.sub("", text)))
 
 
 def check_prompt_template(text: str, *, required: Iterable[str] = REQUIRED_PLACEHOLDERS,
@@ -56,6 +74,8 @@ class JudgePromptTemplate:
     def __init__(self, text: str, source: str, *, prop: str = "text", received: Any = None) -> None:
         self.text, self.source = text, source
         self.placeholders = check_prompt_template(text, prop=prop, received=received)
+        #: See :func:`asks_for_json_score`; :class:`JudgePrompt` warns at synth when False.
+        self.asks_for_json_score = asks_for_json_score(text)
 
     @staticmethod
     def from_file(path: str) -> "JudgePromptTemplate":
@@ -76,6 +96,10 @@ class JudgePrompt(Construct):
     """Defines a custom RLAIF judge prompt: a Jinja template whose placeholders are checked at synth
     time, uploaded to the bucket (``<prompt_prefix><name>.jinja``) and registered as a SageMaker Hub
     ``RewardPrompt`` evaluator, exactly as SDK v3 ``Evaluator.create`` does.
+
+    The judge must reply with a JSON object with a numeric ``score`` between 0.0 and 1.0: a prompt
+    without a ``"score"`` JSON key (see :func:`asks_for_json_score`) gets a synth warning
+    (``sagemaker-finetuning:judgePromptScoreContract``); it is not an error.
 
     :param bucket: the bucket the prompt is stored in (the training role must read ``prompt_prefix``).
     :param template: the prompt (``JudgePromptTemplate.from_file(path)`` or ``.from_text(text)``).
@@ -106,6 +130,12 @@ class JudgePrompt(Construct):
         props.prefix("prompt_prefix", prompt_prefix)
         props.interface("encryption_key", encryption_key, "kms.IKey", optional=True)
         self.placeholders = template.placeholders
+        if not template.asks_for_json_score:
+            Annotations.of(self).add_warning_v2(
+                SCORE_WARNING_ID,
+                f"the judge prompt ({template.source}) does not ask for {SCORE_CONTRACT}: its text has no \"score\" JSON key. "
+                "The RLAIF judge's reply must be such an object; ask for it explicitly (see templates/prompts/judge_prompt.jinja).",
+            )
         name = evaluator_name or default_evaluator_name(self, EvaluatorType.REWARD_PROMPT.name_prefix)
         validate_evaluator_name(name)
         self.prompt_key = f"{prompt_prefix}{name}.jinja"

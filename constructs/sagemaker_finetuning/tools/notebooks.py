@@ -2,23 +2,35 @@
 
     from sagemaker_finetuning.tools.notebooks import render, write
 
-    rendered = render("sft", base_model="huggingface-llm-qwen3-0-6b", use_case="Customer Support Chatbot")
+    rendered = render("sft", base_model="huggingface-reasoning-qwen3-06b", use_case="Customer Support Chatbot")
     rendered.model_package_group_name      # 'customer-support-chatbot-v1'
+    rendered.default_filename("notebook")  # 'customer-support-chatbot-v1-sft-huggingface-reasoning-qwen3-06b.ipynb'
     print(rendered.to_script())            # a runnable Python script
     rendered.units("notebook")             # [Unit(number, label, code), ...]
     nb = rendered.to_notebook()            # an nbformat v4 notebook
     write("train.ipynb", "dpo", base_model=..., use_case=...)   # format from the suffix
 
+Techniques: ``sft``, ``dpo``, ``rlvr``, ``rlaif`` (``rlaif-builtin``, or ``rlaif-custom-prompt``
+when a judge prompt file or a RewardPrompt evaluator ARN is given), ``rlaif-builtin``,
+``rlaif-custom-prompt``, ``continued``.
+
 Rules the renderer enforces (the ones the plugin's finetuning skill states):
 
-* ``ACCEPT_EULA`` / ``accept_eula=`` lines exist only for ``meta-`` models, and acceptance is
-  ``True`` only when the caller passes ``accept_eula=True``; continued customization never
-  passes ``accept_eula``.
+* ``ACCEPT_EULA`` / ``accept_eula=`` lines exist only for gated (``meta-``) models, next to the
+  model's license sentence (:func:`sagemaker_finetuning.core.licenses.license_of`); acceptance is
+  ``True`` only when the caller passes ``accept_eula=True``, never by default; continued
+  customization never passes ``accept_eula``. Other models show the license sentence only.
 * For Nova models (``nova`` in the id) every line touching ``max_epochs`` or
   ``lr_warmup_steps_ratio`` is dropped.
 * ``MODEL_PACKAGE_GROUP_NAME`` matches ``[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}``.
+* RLVR states the reward Lambda contract of the model (Nova: a bare list of samples in, a bare
+  list of results out; open-weights: ``{"batch": [...]}`` in, a statusCode/body envelope out) and,
+  unless a registered function is given, writes ``reward_<model>.py`` from the reward template.
+* RLAIF explains the judge's reply contract: a JSON object with a numeric ``score`` in 0.0-1.0.
+* File names include the model (:func:`model_slug`), so two models never share a file.
 
-Values reach the code as Python literals (``repr``), never as raw text.
+Values reach the code as Python literals (``repr``), never as raw text (the license sentence, a
+one-line comment built from the license table, is the one exception).
 """
 
 from __future__ import annotations
@@ -29,12 +41,13 @@ import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import jinja2
 
-from sagemaker_finetuning.core.constants import BUILTIN_JUDGE_PROMPTS, JUDGE_MODEL_REGIONS, is_nova_model
+from sagemaker_finetuning.core.constants import BUILTIN_JUDGE_PROMPT_ALIASES, BUILTIN_JUDGE_PROMPTS, JUDGE_MODEL_REGIONS, is_nova_model
 from sagemaker_finetuning.core.evaluators import EVALUATOR_ARN
+from sagemaker_finetuning.core.licenses import ModelLicense, license_of
 from sagemaker_finetuning.core.naming import MAX_NAME, NAME_PATTERN, NAME_RE
 from sagemaker_finetuning.templates import TEMPLATE_FILES
 from sagemaker_finetuning.tools.metrics import metric_names_for
@@ -48,16 +61,25 @@ __all__ = [
     "group_name_from_use_case",
     "is_meta_model",
     "is_nova_model",
+    "model_license",
+    "model_slug",
     "render",
+    "reward_file_name",
+    "reward_function_code",
     "write",
 ]
 
-TECHNIQUES = tuple(TEMPLATE_FILES)
+#: A technique name that picks a template from the other options: ``rlaif`` (as ``finetune start``
+#: and the workflow call the technique) is rlaif-builtin, or rlaif-custom-prompt with a judge
+#: prompt file or a RewardPrompt evaluator ARN.
+RLAIF = "rlaif"
+TECHNIQUES = ("sft", "dpo", "rlvr", RLAIF, "rlaif-builtin", "rlaif-custom-prompt", "continued")
 #: technique key -> SDK customization technique
 TECHNIQUE_OF = {
     "sft": "SFT",
     "dpo": "DPO",
     "rlvr": "RLVR",
+    RLAIF: "RLAIF",
     "rlaif-builtin": "RLAIF",
     "rlaif-custom-prompt": "RLAIF",
 }
@@ -73,7 +95,19 @@ MAX_EVALUATOR_NAME = 20
 NOVA_ONLY_OMITTED = ("max_epochs", "lr_warmup_steps_ratio")
 DEFAULT_JUDGE_PROMPT_FILE = "prompts/judge_prompt.jinja"
 DEFAULT_JUDGE_PROMPT = "Builtin.Summarize"
+REWARD_TEMPLATE = "reward_function.py.jinja"
 SDK_PIN = "sagemaker>=3.7.1,<4.0"
+#: What an RLAIF judge must reply (the SageMaker AI agent plugin's dataset-evaluation guidance).
+JUDGE_REPLY_CONTRACT = 'a JSON object with a numeric "score" between 0.0 and 1.0, e.g. {"score": 0.8}'
+#: The reward Lambda contract of each kind of model (sagemaker_finetuning.core.reward_contract).
+REWARD_CONTRACTS = {
+    "nova": "Nova reward function contract: the function receives a bare JSON list of samples and returns a bare list "
+            'of results, one per sample and in the same order, each {"id", "aggregate_reward_score" (-1 to 1), '
+            '"metrics_list"}; no statusCode/body envelope.',
+    "open-weights": 'Open-weights reward function contract: the function receives {"batch": [sample, ...]} and returns '
+                    '{"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": "<JSON list of results>"}, '
+                    'one result per sample and in the same order, each {"id", "aggregate_reward_score" (-1 to 1), "metrics_list"}.',
+}
 
 _GROUP_RE = NAME_RE
 _MODEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+\-]{0,2047}")
@@ -115,6 +149,20 @@ class Rendered:
     title: str
     notes: list[str] = field(default_factory=list)
     judge_prompt_file: str | None = None  # rlaif-custom-prompt: the prompt file the code reads
+    #: RLVR: the reward function source the code registers (written from the reward template when missing)
+    reward_function_file: str | None = None
+    #: the default output file name without its suffix: ``<group>-<technique>-<model>``
+    file_stem: str = ""
+    #: unit label -> markdown explaining that unit, under its heading in a notebook (a script has the
+    #: same facts in the code's comments)
+    explanations: dict[str, str] = field(default_factory=dict)
+
+    def default_filename(self, mode: str = "notebook") -> str:
+        """``<group>-<technique>-<model>.ipynb`` (or ``.py``): the model is part of the name, so the
+        files of two models never collide."""
+        if mode not in ("notebook", "script"):
+            raise RenderError(f"mode {mode!r}: expected notebook or script")
+        return f"{self.file_stem}.{'ipynb' if mode == 'notebook' else 'py'}"
 
     def units(self, mode: str = "script") -> list[Unit]:
         """The units of one output kind ("script" or "notebook"), numbered from 1."""
@@ -154,7 +202,9 @@ class Rendered:
                   "run the cells in order (Jupyter with ipykernel)."]
         cells = [v4.new_markdown_cell("\n".join(intro), id="intro")]
         for u in self.units("notebook"):
-            cells.append(v4.new_markdown_cell(f"## {u.number}. {u.label}", id=f"cell-{u.number}-md"))
+            about = self.explanations.get(u.label)
+            heading = f"## {u.number}. {u.label}" + (f"\n\n{about}" if about else "")
+            cells.append(v4.new_markdown_cell(heading, id=f"cell-{u.number}-md"))
             cells.append(v4.new_code_cell(u.code, id=f"cell-{u.number}"))
         nb.cells = cells
         nbformat.validate(nb)
@@ -162,7 +212,8 @@ class Rendered:
 
     def write(self, path: str | Path, fmt: str | None = None) -> list[Path]:
         """Write a ``.ipynb`` or ``.py`` (``fmt`` overrides the suffix). Returns the files written:
-        the output, plus an example judge prompt next to it when the code reads one that is missing."""
+        the output, plus next to it the files its code reads when they are missing (never
+        overwritten): the example judge prompt, or the reward function from the reward template."""
         path = Path(path)
         kind = fmt or _format_from_suffix(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -175,12 +226,17 @@ class Rendered:
         else:
             raise RenderError(f"output format {kind!r}: expected notebook or script")
         written = [path]
+        companions: list[tuple[Path, Callable[[], str]]] = []
         if self.judge_prompt_file:
-            prompt = path.parent / self.judge_prompt_file
-            if not prompt.exists():
-                prompt.parent.mkdir(parents=True, exist_ok=True)
-                prompt.write_text(example_judge_prompt(), encoding="utf-8")
-                written.append(prompt)
+            companions.append((path.parent / self.judge_prompt_file, example_judge_prompt))
+        if self.reward_function_file:
+            companions.append((path.parent / self.reward_function_file,
+                               lambda: reward_function_code(self.base_model, self.reward_function_file)))
+        for companion, text in companions:
+            if not companion.exists():
+                companion.parent.mkdir(parents=True, exist_ok=True)
+                companion.write_text(text(), encoding="utf-8")
+                written.append(companion)
         return written
 
 
@@ -199,6 +255,24 @@ def _format_from_suffix(path: Path) -> str:
 def is_meta_model(model_id: str) -> bool:
     """Meta (Llama) models are gated: their id starts with ``meta-``."""
     return model_id.startswith("meta-")
+
+
+def model_license(model_id: str) -> ModelLicense:
+    """The model's license (:func:`sagemaker_finetuning.core.licenses.license_of`); for a model the
+    table does not know, one without a link (gated when it is a ``meta-`` model)."""
+    return license_of(model_id) or ModelLicense(model_id, is_meta_model(model_id), None, None)
+
+
+def model_slug(model_id: str, sep: str = "-") -> str:
+    """The model id as a file-name part: lowercase, every run of characters other than a-z and 0-9
+    becomes ``sep``: ``meta-textgeneration-llama-3-2-1b-instruct`` stays as it is,
+    ``model_slug("nova-textgeneration-lite-v2", "_")`` is ``nova_textgeneration_lite_v2``."""
+    return re.sub(r"[^a-z0-9]+", sep, model_id.lower()).strip(sep) or "model"
+
+
+def reward_file_name(model_id: str) -> str:
+    """``reward_<model>.py`` (an importable module name, so a local test can import it)."""
+    return f"reward_{model_slug(model_id, '_')}.py"
 
 
 def check_group_name(name: str) -> str:
@@ -283,6 +357,18 @@ def example_judge_prompt() -> str:
     return _load_template(DEFAULT_JUDGE_PROMPT_FILE)
 
 
+def reward_function_code(base_model: str, file_name: str | None = None) -> str:
+    """The RLVR reward function source for ``base_model``, from the reward template: Nova models get
+    the bare-list contract, other models the open-weights statusCode/body envelope."""
+    nova = is_nova_model(base_model)
+    ctx = {"base_model": base_model, "is_nova": nova, "contract": "nova" if nova else "open-weights",
+           "file_name": file_name or reward_file_name(base_model)}
+    try:
+        return _environment().get_template(REWARD_TEMPLATE).render(**ctx)
+    except jinja2.TemplateError as e:  # a template bug, not the caller's
+        raise RuntimeError(f"template {REWARD_TEMPLATE} failed to render: {e}") from e
+
+
 def _need(pattern: re.Pattern[str], value: Any, what: str, expected: str) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value):
         raise RenderError(f"{what} {value!r}: expected {expected}")
@@ -308,6 +394,8 @@ def _judge_prompt(value: str | None) -> str:
     if _EVALUATOR_ARN.fullmatch(value):
         return value
     name = value[len("Builtin."):] if value.startswith("Builtin.") else value
+    # The agent plugin's names (ChainOfThought, Evaluation) are the recipes' Cot / Evaluate.
+    name = BUILTIN_JUDGE_PROMPT_ALIASES.get(name.lower(), name)
     for builtin in BUILTIN_JUDGE_PROMPTS:
         if name.lower() == builtin.lower():
             return f"Builtin.{builtin}"
@@ -342,21 +430,25 @@ def render(
     reward_function: str | None = None,
     reward_model_id: str | None = None,
     reward_prompt: str | None = None,
-    judge_prompt_file: str = DEFAULT_JUDGE_PROMPT_FILE,
+    judge_prompt_file: str | None = None,
     continue_technique: str = "SFT",
     previous_training_job: str | None = None,
     previous_model_package_arn: str | None = None,
     round: int = 2,  # noqa: A002 - the customization round, as the docs call it
 ) -> Rendered:
-    """Fill one template. ``technique`` is one of :data:`TECHNIQUES`.
+    """Fill one template. ``technique`` is one of :data:`TECHNIQUES` (any case).
 
     The group name comes from ``model_package_group_name`` or else from ``use_case``
-    (``-v<version>`` appended). The result writes either output kind.
+    (``-v<version>`` appended). ``judge_prompt_file`` (rlaif-custom-prompt; default
+    ``prompts/judge_prompt.jinja``) is the judge prompt the code registers, relative to the output.
+    The result writes either output kind.
     """
     # The checks run in this order so that the first problem reported stays the same.
+    technique = _template_key(technique, reward_prompt, judge_prompt_file)
     sdk_technique = _sdk_technique(technique, base_model, continue_technique)
     continued = technique == "continued"
-    meta = is_meta_model(base_model)
+    license_ = model_license(base_model)
+    meta = is_meta_model(base_model) or license_.gated
     nova = is_nova_model(base_model)
     _check_eula(accept_eula, base_model, continued=continued, meta=meta)
     group = _group_name(model_package_group_name, use_case, version)
@@ -368,19 +460,22 @@ def render(
         hyperparameters=hyperparameters, reward_function=reward_function, previous_training_job=previous_training_job,
         previous_model_package_arn=previous_model_package_arn, round=round,
     )
+    ctx["license_sentence"] = " ".join(license_.sentence().split())
     notes: list[str] = []
+    explanations: dict[str, str] = {}
     prompt_file = _add_reward_settings(
-        ctx, notes, technique, sdk_technique, group, continued=continued, reward_function=reward_function,
+        ctx, notes, explanations, technique, sdk_technique, group, continued=continued, reward_function=reward_function,
         reward_model_id=reward_model_id, reward_prompt=reward_prompt, judge_prompt_file=judge_prompt_file,
     )
     _add_continued_settings(
         ctx, notes, sdk_technique, group, continued=continued, previous_training_job=previous_training_job,
         previous_model_package_arn=previous_model_package_arn, round=round,
     )
-    notes += _model_notes(meta=meta, nova=nova, continued=continued, accept_eula=accept_eula)
+    notes += _model_notes(license_, meta=meta, nova=nova, continued=continued, accept_eula=accept_eula)
 
     units = _split_units(_fill_template(technique, ctx), drop_eula=not ctx["is_meta"], drop_nova=nova)
     kind = "continued customization" if continued else "fine-tuning"
+    stem = f"continued-{sdk_technique.lower()}-round{round}" if continued else technique
     rendered = Rendered(
         technique=technique,
         sdk_technique=sdk_technique,
@@ -390,12 +485,25 @@ def render(
         title=f"{sdk_technique} {kind} of {base_model}",
         notes=[f"Model package group: {group}.", f"Technique: {TITLES[sdk_technique]}."] + notes,
         judge_prompt_file=prompt_file,
+        reward_function_file=ctx["reward_function_file"],
+        file_stem=f"{group}-{stem}-{model_slug(base_model)}",
+        explanations=explanations,
     )
     _check_compiles(rendered)
     return rendered
 
 
 # Steps of render(), in the order it runs them.
+
+
+def _template_key(technique: str, reward_prompt: str | None, judge_prompt_file: str | None) -> str:
+    """The template of a technique name: ``rlaif`` is rlaif-custom-prompt with a judge prompt file or
+    a RewardPrompt evaluator ARN, else rlaif-builtin; the other names are template keys."""
+    key = technique.strip().lower() if isinstance(technique, str) else technique
+    if key != RLAIF:
+        return key
+    custom = judge_prompt_file is not None or (isinstance(reward_prompt, str) and _EVALUATOR_ARN.fullmatch(reward_prompt))
+    return "rlaif-custom-prompt" if custom else "rlaif-builtin"
 
 
 def _sdk_technique(technique: str, base_model: str, continue_technique: str) -> str:
@@ -489,6 +597,9 @@ def _base_context(
         "hyperparameter_lines": _hyperparameter_lines(hyperparameters, is_nova),
         "metric_names": metric_names_for(sdk_technique),
         "reward_function": reward_function,
+        "reward_function_file": None,
+        "reward_contract": None,
+        "license_sentence": None,
         "reward_model_id": None,
         "judge_prompt": None,
         "judge_prompt_arn": None,
@@ -504,6 +615,7 @@ def _base_context(
 def _add_reward_settings(
     ctx: dict[str, Any],
     notes: list[str],
+    explanations: dict[str, str],
     technique: str,
     sdk_technique: str,
     group: str,
@@ -512,22 +624,22 @@ def _add_reward_settings(
     reward_function: str | None,
     reward_model_id: str | None,
     reward_prompt: str | None,
-    judge_prompt_file: str,
+    judge_prompt_file: str | None,
 ) -> str | None:
-    """Fill the RLVR / RLAIF variables of ``ctx`` and add their notes; reject reward options the
-    technique does not take. Returns the judge prompt file the code reads, if any."""
+    """Fill the RLVR / RLAIF variables of ``ctx`` and add their notes and explanations; reject reward
+    options the technique does not take. Returns the judge prompt file the code reads, if any."""
+    if judge_prompt_file is not None and technique != "rlaif-custom-prompt":
+        raise RenderError(f"judge prompt file applies to the RLAIF custom-prompt template only, not to {technique}")
     prompt_file = None
-    if sdk_technique == "RLVR" and reward_function is None:
-        if continued:
-            raise RenderError("reward function: continued RLVR needs the evaluator or Lambda ARN of the reward function")
-        ctx["evaluator_name"] = _short_name(group, "-reward")
-        notes.append("Put your reward function (lambda_handler) in reward_function.py next to this file.")
+    if sdk_technique == "RLVR":
+        _add_reward_function(ctx, notes, explanations, group, continued=continued, reward_function=reward_function)
     if sdk_technique == "RLAIF":
         ctx["reward_model_id"] = _judge_model(reward_model_id)
         if technique == "rlaif-custom-prompt":
             prompt_file = _add_custom_judge_prompt(ctx, notes, group, reward_prompt, judge_prompt_file)
         else:
             ctx["judge_prompt"] = _judge_prompt(reward_prompt)
+        explanations[_judge_label(ctx)] = _judge_explanation(ctx)
     elif reward_model_id is not None or reward_prompt is not None:
         raise RenderError(f"reward model / reward prompt apply to RLAIF only, not to {sdk_technique}")
     if reward_function is not None and sdk_technique != "RLVR":
@@ -535,21 +647,71 @@ def _add_reward_settings(
     return prompt_file
 
 
+def _add_reward_function(
+    ctx: dict[str, Any], notes: list[str], explanations: dict[str, str], group: str, *, continued: bool,
+    reward_function: str | None,
+) -> None:
+    """RLVR: the reward Lambda contract of the model and, without a registered function, the
+    ``reward_<model>.py`` file the code registers."""
+    contract = "nova" if ctx["is_nova"] else "open-weights"
+    ctx["reward_contract"] = contract
+    about = REWARD_CONTRACTS[contract]
+    if reward_function is None:
+        if continued:
+            raise RenderError("reward function: continued RLVR needs the evaluator or Lambda ARN of the reward function")
+        ctx["evaluator_name"] = _short_name(group, "-reward")
+        ctx["reward_function_file"] = reward_file_name(ctx["base_model"])
+        notes.append(f"Reward function: {ctx['reward_function_file']} next to this file (written from the reward template "
+                     f"when missing, {contract} contract); change its score_sample() to your task.")
+        about += (f"\n\n`{ctx['reward_function_file']}` (next to this notebook) follows it: change `score_sample()` to your "
+                  f"task and keep `lambda_handler` as it is. `python {ctx['reward_function_file']}` tries it on two examples.")
+        explanations["Register Reward Function"] = about
+    else:
+        notes.append(f"Reward function: the registered one must follow the {contract} contract.")
+        explanations["Reward Function"] = about + "\n\nThe registered function must follow it."
+
+
+def _judge_label(ctx: Mapping[str, Any]) -> str:
+    return "Register Judge Prompt" if ctx["judge_prompt_file"] else "Judge"
+
+
+def _judge_explanation(ctx: Mapping[str, Any]) -> str:
+    """The judge's reply contract, for the RLAIF notebooks' judge cell."""
+    text = (f"The judge, an Amazon Bedrock model (`REWARD_MODEL_ID`), scores each response with a judge prompt and "
+            f"must reply with {JUDGE_REPLY_CONTRACT}: the service reads that score as the reward. ")
+    if ctx["judge_prompt_file"]:
+        return text + (f"`{ctx['judge_prompt_file']}` (next to this notebook) is registered as the judge prompt: a Jinja "
+                       "template that uses `{{ prompt }}` and `{{ response }}` (and may use `{{ reference }}`). Whatever you "
+                       'change in it, keep asking for that JSON object; a "SCORE: 7" line or a 1-10 scale is not what '
+                       "the service parses.")
+    if ctx["judge_prompt_arn"]:
+        return text + 'The registered prompt must ask for that JSON object (not a "SCORE: 7" line or a 1-10 scale).'
+    builtins = ", ".join(f"`Builtin.{b}`" for b in BUILTIN_JUDGE_PROMPTS)
+    return text + (f"This notebook uses a built-in prompt ({builtins}), the service's own. A custom prompt "
+                   "(`finetune generate rlaif-custom-prompt`) must ask for that JSON object itself; "
+                   'a "SCORE: 7" line or a 1-10 scale is not what the service parses.')
+
+
 def _add_custom_judge_prompt(
-    ctx: dict[str, Any], notes: list[str], group: str, reward_prompt: str | None, judge_prompt_file: str
+    ctx: dict[str, Any], notes: list[str], group: str, reward_prompt: str | None, judge_prompt_file: str | None
 ) -> str | None:
     """rlaif-custom-prompt: a RewardPrompt evaluator ARN, or else a prompt file the code registers.
     Returns the prompt file (None with an ARN)."""
     if reward_prompt is not None:
+        if judge_prompt_file is not None:
+            raise RenderError("reward prompt and judge prompt file: pass a RewardPrompt evaluator ARN or a judge prompt file, not both")
         ctx["judge_prompt_arn"] = _need(
             _EVALUATOR_ARN, reward_prompt, "reward prompt", "a RewardPrompt evaluator ARN (hub-content JsonDoc)"
         )
         return None
+    if judge_prompt_file is None:
+        judge_prompt_file = DEFAULT_JUDGE_PROMPT_FILE
     if not isinstance(judge_prompt_file, str) or not judge_prompt_file.strip():
         raise RenderError(f"judge prompt file {judge_prompt_file!r}: expected a file path")
     ctx["judge_prompt_file"] = judge_prompt_file
     ctx["evaluator_name"] = _short_name(group, "-judge")
-    notes.append(f"Edit the judge prompt in {judge_prompt_file} ({{{{ prompt }}}} and {{{{ response }}}}).")
+    notes.append(f"Edit the judge prompt in {judge_prompt_file} ({{{{ prompt }}}} and {{{{ response }}}}); the judge must "
+                 f"reply with {JUDGE_REPLY_CONTRACT}.")
     return judge_prompt_file
 
 
@@ -581,14 +743,16 @@ def _add_continued_settings(
                  "the new version in the same group (not re-created, no license flag).")
 
 
-def _model_notes(*, meta: bool, nova: bool, continued: bool, accept_eula: bool) -> list[str]:
-    """Notes on the license of a gated model and on what Nova models leave out."""
-    notes = []
-    if meta and not continued:
-        notes.append(
-            "Gated model: read its license and change ACCEPT_EULA to True only if you accept it (training fails otherwise)."
-            if not accept_eula else "Gated model: ACCEPT_EULA is True because you accepted its license."
-        )
+def _model_notes(license_: ModelLicense, *, meta: bool, nova: bool, continued: bool, accept_eula: bool) -> list[str]:
+    """The model's license (with, for a gated model, what ACCEPT_EULA means) and what Nova models leave out."""
+    sentence = " ".join(license_.sentence().split())
+    if meta and not continued and accept_eula:
+        notes = [f"Gated model: {sentence} ACCEPT_EULA is True because you said you accept this license."]
+    elif meta and not continued:
+        notes = [f"Gated model: {sentence} Read the license; ACCEPT_EULA stays False, change it to True only if you "
+                 "accept the license (training fails without it). Nothing here accepts it for you."]
+    else:
+        notes = [f"License: {sentence}"]
     if nova:
         notes.append("Nova model: the epoch-count and warmup-ratio hyperparameters are not available and are left out.")
     return notes
@@ -602,7 +766,10 @@ def _fill_template(technique: str, ctx: Mapping[str, Any]) -> str:
 
 
 def _check_compiles(rendered: Rendered) -> None:
-    """Both output kinds must be valid Python (a failure is a template bug)."""
+    """Both output kinds must be valid Python, and every explanation must have its unit (a failure is a template bug)."""
+    missing = set(rendered.explanations) - {u.label for u in rendered.raw_units}
+    if missing:  # pragma: no cover - a template bug
+        raise RuntimeError(f"template {TEMPLATE_FILES[rendered.technique]} has no unit {sorted(missing)} to explain")
     for kind in ("script", "notebook"):
         try:
             compile("\n\n".join(u.code for u in rendered.units(kind)), f"<{rendered.technique}-{kind}>", "exec")
