@@ -12,7 +12,7 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 PYTEST_ARGS ?=
 
-.PHONY: setup test demo synth bench lint clean
+.PHONY: setup test demo synth bench lint clean integ-snapshot
 
 setup: $(STAMP) $(NPM_STAMP)
 
@@ -29,6 +29,15 @@ $(NPM_STAMP): package.json package-lock.json
 ## make test: install everything pinned, then run the whole (offline) test suite.
 test: setup
 	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+## make integ-snapshot: regenerate the snapshot of the CDK integration test (tests/integ/) offline: synth only,
+## no deploy, no credentials. `make test` checks it (tests/integ/test_integ_snapshot.py); the real-account run
+## (`npx integ-runner ... --force`) is in tests/integ/README.md.
+integ-snapshot: setup
+	rm -rf tests/integ/*.py.snapshot
+	env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
+	  node_modules/.bin/integ-runner --directory tests/integ --language python --app "$(abspath $(PY)) {filePath}" \
+	  --parallel-regions us-east-1 --update-on-failed --dry-run
 
 ## make demo: the main job, offline: deploy the app to the local emulator and run executions.
 demo: setup
