@@ -7,6 +7,12 @@
 * ``StartExecution`` without a name gets a UUID (moto names it ``None``).
 * "Step Functions Execution Status Change" events go to the default bus on start and end.
 * ``"RoleArn.$"`` (an ASL keyword followed by ``.$``) in Parameters is a path binding.
+* A definite path through an array index (``$[0].name``, ``$.items[1].id``: names and indexes only)
+  selects one node, as in AWS (a Parallel's ``ResultSelector`` reading its branch output). moto
+  5.2.5 returns ``[value]`` whenever the match's parent is an index, a side effect of its fix for
+  filter expressions (getmoto/moto#7825, "different from LS"); LocalStack, whose parser moto
+  copied and which is snapshot-tested against AWS, returns the value. Filters, wildcards, slices
+  and ``..`` keep moto's behaviour.
 
 ``.waitForTaskToken`` on aws-sdk tasks (``TimeoutSecondsPath``, SendTaskSuccess/Failure from
 another process, ``States.Timeout``) works in moto's parser as is; the tests pin that down.
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import re
 import uuid
 from typing import Any
 
@@ -23,6 +30,11 @@ from sagemaker_finetuning_emulator import _patching
 from sagemaker_finetuning_emulator.runtime import LOG, RUNTIME
 
 _PARSER = "moto.stepfunctions.parser"
+#: A definite JSONPath: ``$`` then ``.name`` / ``['name']`` / ``[n]`` segments only.
+_DEFINITE_PATH = re.compile(r"^\$(?:\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\]|\['[^']*'\])*$")
+_JSON_PATH_USERS = (f"{_PARSER}.asl.component.common.string.string_expression", f"{_PARSER}.asl.eval.states")
+for _module in _JSON_PATH_USERS:
+    _patching.require(f"{_module}:extract_json")
 _patching.require("moto.stepfunctions.models:stepfunctions_backends")
 _patching.require(f"{_PARSER}.models:stepfunctions_parser_backends")
 _patching.require(f"{_PARSER}.models:StepFunctionsParserBackend.start_execution", "state_machine_arn", "name", "execution_input")
@@ -273,8 +285,23 @@ def deactivate() -> None:
     sfn_models.stepfunctions_backends = _saved.pop("backends")
 
 
+def extract_definite(path: str, data: Any) -> Any:
+    """moto's ``extract_json``, except that a definite path (names and indexes only) selects its one node."""
+    from moto.stepfunctions.parser.asl.utils.json_path import extract_json
+
+    if _DEFINITE_PATH.match(path):
+        from jsonpath_ng.ext import parse
+
+        matches = parse(path).find(data)
+        if len(matches) == 1:
+            return matches[0].value
+    return extract_json(path, data)
+
+
 def apply() -> None:
     global _orig_from_error, _orig_start_execution, _orig_execution_start, _orig_terminated, _orig_visit_binding_value
+    for module in _JSON_PATH_USERS:
+        _patching.replace(f"{module}:extract_json", extract_definite, "a definite JSONPath through an index selects one node")
     _patching.record(
         "moto.stepfunctions.models:stepfunctions_backends",
         "while the emulator runs: execute_state_machine on, CloudFormation machines in the executing backend",

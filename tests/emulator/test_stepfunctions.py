@@ -175,3 +175,21 @@ def test_execution_status_change_events(sfn, client):
     assert done["source"] == "aws.states" and done["resources"] == [first["executionArn"]]
     assert json.loads(done["detail"]["output"]) == {"ok": 1} and json.loads(done["detail"]["input"]) == {"a": 1}
     assert done["detail"]["stateMachineArn"] == quick and isinstance(done["detail"]["stopDate"], int)
+
+
+def test_a_definite_path_through_an_index_selects_the_node(sfn):
+    """``$[0].name`` (a Parallel's ResultSelector reading its branch) is the value, not ``[value]``; a filter
+    expression still gives a list (moto's fix for getmoto/moto#7825 is kept for those)."""
+    definition = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {"Type": "Parallel", "Branches": [{"StartAt": "One", "States": {"One": {"Type": "Pass", "End": True}}}],
+                     "ResultSelector": {"name.$": "$[0].name", "first.$": "$[0].items[0]", "deep.$": "$[0].items[1].id",
+                                        "filtered.$": "$[0].people[?(@.id==2)].name"},
+                     "End": True},
+        },
+    }
+    done = run(sfn, machine(sfn, "definite-paths", definition),
+               {"name": "sft", "items": ["a", {"id": 7}], "people": [{"id": 1, "name": "x"}, {"id": 2, "name": "y"}]})
+    assert done["status"] == "SUCCEEDED", done.get("cause")
+    assert json.loads(done["output"]) == {"name": "sft", "first": "a", "deep": 7, "filtered": ["y"]}
