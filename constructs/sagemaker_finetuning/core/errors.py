@@ -139,6 +139,11 @@ class DatasetFormatMismatch(FineTuningInputError):
     """The dataset's first records are not in the format the technique (and model family) expects."""
 
 
+class DatasetInvalid(FineTuningInputError):
+    """Whole-dataset validation found records not in the technique's format (or no records at all);
+    the message names the object key and line number of the first errors."""
+
+
 class TrainingJobNameInUse(FineTuningInputError):
     """A training job of that name exists and was not created by this execution: nothing is touched."""
 

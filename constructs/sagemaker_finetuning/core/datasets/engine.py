@@ -108,14 +108,22 @@ class Reader(Protocol):
 
 
 class State:
-    __slots__ = ("report", "spec", "max_errors", "source", "line_no")
+    """Where a pass stands. ``origin``: the stream starts at the first byte of its object (a byte
+    order mark and the "looks like a JSON array" hint apply only there; a part of an object that
+    starts further in does not). ``text_chars``: when not None, the characters of every string
+    value of the parsed records are added to it (the text size a token estimate needs)."""
 
-    def __init__(self, report: Report, spec: Format, max_errors: int, source: str | None):
+    __slots__ = ("report", "spec", "max_errors", "source", "line_no", "origin", "text_chars")
+
+    def __init__(self, report: Report, spec: Format, max_errors: int, source: str | None, *,
+                 origin: bool = True, count_text: bool = False):
         self.report = report
         self.spec = spec
         self.max_errors = max_errors
         self.source = source
         self.line_no = 0
+        self.origin = origin
+        self.text_chars: int | None = 0 if count_text else None
 
     def add(self, line: int, kind: str, message: str) -> None:
         r = self.report
@@ -124,8 +132,26 @@ class State:
             r.issues.append(Issue(line, kind, message, self.source))
 
 
+_BOM = "\ufeff".encode()
 _DECODER = json.JSONDecoder()
 _SCAN = _DECODER.scan_once  # type: ignore[attr-defined]  # the C scanner json.loads uses (CPython)
+
+
+def text_chars(value: Any) -> int:
+    """The characters of every string value (not the keys) in a parsed JSON value."""
+    t = type(value)
+    if t is str:
+        return len(value)
+    if t is not dict and t is not list:
+        return 0
+    n = 0
+    for v in value.values() if t is dict else value:
+        tv = type(v)
+        if tv is str:
+            n += len(v)
+        elif tv is dict or tv is list:
+            n += text_chars(v)
+    return n
 
 
 def _check_lines(lines: list[str], st: State) -> None:
@@ -137,6 +163,8 @@ def _check_lines(lines: list[str], st: State) -> None:
     n = st.line_no
     records = 0
     blank = 0
+    chars = st.text_chars
+    measure = text_chars if chars is not None else None
     for line in lines:
         n += 1
         try:
@@ -152,13 +180,15 @@ def _check_lines(lines: list[str], st: State) -> None:
             except (StopIteration, ValueError, RecursionError):
                 records += 1
                 report.invalid_records += 1
-                st.add(n, INVALID_JSON, _json_error(line, n))
+                st.add(n, INVALID_JSON, _json_error(line, n if st.origin else 0))
                 continue
         records += 1
         if end != len(line) and not line[end:].isspace():
             report.invalid_records += 1
             st.add(n, INVALID_JSON, f"extra data after the JSON value at column {end + 1}")
             continue
+        if measure is not None:
+            chars += measure(obj)  # type: ignore[operator]
         if fast is not None and fast(obj):
             continue
         problems = diagnose_record(obj, spec.name)
@@ -167,11 +197,13 @@ def _check_lines(lines: list[str], st: State) -> None:
             for kind, msg in problems:
                 st.add(n, kind, msg)
     st.line_no = n
+    st.text_chars = chars
     report.records += records
     report.blank_lines += blank
 
 
 def _json_error(line: str, n: int) -> str:
+    """Why ``line`` is not JSON (``n``: its line number; 1 only for an object's first line)."""
     try:
         json.loads(line)
     except json.JSONDecodeError as e:
@@ -190,8 +222,11 @@ def _json_error(line: str, n: int) -> str:
     return msg
 
 
-def _feed_bytes(block: bytes, st: State) -> None:
-    """Decode a block of complete lines; on invalid UTF-8 fall back to line by line."""
+def feed_block(block: bytes, st: State) -> None:
+    """Check a block of complete lines (bytes, newline-separated, without the last line's newline);
+    on invalid UTF-8 fall back to line by line. A byte order mark is dropped at an object's start."""
+    if st.line_no == 0 and st.origin and block.startswith(_BOM):
+        block = block[len(_BOM):]
     try:
         text = block.decode("utf-8")
     except UnicodeDecodeError:
@@ -204,29 +239,26 @@ def _feed_bytes(block: bytes, st: State) -> None:
                 st.report.invalid_records += 1
                 st.add(st.line_no, INVALID_UTF8, f"byte {e.start + 1} is not valid UTF-8 ({e.reason})")
         return
-    if st.line_no == 0 and text.startswith("\ufeff"):
-        text = text[1:]
     _check_lines(text.split("\n"), st)
 
 
 def consume(reader: Reader, st: State, chunk_size: int) -> None:
     report = st.report
-    rest = b""
+    pending: list[bytes] = []  # the start of the current line (a long line: several chunks, joined once)
     read = reader.read
     while True:
         chunk = read(chunk_size)
         if not chunk:
             break
         report.bytes += len(chunk)
-        buf = rest + chunk if rest else chunk
-        cut = buf.rfind(b"\n")
+        cut = chunk.rfind(b"\n")
         if cut < 0:
-            rest = buf  # one (long) line so far: keep reading
+            pending.append(chunk)  # one (long) line so far: keep reading
             continue
-        rest = buf[cut + 1:]
-        _feed_bytes(buf[:cut], st)
-    if rest:
-        _feed_bytes(rest, st)
+        feed_block(b"".join([*pending, chunk[:cut]]) if pending else chunk[:cut], st)
+        pending = [chunk[cut + 1:]] if cut + 1 < len(chunk) else []
+    if pending:
+        feed_block(b"".join(pending), st)
     report.lines += st.line_no
 
 
