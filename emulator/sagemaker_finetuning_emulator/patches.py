@@ -21,6 +21,8 @@ The modules, in order:
 ``patch_sagemaker_jobs``          simulated serverless training jobs and their events (gap 4)
 ``patch_sagemaker_hub``           the Hub API, the public-hub catalogue, tags on hubs/packages (gap 5)
 ``patch_events``                  EventBridge Lambda/Step Functions targets (gap 6)
+``patch_s3_events``               S3 "Object Created" events to EventBridge as AWS sends them;
+                                  CFN bucket EventBridgeConfiguration (gap 7)
 ``patch_stepfunctions_testing``   ValidateStateMachineDefinition and TestState with ``mock`` (doctor)
 ``patch_bedrock``                 GetFoundationModel over a SIMULATED judge catalogue (doctor)
 ``patch_sagemaker_mlflow``        MLflow apps and tracking servers: create/describe/delete (doctor)
@@ -42,6 +44,7 @@ from sagemaker_finetuning_emulator import (
     patch_events,
     patch_iam_simulation,
     patch_lambda,
+    patch_s3_events,
     patch_sagemaker_hub,
     patch_sagemaker_jobs,
     patch_sagemaker_mlflow,
@@ -62,6 +65,7 @@ MODULES = (
     patch_sagemaker_jobs,
     patch_sagemaker_hub,
     patch_events,
+    patch_s3_events,
     patch_stepfunctions_testing,
     patch_bedrock,
     patch_sagemaker_mlflow,

@@ -67,6 +67,8 @@ class FineTuningBucket(Construct):
         encrypted log bucket with the same removal policy.
     :param output_transition_after: when job outputs move to S3 Infrequent Access. Default: 30 days.
     :param noncurrent_version_expiration: when overwritten object versions are deleted. Default: 90 days.
+    :param event_bridge_enabled: send the bucket's events (``Object Created`` ...) to Amazon
+        EventBridge, as a ``DatasetTrigger`` needs (it turns this on itself). Default: False.
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class FineTuningBucket(Construct):
         server_access_logs_bucket: Optional[s3.IBucket] = None,
         output_transition_after: Duration = Duration.days(30),
         noncurrent_version_expiration: Duration = Duration.days(90),
+        event_bridge_enabled: bool = False,
     ) -> None:
         super().__init__(scope, id)
         props.interface("encryption_key", encryption_key, "kms.IKey", optional=True)
@@ -89,12 +92,14 @@ class FineTuningBucket(Construct):
         # S3: Standard-IA only after 30 days; lifecycle ages are whole days.
         props.duration("output_transition_after", output_transition_after, unit="days", low=30, high=36500)
         props.duration("noncurrent_version_expiration", noncurrent_version_expiration, unit="days", low=1, high=36500)
+        props.boolean("event_bridge_enabled", event_bridge_enabled)
         if auto_delete_objects and removal_policy != RemovalPolicy.DESTROY:
             raise props.InvalidProp(
                 "auto_delete_objects", True,
                 f"removal_policy=RemovalPolicy.DESTROY with it (received {removal_policy}; objects can only be deleted with the bucket)",
             )
         self.encryption_key = encryption_key
+        self._event_bridge = False
         self.dataset_prefix, self.output_prefix, self.prompt_prefix = DATASET_PREFIX, OUTPUT_PREFIX, PROMPT_PREFIX
         self.access_logs_bucket = server_access_logs_bucket or self._log_bucket(removal_policy)
         self.bucket = s3.Bucket(
@@ -119,11 +124,35 @@ class FineTuningBucket(Construct):
             ],
         )
         self._log_to(self.access_logs_bucket, "fine-tuning-bucket/")
+        if event_bridge_enabled:
+            self.enable_event_bridge()
         if auto_delete_objects:
             self._empty_on_delete(self.bucket, "AutoDeleteObjects", removal_policy)
             if server_access_logs_bucket is None:  # the log bucket this construct made is deleted too
                 assert isinstance(self.access_logs_bucket, s3.Bucket)
                 self._empty_on_delete(self.access_logs_bucket, "AccessLogsAutoDeleteObjects", removal_policy)
+
+    @property
+    def event_bridge_enabled(self) -> bool:
+        """Whether the bucket sends its events to Amazon EventBridge."""
+        return self._event_bridge
+
+    def enable_event_bridge(self) -> None:
+        """Send the bucket's events to Amazon EventBridge (idempotent).
+
+        Set on the bucket resource itself (``NotificationConfiguration.EventBridgeConfiguration``),
+        so no notification custom resource is defined. Do not combine with CDK's
+        ``bucket.add_event_notification(...)`` on this bucket: its handler rewrites the whole
+        notification configuration.
+        """
+        if self._event_bridge:
+            return
+        self._event_bridge = True
+        cfn = self.bucket.node.default_child
+        assert isinstance(cfn, s3.CfnBucket)
+        cfn.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True),
+        )
 
     @property
     def locations(self) -> DataLocations:

@@ -51,6 +51,7 @@ _INTERFACES = {
     "sns.ITopic": ("topic_arn", "grant_publish"),
     "lambda.IFunction": ("function_arn", "grant_invoke"),
     "iam.IGrantable": ("grant_principal",),
+    "sfn.IStateMachine": ("state_machine_arn", "grant_start_execution"),
 }
 _HINTS = {
     "s3.IBucket": "an s3.IBucket (for a bucket by name: s3.Bucket.from_bucket_name(scope, id, name))",
@@ -59,6 +60,7 @@ _HINTS = {
     "sns.ITopic": "an sns.ITopic (for a topic by ARN: sns.Topic.from_topic_arn(scope, id, arn))",
     "lambda.IFunction": "a lambda_.IFunction (for a function by ARN: lambda_.Function.from_function_arn(scope, id, arn))",
     "iam.IGrantable": "an iam.IGrantable (a role, user, function ...)",
+    "sfn.IStateMachine": "an sfn.IStateMachine (for a state machine by ARN: sfn.StateMachine.from_state_machine_arn(scope, id, arn))",
 }
 
 
