@@ -35,6 +35,9 @@ _EXPORTS = {
     "JudgeModel": "rewards.judges",
     "BuiltinJudgePrompt": "rewards.judges",
     "FineTuningWorkflow": "workflow.construct",
+    "FineTuningJob": "workflow.job",
+    "DatasetTrigger": "workflow.triggers",
+    "ScheduleTrigger": "workflow.triggers",
     "MetricOptions": "support.metrics",
     "InvalidProp": "support.props",
 }

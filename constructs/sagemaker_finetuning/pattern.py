@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Optional, Sequence, Unpack
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack, TimeZone
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_stepfunctions as sfn
 
 from constructs import Construct
@@ -21,7 +22,9 @@ from sagemaker_finetuning.storage.bucket import FineTuningBucket, FineTuningStor
 from sagemaker_finetuning.support import props
 from sagemaker_finetuning.support.metrics import MetricOptions
 from sagemaker_finetuning.workflow.construct import FineTuningWorkflow
+from sagemaker_finetuning.workflow.job import FineTuningJob
 from sagemaker_finetuning.workflow.notifications import Notifications
+from sagemaker_finetuning.workflow.triggers import DatasetTrigger, ScheduleTrigger
 
 #: The library's default base model: small, open weights, not gated.
 DEFAULT_BASE_MODEL = "huggingface-reasoning-qwen3-06b"
@@ -163,6 +166,35 @@ class ServerlessFineTuning(Construct):
         if self.judge_prompt is not None:
             out["JudgePromptEvaluatorArn"] = (self.judge_prompt.evaluator_arn, "reward_prompt for RLAIF runs")
         return out
+
+    # ------------------------------------------------------------------ the run as a fragment
+    def job(self, scope: Construct, id: str, *, input_path: str = "$", result_path: str = "$",
+            comment: Optional[str] = None) -> FineTuningJob:
+        """One fine-tuning run as a fragment of your own state machine (an ``sfn.StateMachineFragment``), run by this
+        pattern's runtime. ``input_path``: the execution input JSON contract (default ``$``); ``result_path``: where the
+        output document goes (default ``$``). Failures are named errors you can ``add_catch`` on. See :class:`FineTuningJob`."""
+        return self.workflow.job(scope, id, input_path=input_path, result_path=result_path, comment=comment)
+
+    # ------------------------------------------------------------------ triggers
+    def add_dataset_trigger(self, id: Optional[str] = None, *, prefix: str, input: Mapping[str, Any],
+                            dataset_field: str = "training_dataset", suffixes: Sequence[str] = (".jsonl",),
+                            enabled: bool = True, deduplicate: bool = True) -> DatasetTrigger:
+        """Start a run when a new object lands under ``prefix`` of the stack's bucket: ``input`` plus the object's
+        ``s3://`` URI in ``dataset_field`` (see :class:`DatasetTrigger`). ``prefix`` lies under the dataset prefix
+        (the workflow reads datasets only there). Default ``id``: derived from the prefix."""
+        props.string("prefix", prefix)
+        if not prefix.startswith(self.locations.dataset_prefix):
+            raise props.InvalidProp("prefix", prefix, f"a prefix under the stack's dataset prefix {self.locations.dataset_prefix!r} "
+                                    "(the workflow reads datasets only there), e.g. " + repr(self.locations.dataset_prefix + "nightly/"))
+        return DatasetTrigger(self, id or "DatasetTrigger-" + "-".join(filter(None, prefix.split("/"))),
+                              state_machine=self.state_machine, bucket=self.bucket, prefix=prefix, input=input,
+                              dataset_field=dataset_field, suffixes=suffixes, enabled=enabled, deduplicate=deduplicate)
+
+    def add_schedule(self, id: str, *, schedule: scheduler.ScheduleExpression, input: Mapping[str, Any],
+                     time_zone: Optional[TimeZone] = None, enabled: bool = True, description: Optional[str] = None) -> ScheduleTrigger:
+        """Start a run with ``input`` on ``schedule`` (EventBridge Scheduler), for periodic retraining (see :class:`ScheduleTrigger`)."""
+        return ScheduleTrigger(self, id, state_machine=self.state_machine, schedule=schedule, input=input, time_zone=time_zone,
+                               enabled=enabled, description=description)
 
     # ------------------------------------------------------------------ grants and metrics
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:

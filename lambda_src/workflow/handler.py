@@ -37,6 +37,7 @@ from sagemaker_finetuning.core.errors import (
     TrainingJobNameInUse,
     combined,
 )
+from sagemaker_finetuning.core.naming import run_key
 from sagemaker_finetuning.core.recipes import OVERRIDE_PARAMS_KEY, select_recipe
 from sagemaker_finetuning.core.settings import StackSettings
 from sagemaker_finetuning.core.tracking import (
@@ -48,6 +49,8 @@ from sagemaker_finetuning.core.tracking import (
     waiter_key_for_job,
 )
 from sagemaker_finetuning.core.validation import TRAINING_JOB_ARN, source_package_problems
+
+from .dataset_validation import list_parts, merge_parts, validate_part
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
@@ -232,7 +235,9 @@ def plan(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """State PlanTrainingJob: the exact CreateTrainingJob request (pure planner)."""
     inp, cfg = event["input"], settings()
     resolved = P.ResolvedModel.from_dict(event["resolution"]["resolved"])
-    request = P.plan_training_job(inp, resolved, event["resolution"]["override_params"], cfg, event["execution_arn"])
+    # A fragment's run (FineTuningJob) names its job after the fragment and its input too: many runs, one execution.
+    key = run_key(event["fragment"], inp) if event.get("fragment") else ""
+    request = P.plan_training_job(inp, resolved, event["resolution"]["override_params"], cfg, event["execution_arn"], key)
     reward_lambda = resolved.reward_lambda_arn
     verify = bool(
         inp["technique"] == "RLVR" and inp.get("verify_reward_function", True) and reward_lambda
@@ -346,7 +351,8 @@ def adopt(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
 
 _STEPS = {"validate": validate, "resolve": resolve, "check_datasets": check_datasets, "plan": plan, "adopt": adopt,
-          "summarize": summarize}
+          "summarize": summarize, "list_dataset_parts": list_parts, "validate_dataset_part": validate_part,
+          "merge_dataset_parts": merge_parts}
 
 
 def step(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
@@ -393,8 +399,9 @@ def on_training_job_event(event: dict[str, Any], context: Any = None) -> dict[st
 
 
 def on_execution_end(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Execution ended: stop the training job of an ABORTED / TIMED_OUT / FAILED execution (no
-    orphan keeps billing), then notify the topic (if any) of every terminal state."""
+    """Execution ended: stop the training jobs of an ABORTED / TIMED_OUT / FAILED execution (no
+    orphan keeps billing), then notify the topic (if any) of every terminal state of the stack's
+    own state machine, and of executions of other machines (embedding a FineTuningJob) that ran jobs."""
     detail = event.get("detail") or {}
     execution_arn = detail.get("executionArn")
     if detail.get("status") not in TERMINAL_EXECUTION_STATUSES or not execution_arn:
@@ -402,19 +409,35 @@ def on_execution_end(event: dict[str, Any], context: Any = None) -> dict[str, An
     item = _client("dynamodb").get_item(
         TableName=_table(), Key={"pk": {"S": waiter_key_for_execution(execution_arn)}}, ConsistentRead=True
     ).get("Item")
-    name = item["job_name"]["S"] if item else None
-    if name and not _ours(name, execution_arn):
-        # The name was taken by a job this execution did not create (TrainingJobNameInUse): not ours
-        # to stop, and not ours to report.
+    names = recorded_jobs(item)
+    own_machine = detail.get("stateMachineArn") == os.environ.get("STATE_MACHINE_ARN")
+    if not names and not own_machine:
+        return {"ignored": "no training job recorded for this execution"}
+    # A name taken by a job this execution did not create (TrainingJobNameInUse) is not ours to stop, nor to report.
+    ours = [n for n in names if _ours(n, execution_arn)]
+    for name in sorted(set(names) - set(ours)):
         LOG.info("training job %s was not created by %s: left alone", name, execution_arn)
-        name = None
-    result = _stop_job(name, detail["status"], execution_arn) if name and detail["status"] != "SUCCEEDED" else {"job": name, "stopped": False}
+    stop = detail["status"] != "SUCCEEDED"
+    results: list[dict[str, Any]] = [_stop_job(n, detail["status"], execution_arn) if stop else {"job": n, "stopped": False} for n in ours]
+    result: dict[str, Any] = dict(results[0]) if len(results) == 1 else {"job": None, "stopped": any(r["stopped"] for r in results)}
+    result["jobs"] = results
     topic = os.environ.get("NOTIFICATION_TOPIC_ARN")
     if topic:
-        message = notification(detail, name, result)
+        message = notification(detail, ours[0] if len(ours) == 1 else None, result)
         _client("sns").publish(TopicArn=topic, Subject=message["subject"][:100], Message=json.dumps(message, indent=2, default=str))
         result["notified"] = True
     return result
+
+
+def recorded_jobs(item: dict[str, Any] | None) -> list[str]:
+    """The jobs an execution recorded (RecordExecutionJob): the ``job_names`` string set, and the
+    single ``job_name`` of items written before fragments existed."""
+    if not item:
+        return []
+    names = set((item.get("job_names") or {}).get("SS") or [])
+    if "job_name" in item:
+        names.add(item["job_name"]["S"])
+    return sorted(names)
 
 
 def _ours(name: str, execution_arn: str) -> bool:

@@ -24,21 +24,25 @@ from typing import Any, Callable, Optional
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, TimeZone
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Template
 
 import sagemaker_finetuning
 from sagemaker_finetuning import (
     BuiltinJudgePrompt,
     DataLocations,
+    DatasetTrigger,
     EvaluatorType,
     FineTuningBucket,
     FineTuningExecutionRole,
+    FineTuningJob,
     FineTuningStorage,
     FineTuningWorkflow,
     HubEvaluator,
@@ -53,6 +57,7 @@ from sagemaker_finetuning import (
     RewardContract,
     RewardFunction,
     RewardFunctionSource,
+    ScheduleTrigger,
     ServerlessFineTuning,
 )
 from sagemaker_finetuning.support.props import describe
@@ -107,6 +112,10 @@ def a_function(s: cdk.Stack) -> lambda_.IFunction:
 
 def a_topic(s: cdk.Stack) -> sns.ITopic:
     return sns.Topic(s, _id(s, "Topic"))
+
+
+def a_machine(s: cdk.Stack) -> sfn.IStateMachine:
+    return sfn.StateMachine(s, _id(s, "Machine"), definition_body=sfn.DefinitionBody.from_chainable(sfn.Pass(s, _id(s, "Pass"))))
 
 
 def inline_code() -> lambda_.Code:
@@ -239,6 +248,18 @@ TARGETS: dict[str, Target] = {
     "FineTuningWorkflow": Target(
         FineTuningWorkflow.__init__, _construct(FineTuningWorkflow),
         required=lambda s: {"bucket": a_bucket(s), "execution_role": a_role(s), "model_package_group": a_group(s)}),
+    "FineTuningJob": Target(
+        FineTuningJob.__init__,
+        lambda s, kw: sfn.StateMachine(s, "Machine", definition_body=sfn.DefinitionBody.from_chainable(FineTuningJob(s, "Subject", **kw))),
+        required=lambda s: {"workflow": FineTuningWorkflow(s, _id(s, "Workflow"), bucket=a_bucket(s), execution_role=a_role(s),
+                                                           model_package_group=a_group(s))}),
+    "DatasetTrigger": Target(
+        DatasetTrigger.__init__, _construct(DatasetTrigger),
+        required=lambda s: {"state_machine": a_machine(s), "bucket": a_bucket(s), "prefix": "datasets/nightly/", "input": {"technique": "SFT"}}),
+    "ScheduleTrigger": Target(
+        ScheduleTrigger.__init__, _construct(ScheduleTrigger),
+        required=lambda s: {"state_machine": a_machine(s), "schedule": scheduler.ScheduleExpression.cron(minute="0", hour="2"),
+                            "input": {"technique": "SFT", "training_dataset": "s3://acme-data/datasets/latest/"}}),
     # value classes
     "JudgeModel": Target(
         JudgeModel.__init__, lambda s, kw: FineTuningExecutionRole(s, "Role", bucket=a_bucket(s), judge_models=[JudgeModel(**kw)]),
@@ -316,9 +337,11 @@ def V(target: str, prop: str, value: Any, **kw: Any) -> Case:  # noqa: N802
     return Case(target, prop, value, "value", **kw)
 
 
+JOB = "FineTuningJob"
 SFT, STORE_NEW, STORE_EXISTING = "ServerlessFineTuning", "FineTuningStorage.new_bucket", "FineTuningStorage.existing_bucket"
 WF, ROLE, RF, HUB, JP, BUCKET, MPG = ("FineTuningWorkflow", "FineTuningExecutionRole", "RewardFunction", "HubEvaluator", "JudgePrompt",
                                       "FineTuningBucket", "ModelPackageGroup")
+DT, ST = "DatasetTrigger", "ScheduleTrigger"
 
 CASES: list[Case] = [
     # ------------------------------------------------------------------ ServerlessFineTuning
@@ -424,6 +447,7 @@ CASES: list[Case] = [
     V(BUCKET, "output_transition_after", Duration.days(10), why="S3 refuses Standard-IA transitions before 30 days (deploy fails)"),
     T(BUCKET, "noncurrent_version_expiration", 90),
     V(BUCKET, "noncurrent_version_expiration", Duration.days(0), why="NoncurrentDays must be positive (deploy fails)"),
+    T(BUCKET, "event_bridge_enabled", "yes"),
     # ------------------------------------------------------------------ FineTuningExecutionRole
     T(ROLE, "bucket", "acme-data"),
     T(ROLE, "dataset_prefix", ["datasets/"]),
@@ -509,6 +533,15 @@ CASES: list[Case] = [
     T(JP, "evaluator_name", 42),
     T(JP, "adopt_existing_evaluator", 1),
     V(JP, "evaluator_name", "judge_prompt!"),
+    # ------------------------------------------------------------------ FineTuningJob
+    T(JOB, "workflow", "FineTuning"),
+    T(JOB, "workflow", Make(lambda s: ServerlessFineTuning(s, "Pattern"), "ServerlessFineTuning(...)"), why="the pattern, not its .workflow"),
+    T(JOB, "input_path", 5),
+    V(JOB, "input_path", "sft", why="not a JSONPath"),
+    V(JOB, "input_path", "$.runs[0]", why="a JSONPath the fragment does not take (dots and names only)"),
+    T(JOB, "result_path", ["$.result"]),
+    V(JOB, "result_path", "$..result", why="an empty path segment"),
+    T(JOB, "comment", 7),
     # ------------------------------------------------------------------ FineTuningWorkflow
     T(WF, "bucket", "acme-data"),
     T(WF, "execution_role", ROLE_ARN),
@@ -558,6 +591,32 @@ CASES: list[Case] = [
     V(WF, "hub_name", "x" * 64),
     T(WF, "tags", ["team"]),
     V(WF, "tags", {"aws:team": "ml"}, why="aws: tag keys are reserved (CreateTrainingJob refuses them at run time)"),
+    # ------------------------------------------------------------------ triggers
+    T(DT, "state_machine", "arn:aws:states:us-east-1:123456789012:stateMachine:fine-tuning"),
+    T(DT, "bucket", "acme-data"),
+    T(DT, "prefix", 7),
+    V(DT, "prefix", "datasets", why="no trailing slash"),
+    T(DT, "input", '{"technique": "SFT"}', why="JSON text instead of a mapping"),
+    V(DT, "input", {"technique": "SFTX"}, why="not a technique (fails every triggered run in ValidateInput)"),
+    V(DT, "input", {"technique": "SFT", "training_dataset": "s3://acme-data/x.jsonl"}, why="the field the trigger fills"),
+    T(DT, "dataset_field", 1),
+    V(DT, "dataset_field", "model", why="not a dataset field"),
+    T(DT, "suffixes", ".jsonl", why="one string instead of a list"),
+    V(DT, "suffixes", ["*.jsonl"], why="a wildcard"),
+    T(DT, "enabled", "yes"),
+    T(DT, "deduplicate", 1),
+    T(ST, "state_machine", Make(lambda s: a_bucket(s), "s3.Bucket(...)")),
+    T(ST, "schedule", "rate(1 day)"),
+    T(ST, "input", ["technique", "SFT"]),
+    V(ST, "input", {"technique": "SFT"}, shows="received None", why="no training_dataset (fails every scheduled run)"),
+    V(ST, "input", {"technique": "SFT", "training_dataset": "s3://acme-data/d/", "training_job_name": "weekly"},
+      why="a fixed job name: every run after the first fails with TrainingJobNameInUse"),
+    T(ST, "time_zone", "Europe/Berlin"),
+    V(ST, "time_zone", Make(lambda s: TimeZone.EUROPE_BERLIN, "TimeZone.EUROPE_BERLIN"), also={"schedule": scheduler.ScheduleExpression.rate(Duration.days(1))},
+      given="rate schedule", why="rate() has no time zone"),
+    T(ST, "enabled", "no"),
+    T(ST, "description", 42),
+    V(ST, "description", "x" * 513),
     # ------------------------------------------------------------------ value classes
     T("JudgeModel", "model_id", ["openai.gpt-oss-120b-1:0"]),
     V("JudgeModel", "model_id", "anthropic.claude-3-sonnet"),

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 EXPECTED_STATES = {
-    "ReceiveInput", "ValidateInput", "ResolveBaseModel", "CheckDatasets", "PlanTrainingJob", "VerifyReward?", "VerifyRewardFunction",
+    "ReceiveInput", "ValidateInput", "ResolveBaseModel", "CheckDatasets", "ListDatasetParts", "ValidateDatasetParts",
+    "MergeDatasetValidation", "PlanTrainingJob", "VerifyReward?", "VerifyRewardFunction",
     "RecordExecutionJob", "MlflowConfigured?", "VerifyJobOwnership", "CreateTrainingJob", "CreateTrainingJobWithMlflow", "DescribeTrainingJob", "JobStatus?", "WaitForJobEvent",
     "BackOffPolling", "IntervalAboveMaximum?", "CapPollInterval", "PollWithoutEvents", "SummarizeResult",
     "TrainingJobCompleted", "TrainingJobFailed", "TrainingJobStopped", "ExplainRejection", "InputRejected", "WorkflowError",
@@ -18,12 +19,21 @@ def test_named_states(definition):
     assert definition["States"]["ReceiveInput"]["Parameters"] == {"input.$": "$"}, "any JSON value is wrapped first"
     states = definition["States"]
     # the datasets are checked after the model is known and before anything is planned or launched
-    assert (states["ResolveBaseModel"]["Next"], states["CheckDatasets"]["Next"]) == ("CheckDatasets", "PlanTrainingJob")
+    assert (states["ResolveBaseModel"]["Next"], states["CheckDatasets"]["Next"]) == ("CheckDatasets", "ListDatasetParts")
+    # every record is checked (a Map over byte ranges of every object) before anything is planned or launched
+    assert (states["ListDatasetParts"]["Next"], states["ValidateDatasetParts"]["Next"], states["MergeDatasetValidation"]["Next"]) == (
+        "ValidateDatasetParts", "MergeDatasetValidation", "PlanTrainingJob")
+    parts = states["ValidateDatasetParts"]
+    assert parts["ItemsPath"] == "$.dataset_plan.items" and parts["MaxConcurrency"] == 10
+    assert parts["ItemSelector"] == {"step": "validate_dataset_part", "item.$": "$$.Map.Item.Value"}
+    assert {c["Next"] for c in parts["Catch"]} == {"ExplainRejection", "WorkflowError"} and "DatasetInvalid" in parts["Catch"][0]["ErrorEquals"]
+    inner = parts["ItemProcessor"]["States"]["ValidateDatasetPart"]
+    assert inner["Retry"] and "Parameters" not in inner  # the item is the Lambda's payload
 
 
 def test_every_aws_call_has_retry_and_catch(definition):
     tasks = {n: s for n, s in definition["States"].items() if s["Type"] == "Task"}
-    assert len(tasks) == 12
+    assert len(tasks) == 14
     for name, state in tasks.items():
         assert state.get("Retry"), f"{name} has no Retry"
         assert state.get("Catch"), f"{name} has no Catch"

@@ -107,11 +107,11 @@ FREE_TEXT_SCHEDULER = {"lr_scheduler": {"type": "string", "default": "cosine", "
 
 
 def plan(body: dict[str, Any], settings: StackSettings = SETTINGS, execution: str = EXECUTION,
-         specs_with: dict[str, Any] | None = None) -> dict[str, Any]:
+         specs_with: dict[str, Any] | None = None, run_key: str = "") -> dict[str, Any]:
     """Validate and plan ``body``; ``specs_with`` adds override-param specs to the recipe's."""
     inp = P.validate_input(body, settings)
     resolved, params = resolve(inp, settings)
-    return P.plan_training_job(inp, resolved, {**params, **(specs_with or {})}, settings, execution)
+    return P.plan_training_job(inp, resolved, {**params, **(specs_with or {})}, settings, execution, run_key)
 
 
 def expect(error: type[FineTuningInputError], field: str, received: Any, expected: str, call: Callable[[], Any]) -> FineTuningInputError:
@@ -612,6 +612,22 @@ def test_long_model_ids_are_truncated_to_63_characters():
 
     name = training_job_name("m" * 80 + "_x.y", "RLAIF", EXECUTION)
     assert len(name) == 63 and re.fullmatch(N.NAME_PATTERN, name) and "-rlaif-" in name
+
+
+def test_runs_of_one_execution_get_their_own_job_names():
+    """FineTuningJob fragments: the run key (fragment path + input) tells the runs of one execution apart;
+    the same run (a redrive, a retried plan) keeps its name; no key is the workflow's own machine."""
+    from sagemaker_finetuning.core.naming import run_key, training_job_name
+
+    sft, dpo = {"technique": "SFT", "training_dataset": "s3://b/a.jsonl"}, {"technique": "SFT", "training_dataset": "s3://b/b.jsonl"}
+    own = training_job_name("m", "SFT", EXECUTION)
+    names = {training_job_name("m", "SFT", EXECUTION, run_key(fragment, inp))
+             for fragment in ("Stack/Sft", "Stack/Dpo") for inp in (sft, dpo)}
+    assert len(names) == 4 and own not in names
+    assert training_job_name("m", "SFT", EXECUTION, run_key("Stack/Sft", sft)) == training_job_name(
+        "m", "SFT", EXECUTION, run_key("Stack/Sft", dict(reversed(list(sft.items())))))  # key order does not matter
+    assert training_job_name("m", "SFT", EXECUTION, "") == own  # names of the workflow's own executions are unchanged
+    assert plan(raw(), run_key=run_key("Stack/Sft", sft))["TrainingJobName"] != plan(raw())["TrainingJobName"]
 
 
 def test_explicit_training_job_name_is_used_as_is():

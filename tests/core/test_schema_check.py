@@ -70,6 +70,7 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
     "sequence_length": st.from_regex(r"\A[0-9]{1,3}K\Z") | st.sampled_from(["8k", "K", "8K ", "8KB"]) | json_scalars,
     "custom_reward_function": reward_fn | st.text(max_size=30) | json_scalars,
     "verify_reward_function": st.booleans() | json_scalars,
+    "validate_dataset": st.sampled_from(["full", "sample", "off", "FULL", "none"]) | json_scalars,
     "reward_verification_samples": st.integers(-3, 60) | st.sampled_from([3.0, 3.5, True, False, "3"]) | json_scalars,
     "reward_model_id": st.text(max_size=20) | json_scalars,
     "reward_prompt": st.text(max_size=20) | json_scalars,

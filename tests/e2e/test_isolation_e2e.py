@@ -41,7 +41,7 @@ def test_naming_another_executions_running_job_touches_nothing_even_when_aborted
     """Team B names team A's running job: B fails by name; B aborted: A's job keeps running; A succeeds."""
     name = "e2e-team-a-job"
     team_a = harness.start({"technique": "SFT", "training_dataset": harness.uris["sft"], "training_job_name": name,
-                            "tags": {"sim:duration-seconds": "8"}})
+                            "tags": {"sim:duration-seconds": "600"}})  # runs until the clock is advanced below
     harness.wait_job(name, {"InProgress"})
     team_b = harness.run({"technique": "DPO", "training_dataset": harness.uris["dpo"], "training_job_name": name})
     assert team_b["status"] == "FAILED" and team_b["error"] == "TrainingJobNameInUse", team_b
@@ -54,6 +54,7 @@ def test_naming_another_executions_running_job_touches_nothing_even_when_aborted
     harness.sfn.stop_execution(executionArn=team_b2, error="Aborted", cause="team B gave up")
     time.sleep(2.0)  # the ExecutionEnd clean-up runs for team B's execution
     assert harness.sm.describe_training_job(TrainingJobName=name)["TrainingJobStatus"] == "InProgress"
+    harness.control.advance(600, job_name=name)  # A's job now completes
     done = harness.wait(team_a, timeout=60)
     assert done["status"] == "SUCCEEDED", done.get("cause")
     assert json.loads(done["output"])["training_job_name"] == name and harness.job_names().count(name) == 1

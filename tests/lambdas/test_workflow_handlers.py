@@ -86,6 +86,10 @@ def test_validate_resolve_plan_summarize(clients):
     assert plan["training_job_name"].startswith("huggingface-reasoning-qwen3-06b-sft-") and plan["verify_reward"] is False
     assert plan["request"]["ServerlessJobConfig"]["Peft"] == "LORA" and int(plan["expires_at"]) > 0
     assert out["tracking"] == {"wait_seconds": 60, "max_seconds": 900, "wakes": 0}
+    # A FineTuningJob run names its job after the fragment and its input too: two runs of one execution, two jobs.
+    runs = {wf.step({"step": "plan", "input": inp, "resolution": resolution, "execution_arn": EXEC, "fragment": f})["plan"]["training_job_name"]
+            for f in ("Stack/Sft", "Stack/Dpo")}
+    assert len(runs) == 2 and plan["training_job_name"] not in runs
     job = {"TrainingJobName": plan["training_job_name"], "TrainingJobArn": "arn:job", "TrainingJobStatus": "Completed",
            "OutputModelPackageArn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/grp/1", "BillableTokenCount": 12345,
            "MlflowDetails": {"MlflowRunId": "run-1"}, "TrainingStartTime": "2026-01-01T00:00:00Z"}
@@ -152,7 +156,40 @@ def test_aborted_execution_stops_its_job_and_notifies(clients, monkeypatch):
     clients["sagemaker"].add_response("stop_training_job", {}, {"TrainingJobName": "my-job"})
     clients["sns"].add_response("publish", {"MessageId": "m"})
     out = wf.on_execution_end(load("eventbridge_execution_status_change_aborted"))
-    assert out == {"job": "my-job", "stopped": True, "notified": True}
+    assert out == {"job": "my-job", "stopped": True, "notified": True, "jobs": [{"job": "my-job", "stopped": True}]}
+
+
+def _running(name: str) -> dict:
+    return {"TrainingJobName": name, "TrainingJobArn": f"arn:aws:sagemaker:us-east-1:123456789012:training-job/{name}",
+            "TrainingJobStatus": "InProgress", "SecondaryStatus": "Training", "CreationTime": "2026-01-01T00:00:00Z",
+            "ModelArtifacts": {"S3ModelArtifacts": "s3://x/y"}, "StoppingCondition": {"MaxRuntimeInSeconds": 3600}}
+
+
+def test_an_aborted_execution_with_several_runs_stops_every_job_it_created(clients, monkeypatch):
+    """A state machine embedding two FineTuningJobs (or a Map of them): the execution recorded a set of jobs."""
+    monkeypatch.delenv("NOTIFICATION_TOPIC_ARN", raising=False)
+    key = {"pk": {"S": f"execution#{EXEC}"}}
+    clients["dynamodb"].add_response("get_item", {"Item": {**key, "job_names": {"SS": ["sft-job", "dpo-job"]}}})
+    clients["sagemaker"].add_response("list_tags", _tags(), {"ResourceArn": JOB_ARN.replace("my-job", "dpo-job"), "MaxResults": 100})
+    clients["sagemaker"].add_response("list_tags", _tags(), {"ResourceArn": JOB_ARN.replace("my-job", "sft-job"), "MaxResults": 100})
+    for name in ("dpo-job", "sft-job"):
+        clients["sagemaker"].add_response("describe_training_job", _running(name), {"TrainingJobName": name})
+        clients["sagemaker"].add_response("stop_training_job", {}, {"TrainingJobName": name})
+    out = wf.on_execution_end(load("eventbridge_execution_status_change_aborted"))
+    assert out == {"job": None, "stopped": True, "jobs": [{"job": "dpo-job", "stopped": True}, {"job": "sft-job", "stopped": True}]}
+
+
+def test_execution_end_of_another_machine_without_jobs_is_ignored(clients, monkeypatch):
+    """The clean-up rule also matches machines embedding a FineTuningJob: one whose execution ran no job is none of our business."""
+    monkeypatch.setenv("NOTIFICATION_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:ft")
+    event = load("eventbridge_execution_status_change_aborted")
+    monkeypatch.setenv("STATE_MACHINE_ARN", event["detail"]["stateMachineArn"] + "-other")
+    clients["dynamodb"].add_response("get_item", {})
+    assert wf.on_execution_end(event) == {"ignored": "no training job recorded for this execution"}  # no SNS publish stubbed
+    monkeypatch.setenv("STATE_MACHINE_ARN", event["detail"]["stateMachineArn"])  # the stack's own machine: always reported
+    clients["dynamodb"].add_response("get_item", {})
+    clients["sns"].add_response("publish", {"MessageId": "m"})
+    assert wf.on_execution_end(event) == {"job": None, "stopped": False, "jobs": [], "notified": True}
 
 
 def test_notification_message():
@@ -243,7 +280,7 @@ def test_an_ended_execution_never_stops_or_reports_a_job_it_did_not_create(clien
     clients["sagemaker"].add_response("list_tags", _tags(execution=EXEC.replace("run-1", "team-a")))
     clients["sns"].add_response("publish", {"MessageId": "m"})
     out = wf.on_execution_end(load("eventbridge_execution_status_change_aborted"))
-    assert out == {"job": None, "stopped": False, "notified": True}  # no StopTrainingJob stubbed: none was sent
+    assert out == {"job": None, "stopped": False, "jobs": [], "notified": True}  # no StopTrainingJob stubbed: none was sent
 
 
 def test_the_sweeper_stops_only_this_stacks_orphans(clients):

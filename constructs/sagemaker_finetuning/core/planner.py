@@ -158,8 +158,10 @@ def plan_training_job(
     override_params: dict[str, Any],
     settings: StackSettings,
     execution_arn: str,
+    run_key: str = "",
 ) -> dict[str, Any]:
-    """The exact CreateTrainingJob request for a validated input and a resolved model."""
+    """The exact CreateTrainingJob request for a validated input and a resolved model (``run_key``:
+    which run of the execution, see :func:`naming.training_job_name`)."""
     recipe = select_recipe(resolved.recipes, resolved.model_id, inp["technique"], inp["training_type"], inp.get("sequence_length"))
     group, accept_eula = _group_and_eula(inp, resolved, settings)
     hyperparameters, prompt_evaluator = hyperparameters_for(inp, recipe, override_params)
@@ -172,7 +174,7 @@ def plan_training_job(
     if resolved.source_model_package_arn is not None:
         package_config["SourceModelPackageArn"] = resolved.source_model_package_arn
     request: dict[str, Any] = {
-        "TrainingJobName": inp.get("training_job_name") or training_job_name(resolved.model_id, inp["technique"], execution_arn),
+        "TrainingJobName": inp.get("training_job_name") or training_job_name(resolved.model_id, inp["technique"], execution_arn, run_key),
         "RoleArn": settings.role_arn,
         "InputDataConfig": _channels(inp, resolved),
         "OutputDataConfig": _output_config(inp, settings),

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from sagemaker_finetuning.core.constants import EXECUTION_TAG, STACK_TAG
+
+#: The output document of a run (the execution output; what a FineTuningJob writes at its result_path).
+OUTPUT_SCHEMA_PATH = Path(__file__).with_name("execution_output.schema.json")
+#: Its keys, every one always present: the fragment's ResultSelector copies exactly these.
+OUTPUT_KEYS: tuple[str, ...] = tuple(json.loads(OUTPUT_SCHEMA_PATH.read_text(encoding="utf-8"))["required"])
 
 
 def waiter_key_for_job(job_name: str) -> str:

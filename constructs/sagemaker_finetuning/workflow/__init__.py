@@ -1,5 +1,6 @@
 """Step Functions: the fine-tuning workflow (the construct, its Lambda runtime, its retry/catch policies)."""
 
 from sagemaker_finetuning.workflow.construct import FineTuningWorkflow
+from sagemaker_finetuning.workflow.job import FineTuningJob
 
-__all__ = ["FineTuningWorkflow"]
+__all__ = ["FineTuningJob", "FineTuningWorkflow"]

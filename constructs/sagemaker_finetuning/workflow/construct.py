@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Sequence, Unpack
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, AspectPriority, Aspects, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
@@ -31,6 +31,7 @@ from sagemaker_finetuning.support.functions import XRAY_WRITE
 from sagemaker_finetuning.support.metrics import MetricOptions
 from sagemaker_finetuning.support.nag import Suppression, resource_findings, suppress, wildcard_policy
 from sagemaker_finetuning.workflow.definition import build_definition
+from sagemaker_finetuning.workflow.job import EmbeddingWatcher, FineTuningJob
 from sagemaker_finetuning.workflow.runtime import RuntimeProps, define_runtime
 
 #: What Step Functions needs to deliver logs to CloudWatch Logs (aws-stepfunctions' StateMachine adds the same).
@@ -145,19 +146,28 @@ class FineTuningWorkflow(Construct):
         self.job_events_function, self.execution_end_function = runtime.job_events, runtime.execution_end
         self.sweeper_function, self.dead_letter_queue = runtime.sweeper, runtime.dead_letters
         self.log_group = logs.LogGroup(self, "StateMachineLogs", retention=log_retention, removal_policy=removal_policy)
-        definition = build_definition(self, runtime)
-        self.state_machine = sfn.StateMachine(
-            self, "StateMachine",
-            definition_body=sfn.DefinitionBody.from_chainable(definition.start),
-            timeout=max_runtime.plus(pending_allowance),
-            comment="SageMaker AI serverless fine-tuning: one execution, one training job",
-        )
+        self.runtime, self.execution_role = runtime, execution_role
+        self._watcher: Optional[EmbeddingWatcher] = None
+        launch_statements = self._state_machine(max_runtime.plus(pending_allowance))
         self._observe(log_level, log_execution_data)
-        self._grant_state_machine(execution_role, definition.launch_statements)
+        self._grant_state_machine(launch_statements)
         self._events(sweep_interval)
         self.alarms = self._alarms(alarm_topic or notification_topic)
 
     # ------------------------------------------------------------------ wiring
+    def _state_machine(self, timeout: Duration) -> list[iam.PolicyStatement]:
+        """The workflow's own state machine: the run's states (those a FineTuningJob wraps), ending in Succeed / Fail."""
+        definition = build_definition(self, self.runtime, self.execution_role)
+        definition.finish()
+        self.state_machine = sfn.StateMachine(
+            self, "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(definition.start),
+            timeout=timeout,
+            comment="SageMaker AI serverless fine-tuning: one execution, one training job",
+        )
+        self.execution_end_function.add_environment("STATE_MACHINE_ARN", self.state_machine.state_machine_arn)
+        return definition.launch_statements
+
     def _observe(self, level: sfn.LogLevel, execution_data: bool) -> None:
         """Logs and X-Ray through the CloudFormation properties, their ``Resource: *`` grants in a policy of
         their own (``StateMachineObservabilityPolicy``, beside the state machine), so no other grant hides behind that suppression."""
@@ -175,20 +185,12 @@ class FineTuningWorkflow(Construct):
         ], "CloudWatch Logs delivery and X-Ray have no resource-level permissions (the statements CDK's logs/tracing options add).")
         cfn.add_resource_dependency(policy.node.default_child)  # type: ignore[arg-type]
 
-    def _grant_state_machine(self, execution_role: iam.IRole, launch_statements: Sequence[iam.PolicyStatement]) -> None:
-        iam.Grant.add_to_principal(
-            grantee=self.state_machine, actions=["iam:PassRole"], resource_arns=[execution_role.role_arn],
-            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-        )
-        for statement in launch_statements:
-            self.state_machine.add_to_role_policy(statement)
-        self.table.grant(self.state_machine, "dynamodb:PutItem")
-        self.steps_function.grant_invoke(self.state_machine)
+    def _grant_state_machine(self, launch_statements: Sequence[iam.PolicyStatement]) -> None:
+        """The tasks carry their own IAM (launch, PassRole, table, Lambda invokes); here what the runtime needs of the machine."""
         self.job_events_function.add_to_role_policy(iam.PolicyStatement(
             actions=["states:SendTaskSuccess"], resources=[self.state_machine.state_machine_arn],
         ))
-        execution_arns = Stack.of(self).format_arn(service="states", resource="execution", arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                                                   resource_name=f"{self.state_machine.state_machine_name}:*")
+        execution_arns = executions_of(self.state_machine)
         self.sweeper_function.add_to_role_policy(iam.PolicyStatement(
             sid="ReadOwnExecutions", actions=["states:DescribeExecution"], resources=[execution_arns]))
         suppress(self.state_machine, [
@@ -246,6 +248,41 @@ class FineTuningWorkflow(Construct):
             alarms.append(alarm)
         return alarms
 
+    # ------------------------------------------------------------------ the run as a fragment
+    def job(self, scope: Construct, id: str, *, input_path: str = "$", result_path: str = "$",
+            comment: Optional[str] = None) -> FineTuningJob:
+        """One fine-tuning run as a state-machine fragment for your own state machines (see :class:`FineTuningJob`):
+        ``input_path`` holds the execution input JSON contract, ``result_path`` receives the output document."""
+        return FineTuningJob(scope, id, workflow=self, input_path=input_path, result_path=result_path, comment=comment)
+
+    def watch_embedding(self) -> None:
+        """Find the state machines that embed this workflow's runs when the app is synthesized (once)."""
+        if self._watcher is None:
+            self._watcher = EmbeddingWatcher(self)
+            Aspects.of(self.node.root).add(self._watcher, priority=AspectPriority.MUTATING)
+
+    def serve(self, machine: sfn.StateMachine) -> None:
+        """What the runtime needs of a state machine that embeds this workflow's runs: wake its executions
+        (SendTaskSuccess), see them end (the clean-up rule), and describe them (the sweeper)."""
+        self.job_events_function.add_to_role_policy(iam.PolicyStatement(
+            actions=["states:SendTaskSuccess"], resources=[machine.state_machine_arn]))
+        self.execution_end_rule.add_event_pattern(detail={"stateMachineArn": [machine.state_machine_arn]})
+        executions = executions_of(machine)
+        self.sweeper_function.add_to_role_policy(iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions]))
+        suppress(self.sweeper_function, [
+            Suppression("AwsSolutions-IAM5", "The sweeper reads the status of the executions of the state machines that embed "
+                        "this workflow's runs.", resource_findings(self, [executions])),
+        ])
+        # The run's own statements on the embedding machine's role: the same wildcards as on the workflow's machine.
+        job_arns = Stack.of(self).format_arn(service="sagemaker", resource="training-job", resource_name="*")
+        suppress(machine.role, [Suppression(
+            "AwsSolutions-IAM5",
+            "A FineTuningJob's tasks: training job names are chosen per run, so the job ARN needs a name wildcard (Create only "
+            "with the stack's tag, Describe only of jobs carrying it); LambdaInvoke also grants the versions of the workflow's "
+            "Steps and VerifyReward functions (CDK).",
+            resource_findings(self, [job_arns] + [f"{fn.function_arn}:*" for fn in (self.steps_function, self.verify_function)]),
+        )])
+
     # ------------------------------------------------------------------ grants and metrics
     @property
     def state_machine_arn(self) -> str:
@@ -278,6 +315,12 @@ class FineTuningWorkflow(Construct):
     def metric_started(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
         """Executions started. Default: sum over 5 minutes."""
         return self.state_machine.metric_started(**options)
+
+
+def executions_of(machine: sfn.IStateMachine) -> str:
+    """The ARN pattern of the executions of ``machine``."""
+    return Stack.of(machine).format_arn(service="states", resource="execution", arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                                        resource_name=f"{machine.state_machine_name}:*")
 
 
 def _check_times(max_runtime: Any, pending: Any, lo_interval: Any, hi_interval: Any) -> tuple[int, tuple[int, int]]:

@@ -16,7 +16,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 
 from constructs import Construct
 from sagemaker_finetuning.core import constants as C
-from sagemaker_finetuning.workflow.policies import POLICIES, RESOURCE_IN_USE, catch_errors
+from sagemaker_finetuning.workflow.policies import ALL_ERRORS, INPUT_ERRORS, POLICIES, RESOURCE_IN_USE, catch_errors
 from sagemaker_finetuning.workflow.runtime import Runtime
 
 #: CreateTrainingJob fields the planner always emits (MlflowConfig is the only optional one).
@@ -29,8 +29,31 @@ REQUEST_FIELDS = (
 @dataclass
 class Definition:
     start: sfn.IChainable
-    #: What the state machine's role needs for the raw Task states (CustomState carries no IAM).
+    #: What the raw Task states (launch, describe) need; they register it with the state machine they join.
     launch_statements: list[iam.PolicyStatement]
+    #: Map states and their item processors, joined by :meth:`finish` (after a fragment prefixed its state names:
+    #: a Map registers its processor's states under the names they have when it is set).
+    processors: list[tuple[sfn.Map, sfn.IChainable]]
+
+    def finish(self) -> None:
+        for map_state, processor in self.processors:
+            map_state.item_processor(processor)
+        self.processors = []
+
+
+class GrantingState(sfn.CustomState):
+    """A raw ``Task`` state that carries its own IAM, as the aws-stepfunctions-tasks tasks do: when a
+    state machine is built from it (directly, in a fragment, a ``Parallel`` or a ``Map``), its
+    statements go to that state machine's role (``CustomState`` alone carries none)."""
+
+    def __init__(self, scope: Construct, id: str, *, state_json: Mapping[str, Any], statements: Sequence[iam.PolicyStatement]) -> None:
+        super().__init__(scope, id, state_json=dict(state_json))
+        self.statements = list(statements)
+
+    def _when_bound_to_graph(self, graph: sfn.StateGraph) -> None:
+        super()._when_bound_to_graph(graph)
+        for statement in self.statements:
+            graph.register_policy_statement(statement)
 
 
 @dataclass(frozen=True)
@@ -39,7 +62,9 @@ class _Ends:
     failed: sfn.IChainable
 
 
-def build_definition(scope: Construct, runtime: Runtime) -> Definition:
+def build_definition(scope: Construct, runtime: Runtime, execution_role: iam.IRole, *, fragment: str = "") -> Definition:
+    """The states, in ``scope``. ``fragment``: the run's identity inside an execution (a FineTuningJob's
+    path; empty for the workflow's own state machine, whose execution is one run), part of the job name."""
     stack = Stack.of(scope)
     ends = _ends(scope)
     step = _StepFactory(scope, runtime, ends)
@@ -52,8 +77,10 @@ def build_definition(scope: Construct, runtime: Runtime) -> Definition:
                    "DescribeHubContent of the base model (or the source model package) and its recipe")
     datasets = step("CheckDatasets", "check_datasets", {"input.$": "$.input", "resolution.$": "$.resolution"}, "$.datasets",
                     "The datasets exist and their first records are in the technique's format (S3 reads, before any spend)")
-    plan = step("PlanTrainingJob", "plan", {"input.$": "$.input", "resolution.$": "$.resolution", "execution_arn.$": "$$.Execution.Id"},
-                None, "Builds the exact CreateTrainingJob request (pure planner)")
+    validation = _dataset_validation(scope, runtime, step, ends)
+    plan_payload = {"input.$": "$.input", "resolution.$": "$.resolution", "execution_arn.$": "$$.Execution.Id",
+                    **({"fragment": fragment} if fragment else {})}
+    plan = step("PlanTrainingJob", "plan", plan_payload, None, "Builds the exact CreateTrainingJob request (pure planner)")
     verify = catch_errors(POLICIES.verify_lambda.apply(tasks.LambdaInvoke(
         scope, "VerifyRewardFunction",
         lambda_function=runtime.verify,
@@ -63,18 +90,23 @@ def build_definition(scope: Construct, runtime: Runtime) -> Definition:
     )), rejected=ends.rejected, failed=ends.failed)
     record = catch_errors(POLICIES.dynamodb.apply(tasks.CallAwsService(
         scope, "RecordExecutionJob",
-        service="dynamodb", action="putItem",
-        parameters={"TableName": runtime.table.table_name, "Item": {
-            "pk": {"S": sfn.JsonPath.format("execution#{}", sfn.JsonPath.execution_id)},
-            "job_name": {"S": sfn.JsonPath.string_at("$.plan.training_job_name")},
-            "expires_at": {"N": sfn.JsonPath.string_at("$.plan.expires_at")},
-        }},
+        service="dynamodb", action="updateItem",
+        parameters={
+            "TableName": runtime.table.table_name,
+            "Key": {"pk": {"S": sfn.JsonPath.format("execution#{}", sfn.JsonPath.execution_id)}},
+            # A set: an execution of a state machine embedding several FineTuningJobs (or a Map of them) runs several jobs.
+            "UpdateExpression": "ADD job_names :job SET expires_at = :expires",
+            "ExpressionAttributeValues": {
+                ":job": {"SS": sfn.JsonPath.array(sfn.JsonPath.string_at("$.plan.training_job_name"))},
+                ":expires": {"N": sfn.JsonPath.string_at("$.plan.expires_at")},
+            },
+        },
         iam_resources=[runtime.table.table_arn], result_path=sfn.JsonPath.DISCARD,
         comment="Remembers the job of this execution, so an aborted execution can stop it",
     )), rejected=ends.rejected, failed=ends.failed, input_errors=False)
     adopt = step("VerifyJobOwnership", "adopt", {"plan.$": "$.plan", "execution_arn.$": "$$.Execution.Id"}, "$.adopted",
                  "CreateTrainingJob said ResourceInUse: track the job only if this execution created it (retry, redrive)")
-    describe, launch, statements = _launch(scope, stack, ends, adopt)
+    describe, launch, statements = _launch(scope, stack, ends, adopt, execution_role)
     _tracking(scope, runtime, describe, step)
     record.next(launch)
     reward_check = (
@@ -82,7 +114,44 @@ def build_definition(scope: Construct, runtime: Runtime) -> Definition:
         .when(sfn.Condition.boolean_equals("$.plan.verify_reward", True), verify.next(record))
         .otherwise(record)
     )
-    return Definition(receive.next(validate).next(resolve).next(datasets).next(plan).next(reward_check), statements)
+    receive.next(validate).next(resolve).next(datasets).next(validation.start)
+    validation.merge.next(plan).next(reward_check)
+    return Definition(receive, statements, [validation.processor])
+
+
+@dataclass(frozen=True)
+class _Validation:
+    start: sfn.IChainable
+    merge: sfn.TaskStateBase
+    processor: tuple[sfn.Map, sfn.IChainable]
+
+
+#: Bytes of dataset one validation item (one Steps invocation) reads: a few seconds at 512 MB of Lambda memory.
+PART_BYTES = 64 * 1024 * 1024
+#: Items validated at once (inline Map).
+VALIDATION_CONCURRENCY = 10
+
+
+def _dataset_validation(scope: Construct, runtime: Runtime, step: _StepFactory, ends: _Ends) -> _Validation:
+    """Whole-dataset validation before any spend: plan parts (objects, byte ranges) -> validate them in a Map ->
+    merge the verdict (``DatasetInvalid`` names object key and line). ``validate_dataset`` = off plans no part."""
+    plan_parts = step("ListDatasetParts", "list_dataset_parts", {"input.$": "$.input", "resolution.$": "$.resolution",
+                                                                 "part_bytes": PART_BYTES}, "$.dataset_plan",
+                      "Lists every object of the datasets and splits them into byte ranges (validate_dataset)")
+    item = POLICIES.steps_lambda.apply(tasks.LambdaInvoke(
+        scope, "ValidateDatasetPart", lambda_function=runtime.steps, payload_response_only=True,  # the item is the payload
+        comment="Checks every record of a part in the technique's format",
+    ))
+    parts = sfn.Map(scope, "ValidateDatasetParts", items_path="$.dataset_plan.items", max_concurrency=VALIDATION_CONCURRENCY,
+                    item_selector={"step": "validate_dataset_part", "item.$": "$$.Map.Item.Value"}, result_path="$.dataset_results",
+                    comment="Validates the parts in parallel (constant memory per part)")
+    parts.add_catch(ends.rejected, errors=list(INPUT_ERRORS), result_path="$.error")
+    parts.add_catch(ends.failed, errors=list(ALL_ERRORS), result_path="$.error")
+    merge = step("MergeDatasetValidation", "merge_dataset_parts", {"plan.$": "$.dataset_plan", "results.$": "$.dataset_results"},
+                 "$.dataset_validation", "The verdict: records, text size, the first errors with object key and line")
+    plan_parts.next(parts)
+    parts.next(merge)
+    return _Validation(start=plan_parts, merge=merge, processor=(parts, item))
 
 
 def _ends(scope: Construct) -> _Ends:
@@ -114,16 +183,17 @@ class _StepFactory:
         return catch_errors(POLICIES.steps_lambda.apply(task), rejected=self.ends.rejected, failed=self.ends.failed)
 
 
-def _launch(scope: Construct, stack: Stack, ends: _Ends, adopt: sfn.TaskStateBase) -> tuple[sfn.CustomState, sfn.Choice, list[iam.PolicyStatement]]:
+def _launch(scope: Construct, stack: Stack, ends: _Ends, adopt: sfn.TaskStateBase,
+            execution_role: iam.IRole) -> tuple[sfn.CustomState, sfn.Choice, list[iam.PolicyStatement]]:
     """CreateTrainingJob (raw Task states with every planned field by path) and DescribeTrainingJob.
 
     MlflowConfig is the one optional field, so a Choice picks the state that sends it. ResourceInUse
-    goes through VerifyJobOwnership. Raw Task states carry no IAM: the statements are returned, each
-    conditioned on the stack's tag (creation must carry it, describing needs it)."""
-    job_arns = [stack.format_arn(service="sagemaker", resource="training-job", resource_name="*")]
+    goes through VerifyJobOwnership. The states carry their IAM (:class:`GrantingState`), each
+    statement conditioned on the stack's tag (creation must carry it, describing needs it)."""
+    create_statements, describe_statements = _launch_statements(stack, execution_role)
 
     def create_state(id: str, fields: Sequence[str]) -> sfn.CustomState:
-        return sfn.CustomState(scope, id, state_json={
+        return GrantingState(scope, id, statements=create_statements, state_json={
             "Type": "Task",
             "Comment": "Launches the serverless training job (AWS SDK integration; no .sync)",
             "Resource": f"arn:{stack.partition}:states:::aws-sdk:sagemaker:createTrainingJob",
@@ -134,7 +204,7 @@ def _launch(scope: Construct, stack: Stack, ends: _Ends, adopt: sfn.TaskStateBas
 
     create = create_state("CreateTrainingJob", REQUEST_FIELDS)
     create_mlflow = create_state("CreateTrainingJobWithMlflow", (*REQUEST_FIELDS, "MlflowConfig"))
-    describe = sfn.CustomState(scope, "DescribeTrainingJob", state_json={
+    describe = GrantingState(scope, "DescribeTrainingJob", statements=describe_statements, state_json={
         "Type": "Task",
         "Comment": "Status, secondary status and ProgressInfo of the job",
         "Resource": f"arn:{stack.partition}:states:::aws-sdk:sagemaker:describeTrainingJob",
@@ -153,20 +223,29 @@ def _launch(scope: Construct, stack: Stack, ends: _Ends, adopt: sfn.TaskStateBas
         .when(sfn.Condition.is_present("$.plan.request.MlflowConfig"), create_mlflow.next(describe))
         .otherwise(create.next(describe))
     )
-    statements = [
+    return describe, launch, [*create_statements, *describe_statements]
+
+
+def _launch_statements(stack: Stack, execution_role: iam.IRole) -> tuple[list[iam.PolicyStatement], list[iam.PolicyStatement]]:
+    job_arns = [stack.format_arn(service="sagemaker", resource="training-job", resource_name="*")]
+    create = [
         # Every job carries the stack's tag and an execution tag (sagemaker-finetuning:stack-id / execution-arn).
         iam.PolicyStatement(
             sid="CreateTaggedTrainingJobs", actions=["sagemaker:CreateTrainingJob", "sagemaker:AddTags"], resources=job_arns,
             conditions={"StringEquals": {f"aws:RequestTag/{C.STACK_TAG}": stack.stack_id},
                         "Null": {f"aws:RequestTag/{C.EXECUTION_TAG}": "false"}},
         ),
-        # Only jobs of this stack are described.
         iam.PolicyStatement(
-            sid="DescribeOwnTrainingJobs", actions=["sagemaker:DescribeTrainingJob"], resources=job_arns,
-            conditions={"StringEquals": {f"aws:ResourceTag/{C.STACK_TAG}": stack.stack_id}},
+            sid="PassExecutionRoleToSageMaker", actions=["iam:PassRole"], resources=[execution_role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
         ),
     ]
-    return describe, launch, statements
+    # Only jobs of this stack are described.
+    describe = [iam.PolicyStatement(
+        sid="DescribeOwnTrainingJobs", actions=["sagemaker:DescribeTrainingJob"], resources=job_arns,
+        conditions={"StringEquals": {f"aws:ResourceTag/{C.STACK_TAG}": stack.stack_id}},
+    )]
+    return create, describe
 
 
 def _tracking(scope: Construct, runtime: Runtime, describe: sfn.CustomState, step: _StepFactory) -> None:

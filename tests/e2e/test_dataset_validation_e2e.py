@@ -1,0 +1,63 @@
+"""Whole-dataset validation before any spend, on the deployed app: every record of every object under
+the dataset URI is checked in the workflow (ListDatasetParts -> ValidateDatasetParts -> merge)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+RECORD = {"prompt": "What is {a} + {b}?", "completion": "{a} + {b} = {c}."}
+
+
+def _records(count: int, bad_line: int | None = None) -> bytes:
+    lines = []
+    for i in range(1, count + 1):
+        if i == bad_line:
+            lines.append('{"prompt": "an unterminated record", "completion": ')
+            continue
+        a, b = i % 97, i % 89
+        lines.append(json.dumps({"prompt": RECORD["prompt"].format(a=a, b=b), "completion": RECORD["completion"].format(a=a, b=b, c=a + b)}))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _states(harness, arn: str) -> list[str]:
+    return [e["stateEnteredEventDetails"]["name"] for e in harness.history(arn) if "stateEnteredEventDetails" in e]
+
+
+def _jobs_of(harness, arn: str) -> list[str]:
+    names = []
+    for job in harness.sm.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]:
+        tags = harness.sm.list_tags(ResourceArn=job["TrainingJobArn"])["Tags"]
+        if {"Key": "sagemaker-finetuning:execution-arn", "Value": arn} in tags:
+            names.append(job["TrainingJobName"])
+    return names
+
+
+def test_one_malformed_line_among_10000_fails_before_any_job(harness):
+    bucket = harness.outputs["BucketName"]
+    harness.s3.put_object(Bucket=bucket, Key="datasets/whole/part-1.jsonl", Body=_records(5000))
+    harness.s3.put_object(Bucket=bucket, Key="datasets/whole/part-2.jsonl", Body=_records(5000, bad_line=2777))
+    arn = harness.start({"technique": "SFT", "training_dataset": f"s3://{bucket}/datasets/whole/"})
+    done = harness.wait(arn, timeout=120)
+    assert done["status"] == "FAILED" and done["error"] == "DatasetInvalid", (done.get("error"), done.get("cause"))
+    assert "datasets/whole/part-2.jsonl line 2777" in done["cause"] and "1 of 10000 records" in done["cause"], done["cause"]
+    states = _states(harness, arn)
+    assert "ValidateDatasetParts" in states and "MergeDatasetValidation" in states and states[-1] == "InputRejected"
+    assert "CreateTrainingJob" not in states and not _jobs_of(harness, arn)  # nothing launched, nothing billed
+
+
+def test_a_valid_dataset_passes_and_sample_and_off_read_less(harness):
+    bucket = harness.outputs["BucketName"]
+    harness.s3.put_object(Bucket=bucket, Key="datasets/whole-ok/train.jsonl", Body=_records(2000))
+    arn = harness.start({"technique": "SFT", "training_dataset": f"s3://{bucket}/datasets/whole-ok/train.jsonl"})
+    assert harness.wait(arn, timeout=120)["status"] == "SUCCEEDED"
+    # sample: a malformed record past the first 1000 is not looked at; off: no part is planned
+    harness.s3.put_object(Bucket=bucket, Key="datasets/whole-late/train.jsonl", Body=_records(3000, bad_line=2500))
+    for mode in ("sample", "off"):
+        arn = harness.start({"technique": "SFT", "training_dataset": f"s3://{bucket}/datasets/whole-late/train.jsonl",
+                             "validate_dataset": mode})
+        done = harness.wait(arn, timeout=120)
+        assert done["status"] == "SUCCEEDED", (mode, done.get("cause"))
