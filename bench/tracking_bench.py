@@ -69,10 +69,12 @@ def _cycle_overhead(events: list[dict]) -> float:
 
 def fixed_overhead(definition: dict) -> int:
     """States entered once per run outside the loop (happy path, no RLVR verification)."""
-    once = ["ReceiveInput", "ValidateInput", "ResolveBaseModel", "CheckDatasets", "PlanTrainingJob", "VerifyReward?", "RecordExecutionJob", "MlflowConfigured?",
+    once = ["ReceiveInput", "ValidateInput", "ResolveBaseModel", "CheckDatasets", "ListDatasetParts", "ValidateDatasetParts",
+            "MergeDatasetValidation", "PlanTrainingJob", "VerifyReward?", "RecordExecutionJob", "MlflowConfigured?",
             "CreateTrainingJob", "DescribeTrainingJob", "JobStatus?", "SummarizeResult", "TrainingJobCompleted"]
     assert all(s in definition["States"] for s in once)
-    return len(once)
+    # + the Map's one iteration for a dataset of one part (its ValidateDatasetPart task)
+    return len(once) + 1
 
 
 def main() -> int:
