@@ -65,6 +65,11 @@ def test_readme_documents_every_input_field_and_error():
         assert f"`{error}`" in readme, error
     for path in EXAMPLES:
         assert f"examples/{path.name}" in readme, path.name
+    from sagemaker_finetuning.core.tracking import OUTPUT_KEYS
+
+    output = readme[readme.index("## Execution output"):readme.index("## Architecture")]
+    for key in OUTPUT_KEYS:
+        assert f"| `{key}` |" in output, key
 
 
 def test_readme_lists_every_deliberate_difference_from_sdk():

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import time
 
+import jsonschema
 import pytest
+
+from sagemaker_finetuning.core.tracking import OUTPUT_SCHEMA_PATH
 
 pytestmark = pytest.mark.e2e
 
@@ -29,6 +32,7 @@ def test_happy_path(harness, payload_key, payload):
     assert desc["status"] == "SUCCEEDED", desc.get("cause")
     out = _output(desc)
     assert out["status"] == "Completed" and out["technique"] == payload["technique"]
+    jsonschema.validate(out, json.loads(OUTPUT_SCHEMA_PATH.read_text()))  # the documented output contract
     assert out["output_model_package_arn"].startswith("arn:aws:sagemaker:us-east-1:123456789012:model-package/")
     assert out["billable_token_count"] and out["training_start_time"] and out["training_end_time"]
     job = harness.sm.describe_training_job(TrainingJobName=out["training_job_name"])
