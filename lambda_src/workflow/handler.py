@@ -507,6 +507,8 @@ def notification(detail: dict[str, Any], job_name: str | None, stop_result: dict
         "error": detail.get("error"),
         "reason": detail.get("cause") or output.get("failure_reason"),
         "training_job_stopped": stop_result.get("stopped", False),
+        # every job of the execution (several when a state machine embeds several FineTuningJobs)
+        "training_jobs": [r["job"] for r in stop_result.get("jobs", [])],
     }
 
 

@@ -199,6 +199,9 @@ def test_notification_message():
     failed = wf.notification({"executionArn": EXEC, "name": "run-2", "status": "FAILED", "error": "TrainingJobFailed",
                               "cause": "ClientError: out of memory"}, "j2", {"stopped": False})
     assert failed["reason"] == "ClientError: out of memory" and failed["error"] == "TrainingJobFailed"
+    several = wf.notification({"executionArn": EXEC, "name": "run-3", "status": "ABORTED"}, None,
+                              {"stopped": True, "jobs": [{"job": "sft-job", "stopped": True}, {"job": "dpo-job", "stopped": False}]})
+    assert several["training_jobs"] == ["sft-job", "dpo-job"] and several["training_job_stopped"] is True
 
 
 # ----------------------------------------------------------------------------- CheckDatasets
