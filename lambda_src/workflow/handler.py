@@ -25,6 +25,7 @@ from sagemaker_finetuning.core import planner as P
 from sagemaker_finetuning.core import reward_contract
 from sagemaker_finetuning.core.constants import EXECUTION_TAG, STACK_TAG, TERMINAL_EXECUTION_STATUSES, is_nova_model
 from sagemaker_finetuning.core.datasets.preflight import HEAD_BYTES, first_records_problem, head_lines
+from sagemaker_finetuning.core.datasets.whole import dataset_summary
 from sagemaker_finetuning.core.errors import (
     AccessNotGranted,
     DatasetAccessDenied,
@@ -255,6 +256,7 @@ def plan(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
             "reward_contract": "nova" if is_nova_model(resolved.model_id) else "open-weights",
             "expires_at": str(int(time.time()) + int(inp["max_runtime_in_seconds"]) + 7 * 86400),
             "base_model": resolved.model_id,
+            "dataset": dataset_summary(event.get("dataset_validation")),
         },
         "tracking": {"wait_seconds": tracking["min_wait_seconds"], "max_seconds": tracking["max_wait_seconds"], "wakes": 0},
     }
@@ -318,7 +320,7 @@ def verify_reward(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 def summarize(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """State SummarizeResult: the execution's output for a completed job."""
     out = summarize_job(event["job"])
-    out.update(technique=event["input"]["technique"], base_model=event["plan"]["base_model"])
+    out.update(technique=event["input"]["technique"], base_model=event["plan"]["base_model"], dataset=event["plan"].get("dataset"))
     return out
 
 

@@ -268,3 +268,14 @@ def test_splitting_never_changes_records_or_errors(lines, final_newline, bom, cu
     v = check(data, parts_at("k", len(data), cuts), chunk, max_errors=max_errors)
     assert summary_of(v) == summary_of_whole(data, max_errors=max_errors)
     assert v.bytes == len(data)
+
+
+def test_dataset_summary_reports_what_was_checked():
+    from sagemaker_finetuning.core.datasets.whole import dataset_summary
+
+    merged = {"mode": "sample", "format": "sft",
+              "training_dataset": {"records": 1000, "bytes": 250_000, "text_chars": 240_000, "issues": [], "ok": True},
+              "validation_dataset": {"skipped": "a hub DataSet"}}
+    assert dataset_summary(merged) == {"mode": "sample", "training": {"records": 1000, "bytes": 250_000, "text_chars": 240_000},
+                                       "validation": None}
+    assert dataset_summary(None) is None and dataset_summary({}) is None

@@ -51,9 +51,17 @@ def test_one_malformed_line_among_10000_fails_before_any_job(harness):
 
 def test_a_valid_dataset_passes_and_sample_and_off_read_less(harness):
     bucket = harness.outputs["BucketName"]
-    harness.s3.put_object(Bucket=bucket, Key="datasets/whole-ok/train.jsonl", Body=_records(2000))
+    body = _records(2000)
+    harness.s3.put_object(Bucket=bucket, Key="datasets/whole-ok/train.jsonl", Body=body)
     arn = harness.start({"technique": "SFT", "training_dataset": f"s3://{bucket}/datasets/whole-ok/train.jsonl"})
-    assert harness.wait(arn, timeout=120)["status"] == "SUCCEEDED"
+    done = harness.wait(arn, timeout=120)
+    assert done["status"] == "SUCCEEDED"
+    # the output reports what was checked: the inputs of a token estimate (budgets)
+    dataset = json.loads(done["output"])["dataset"]
+    assert dataset["mode"] == "full" and dataset["validation"] is None
+    assert dataset["training"]["records"] == 2000 and dataset["training"]["bytes"] == len(body)
+    texts = [json.loads(line) for line in body.decode().splitlines()]
+    assert dataset["training"]["text_chars"] == sum(len(r["prompt"]) + len(r["completion"]) for r in texts)
     # sample: a malformed record past the first 1000 is not looked at; off: no part is planned
     harness.s3.put_object(Bucket=bucket, Key="datasets/whole-late/train.jsonl", Body=_records(3000, bad_line=2500))
     for mode in ("sample", "off"):
@@ -61,3 +69,6 @@ def test_a_valid_dataset_passes_and_sample_and_off_read_less(harness):
                              "validate_dataset": mode})
         done = harness.wait(arn, timeout=120)
         assert done["status"] == "SUCCEEDED", (mode, done.get("cause"))
+        reported = json.loads(done["output"])["dataset"]
+        assert reported["mode"] == mode and (reported["training"] is None) == (mode == "off")
+        assert mode == "off" or reported["training"]["records"] == 1000  # sample: the first 1000 records

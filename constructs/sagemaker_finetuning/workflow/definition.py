@@ -79,6 +79,7 @@ def build_definition(scope: Construct, runtime: Runtime, execution_role: iam.IRo
                     "The datasets exist and their first records are in the technique's format (S3 reads, before any spend)")
     validation = _dataset_validation(scope, runtime, step, ends)
     plan_payload = {"input.$": "$.input", "resolution.$": "$.resolution", "execution_arn.$": "$$.Execution.Id",
+                    "dataset_validation.$": "$.dataset_validation",
                     **({"fragment": fragment} if fragment else {})}
     plan = step("PlanTrainingJob", "plan", plan_payload, None, "Builds the exact CreateTrainingJob request (pure planner)")
     verify = catch_errors(POLICIES.verify_lambda.apply(tasks.LambdaInvoke(

@@ -353,3 +353,16 @@ def _finish(verdict: Verdict, kinds: Counter[str], min_records: int, max_errors:
     elif verdict.records < min_records and verdict.mode == "full":
         verdict.warnings.append(f"only {verdict.records} records; {verdict.format} training needs at least {min_records}")
     verdict.errors_by_kind = dict(sorted(kinds.items()))
+
+
+def dataset_summary(merged: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What a run's output reports of the validation (``merge_parts``' output): the mode, and per dataset the
+    records, bytes and text characters checked (the inputs of a token estimate); ``None`` when nothing ran."""
+    if not merged:
+        return None
+    out: dict[str, Any] = {"mode": merged.get("mode")}
+    for input_field, name in (("training_dataset", "training"), ("validation_dataset", "validation")):
+        verdict = merged.get(input_field)
+        out[name] = None if not isinstance(verdict, Mapping) or "records" not in verdict else {
+            "records": verdict["records"], "bytes": verdict["bytes"], "text_chars": verdict["text_chars"]}
+    return out
