@@ -174,20 +174,14 @@ def _extension_route(parts: list[str], method: str, body: dict[str, Any]) -> tup
 
     if parts[:2] == ["hub", "removed"] and method == "GET":
         return _ok({"removed": patch_sagemaker_hub.removed_public_models()})
-    if len(parts) == 3 and parts[:2] == ["hub", "models"]:
-        model_id = unquote(parts[2])
+    removable = {"hub": (patch_sagemaker_hub.remove_public_model, patch_sagemaker_hub.restore_public_model),
+                 "bedrock": (patch_bedrock.remove_model, patch_bedrock.restore_model)}
+    if len(parts) == 3 and parts[0] in removable and parts[1] == "models" and method in ("DELETE", "PUT"):
+        model_id, (remove, restore) = unquote(parts[2]), removable[parts[0]]
         if method == "DELETE":
-            return _ok({"model_id": model_id, "removed": True, "known": patch_sagemaker_hub.remove_public_model(model_id)})
-        if method == "PUT":
-            patch_sagemaker_hub.restore_public_model(model_id)
-            return _ok({"model_id": model_id, "removed": False})
-    if len(parts) == 3 and parts[:2] == ["bedrock", "models"]:
-        model_id = unquote(parts[2])
-        if method == "DELETE":
-            return _ok({"model_id": model_id, "removed": True, "known": patch_bedrock.remove_model(model_id)})
-        if method == "PUT":
-            patch_bedrock.restore_model(model_id)
-            return _ok({"model_id": model_id, "removed": False})
+            return _ok({"model_id": model_id, "removed": True, "known": remove(model_id)})
+        restore(model_id)
+        return _ok({"model_id": model_id, "removed": False})
     if parts == ["mlflow"] and method == "POST":
         from moto.sagemaker.models import sagemaker_backends
 

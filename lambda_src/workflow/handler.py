@@ -14,7 +14,7 @@ import logging
 import os
 import time
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 import boto3
 from botocore.config import Config
@@ -56,6 +56,7 @@ from .dataset_validation import list_parts, merge_parts, validate_part
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, user_agent_extra="sagemaker-finetuning-constructs")
+_DENIED = ("AccessDenied", "AccessDeniedException")
 _NOT_FOUND = ("ResourceNotFound", "ResourceNotFoundException", "ValidationException", "NoSuchKey", "NoSuchBucket", "404")
 
 
@@ -79,15 +80,23 @@ def validate(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     return {"input": P.validate_input(event.get("input"), settings())}
 
 
-def _describe_package(arn: str) -> tuple[str, str]:
+def _describe_model_source(describe: Callable[[Any], dict[str, Any]], arn: str, *, missing: str, denied: str) -> dict[str, Any]:
+    """A Describe call for the ``model`` input (a package or a job): not found -> ModelNotFound, denied -> AccessNotGranted."""
     try:
-        pkg = _client("sagemaker").describe_model_package(ModelPackageName=arn)
+        return describe(_client("sagemaker"))
     except ClientError as exc:
         if _code(exc) in _NOT_FOUND:
-            raise ModelNotFound("model", arn, "an existing model package produced by fine-tuning") from exc
-        if _code(exc) in ("AccessDenied", "AccessDeniedException"):
-            raise AccessNotGranted("model", arn, "a model package of a group this stack may read (SageMaker answered AccessDenied)") from exc
+            raise ModelNotFound("model", arn, missing) from exc
+        if _code(exc) in _DENIED:
+            raise AccessNotGranted("model", arn, denied) from exc
         raise
+
+
+def _describe_package(arn: str) -> tuple[str, str]:
+    pkg = _describe_model_source(
+        lambda sm: sm.describe_model_package(ModelPackageName=arn), arn,
+        missing="an existing model package produced by fine-tuning",
+        denied="a model package of a group this stack may read (SageMaker answered AccessDenied)")
     try:
         base = pkg["InferenceSpecification"]["Containers"][0]["BaseModel"]["HubContentName"]
     except (KeyError, IndexError) as exc:
@@ -100,14 +109,10 @@ def _describe_package(arn: str) -> tuple[str, str]:
 def _job_package(arn: str) -> str:
     """The output model package of the training job ``arn`` (continued customization from a job)."""
     name = arn.rsplit("/", 1)[1]
-    try:
-        job = _client("sagemaker").describe_training_job(TrainingJobName=name)
-    except ClientError as exc:
-        if _code(exc) in _NOT_FOUND:
-            raise ModelNotFound("model", arn, "an existing training job of this account and region") from exc
-        if _code(exc) in ("AccessDenied", "AccessDeniedException"):
-            raise AccessNotGranted("model", arn, "a training job of this stack (the workflow reads only jobs carrying its tag)") from exc
-        raise
+    job = _describe_model_source(
+        lambda sm: sm.describe_training_job(TrainingJobName=name), arn,
+        missing="an existing training job of this account and region",
+        denied="a training job of this stack (the workflow reads only jobs carrying its tag)")
     package = job.get("OutputModelPackageArn")
     if job.get("TrainingJobStatus") != "Completed" or not package:
         raise InvalidInput("model", arn, f"a training job that completed and registered a model package (it is {job.get('TrainingJobStatus')}"
@@ -334,7 +339,7 @@ def _job_tags(name: str) -> dict[str, str] | None:
     try:
         return tag_map(_client("sagemaker").list_tags(ResourceArn=_job_arn(name), MaxResults=100).get("Tags"))
     except ClientError as exc:
-        if _code(exc) in ("AccessDenied", "AccessDeniedException"):
+        if _code(exc) in _DENIED:
             return None
         raise
 
