@@ -32,35 +32,50 @@ PRICE_PER_TRANSITION = 0.025 / 1000  # Standard workflows, us-east-1 list price
 def loop_model(events: list[float], end: float, lo: float, hi: float, overhead: float = 0.0) -> dict[str, int]:
     """States entered by the tracking loop, simulated on the definition's rules.
 
-    Time 0 is the first WaitForJobEvent. An event inside the current wait wakes it
-    (WaitForJobEvent, DescribeTrainingJob, JobStatus? = 3 states); otherwise the wait times out
-    (WaitForJobEvent, BackOffPolling, IntervalAboveMaximum?, [CapPollInterval], DescribeTrainingJob,
-    JobStatus? = 5, or 6 when the doubled interval is capped) and the interval doubles up to ``hi``.
-    Events that arrive while no wait is registered (during ``overhead``) are lost. The loop ends at
-    the first Describe after ``end``.
+    Time 0 is the first WaitForJobEvent. Every cycle is two states: WaitForJobEvent, then
+    TrackTrainingJob (describe, next interval), whether an event inside the current wait woke it or
+    the wait timed out; after a timeout the interval doubles up to ``hi``. Events that arrive while
+    no wait is registered (during ``overhead``) are lost. The first Track after ``end`` marks the
+    job ended, and the next WaitForJobEvent is refused at once (one more state; JobStatus? and what
+    follows are in the fixed part).
     """
     t, wait, states, wakes, timeouts = 0.0, lo, 0, 0, 0
     pending = sorted(e for e in events if e >= 0)
     while True:
-        states += 1
+        states += 2
         pending = [e for e in pending if e >= t]
         if pending and pending[0] < t + wait:
             t = pending.pop(0) + overhead
-            states += 2
             wakes += 1
         else:
             t += wait + overhead
-            doubled = wait * 2
-            states += 4 + (1 if doubled > hi else 0)
-            wait = min(doubled, hi)
+            wait = min(wait * 2, hi)
             timeouts += 1
         if t >= end:
-            return {"loop_transitions": states, "wakes": wakes, "timeouts": timeouts}
+            return {"loop_transitions": states + 1, "wakes": wakes, "timeouts": timeouts}
+
+
+def previous_loop_model(events: list[float], end: float, lo: float, hi: float, overhead: float = 0.0) -> int:
+    """The loop before TrackTrainingJob (up to commit 1993f44), for the before/after line: an event
+    cost WaitForJobEvent, DescribeTrainingJob, JobStatus? (3 states); a timeout added BackOffPolling,
+    IntervalAboveMaximum? and, when the doubled interval was capped, CapPollInterval (5 or 6). That
+    model matched the emulator within a few percent at the time; its Describe + JobStatus? once were
+    in the fixed part, as TrackTrainingJob + JobStatus? are now, so the refused wait is taken off."""
+    t, wait, states = 0.0, lo, 0
+    pending = sorted(e for e in events if e >= 0)
+    while t < end:
+        pending = [e for e in pending if e >= t]
+        if pending and pending[0] < t + wait:
+            t, states = pending.pop(0) + overhead, states + 3
+        else:
+            t, states = t + wait + overhead, states + 5 + (1 if wait * 2 > hi else 0)
+            wait = min(wait * 2, hi)
+    return states
 
 
 def _cycle_overhead(events: list[dict]) -> float:
-    """Median seconds from a WaitForJobEvent exit to the next WaitForJobEvent entry, minus nothing
-    (Describe + Choice + bookkeeping): the time no wait is registered."""
+    """Median seconds from a WaitForJobEvent exit to the next WaitForJobEvent entry (TrackTrainingJob
+    and bookkeeping): the time no wait is registered."""
     exits = [e["timestamp"] for e in events if e["type"] == "TaskStateExited" and e.get("stateExitedEventDetails", {}).get("name") == "WaitForJobEvent"]
     enters = [e["timestamp"] for e in events if e["type"] == "TaskStateEntered" and e.get("stateEnteredEventDetails", {}).get("name") == "WaitForJobEvent"]
     gaps = [(n - x).total_seconds() for x, n in zip(exits, enters[1:], strict=False)]
@@ -71,7 +86,7 @@ def fixed_overhead(definition: dict) -> int:
     """States entered once per run outside the loop (happy path, no RLVR verification)."""
     once = ["ReceiveInput", "ValidateInput", "ResolveBaseModel", "CheckDatasets", "ListDatasetParts", "ValidateDatasetParts",
             "MergeDatasetValidation", "PlanTrainingJob", "VerifyReward?", "RecordExecutionJob", "MlflowConfigured?",
-            "CreateTrainingJob", "DescribeTrainingJob", "JobStatus?", "SummarizeResult", "TrainingJobCompleted"]
+            "CreateTrainingJob", "TrackTrainingJob", "JobStatus?", "SummarizeResult", "TrainingJobCompleted"]
     assert all(s in definition["States"] for s in once)
     # + the Map's one iteration for a dataset of one part (its ValidateDatasetPart task)
     return len(once) + 1
@@ -113,8 +128,8 @@ def main() -> int:
                 entered = [e for e in events if e["type"].endswith("StateEntered")]
                 job = sm.describe_training_job(TrainingJobName=name)
                 names = [e["stateEnteredEventDetails"]["name"] for e in entered]
-                timeouts = names.count("BackOffPolling")
-                wakes = names.count("WaitForJobEvent") - timeouts
+                timeouts = sum(e["type"] == "TaskTimedOut" for e in events)
+                wakes = names.count("WaitForJobEvent") - timeouts - 1  # the last one is refused: the job ended
                 end = job["TrainingEndTime"]
                 waits = [e for e in events if e["type"] == "TaskStateEntered" and e["stateEnteredEventDetails"]["name"] == "WaitForJobEvent"]
                 origin = waits[0]["timestamp"]
@@ -140,12 +155,17 @@ def main() -> int:
     changes = [0, 120, 600, day - 600, day]
     print(f"\n24 h job, default intervals (1 min doubling to 15 min), cycle overhead {statistics.median(cycles):.2f} s as measured,")
     print("priced at $0.025 per 1000 state transitions:")
-    with_events = overhead + loop_model(changes, day, 60, 900, statistics.median(cycles))["loop_transitions"]
-    without = overhead + loop_model([], day, 60, 900, statistics.median(cycles))["loop_transitions"]
+    median_cycle = statistics.median(cycles)
+    with_events = overhead + loop_model(changes, day, 60, 900, median_cycle)["loop_transitions"]
+    without = overhead + loop_model([], day, 60, 900, median_cycle)["loop_transitions"]
+    before_events = overhead + previous_loop_model(changes, day, 60, 900, median_cycle)
+    before_without = overhead + previous_loop_model([], day, 60, 900, median_cycle)
     noticed = statistics.median(latencies["events"])
-    print(f"  {'events delivered (5 status changes)':38} {with_events:6d} transitions  ${with_events * PRICE_PER_TRANSITION:.4f}"
+    print(f"  {'transitions for the whole run':38} {'before':>6} -> {'now':>4}  cost now")
+    print(f"  {'events delivered (5 status changes)':38} {before_events:6d} -> {with_events:4d}  ${with_events * PRICE_PER_TRANSITION:.4f}"
           f"  completion noticed in ~{noticed:.1f} s")
-    print(f"  {'all events lost (polling only)':38} {without:6d} transitions  ${without * PRICE_PER_TRANSITION:.4f}  completion noticed within 900 s")
+    print(f"  {'all events lost (polling only)':38} {before_without:6d} -> {without:4d}  ${without * PRICE_PER_TRANSITION:.4f}"
+          "  completion noticed within 900 s")
     naive = overhead + (day // 60) * 3
     ours = with_events
     print(f"  {'naive fixed 60 s Wait/Describe/Choice':38} {naive:6d} transitions  ${naive * PRICE_PER_TRANSITION:.4f}  worst-case detection 60 s")

@@ -43,6 +43,10 @@ from sagemaker_finetuning.core.recipes import OVERRIDE_PARAMS_KEY, select_recipe
 from sagemaker_finetuning.core.settings import StackSettings
 from sagemaker_finetuning.core.tracking import (
     created_by,
+    first_tracking,
+    job_ended,
+    json_safe,
+    next_tracking,
     summarize_job,
     sweep_verdict,
     tag_map,
@@ -249,7 +253,7 @@ def plan(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         inp["technique"] == "RLVR" and inp.get("verify_reward_function", True) and reward_lambda
         and inp["training_dataset"].startswith("s3://")
     )
-    tracking = json.loads(os.environ.get("FINETUNE_TRACKING", '{"min_wait_seconds": 60, "max_wait_seconds": 900}'))
+    limits = json.loads(os.environ.get("FINETUNE_TRACKING", '{"min_wait_seconds": 60, "max_wait_seconds": 900}'))
     return {
         "input": inp,
         "plan": {
@@ -263,7 +267,9 @@ def plan(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
             "base_model": resolved.model_id,
             "dataset": dataset_summary(event.get("dataset_validation")),
         },
-        "tracking": {"wait_seconds": tracking["min_wait_seconds"], "max_seconds": tracking["max_wait_seconds"], "wakes": 0},
+        # TrackTrainingJob's state: the polling interval, and what ended the last wait.
+        "track": {"tracking": first_tracking(limits["min_wait_seconds"], limits["max_wait_seconds"])},
+        "wake": {"source": "launch"},
     }
 
 
@@ -322,6 +328,23 @@ def verify_reward(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     return {"samples": len(samples), "scores": report.scores, "contract": contract}
 
 
+def track(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """State TrackTrainingJob: describe the run's job and set the next polling interval. Once the job
+    ended, mark its waiter item ``ended``: WaitForJobEvent's conditional put then fails at once, which
+    leaves the loop (two states per cycle, no Choice in it)."""
+    name = event["job_name"]
+    job = json_safe(_client("sagemaker").describe_training_job(TrainingJobName=name))
+    if job_ended(job):
+        try:
+            _client("dynamodb").put_item(TableName=_table(), Item={
+                "pk": {"S": waiter_key_for_job(name)}, "ended": {"S": job["TrainingJobStatus"]},
+                "execution": {"S": event["execution_arn"]}, "expires_at": {"N": str(event["expires_at"])},
+            })
+        except ClientError as exc:  # the wait then registers and times out; the next cycle marks it again
+            LOG.warning("could not mark %s ended in the waiter table: %s", name, exc)
+    return {"job": job, "tracking": next_tracking(event["tracking"], event.get("wake"))}
+
+
 def summarize(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """State SummarizeResult: the execution's output for a completed job."""
     out = summarize_job(event["job"])
@@ -358,7 +381,7 @@ def adopt(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
 
 _STEPS = {"validate": validate, "resolve": resolve, "check_datasets": check_datasets, "plan": plan, "adopt": adopt,
-          "summarize": summarize, "list_dataset_parts": list_parts, "validate_dataset_part": validate_part,
+          "track": track, "summarize": summarize, "list_dataset_parts": list_parts, "validate_dataset_part": validate_part,
           "merge_dataset_parts": merge_parts}
 
 

@@ -152,13 +152,13 @@ def test_a_gated_base_model_is_planned_with_the_eula_accepted():
 def test_test_state_verdict():
     request = {"TrainingJobName": "j", "RoleArn": "r", "HyperParameters": {}}
     sent = json.dumps(request)
-    ok = D.test_state_verdict({"status": "SUCCEEDED", "nextState": "DescribeTrainingJob", "inspectionData": {"afterParameters": sent}},
+    ok = D.test_state_verdict({"status": "SUCCEEDED", "nextState": "TrackTrainingJob", "inspectionData": {"afterParameters": sent}},
                               "CreateTrainingJob", request)
     assert ok.status == D.PASS and "all 3 fields" in ok.detail and ok.data["fields"] == sorted(request)
     refused = D.test_state_verdict({"status": "FAILED", "error": "States.Runtime", "cause": "The field 'X' is not supported"},
                                    "CreateTrainingJob", request)
     assert refused.status == D.FAIL and "States.Runtime The field 'X'" in refused.detail and "SDK integration" in refused.fix
-    dropped = D.test_state_verdict({"status": "SUCCEEDED", "nextState": "DescribeTrainingJob",
+    dropped = D.test_state_verdict({"status": "SUCCEEDED", "nextState": "TrackTrainingJob",
                                     "inspectionData": {"afterParameters": json.dumps({"TrainingJobName": "j"})}}, "CreateTrainingJob", request)
     assert dropped.status == D.FAIL and "HyperParameters, RoleArn" in dropped.detail
     elsewhere = D.test_state_verdict({"status": "SUCCEEDED", "nextState": "WorkflowError", "inspectionData": {"afterParameters": sent}},
@@ -274,7 +274,7 @@ def happy(stubs: Stubs, definition: dict[str, Any], **changes: Any) -> dict[str,
     inp, request = D.plan_sample(cfg, hub_content(), override_params(), SM_ARN)
     name, state = D.create_state(definition, request)
     stubs["stepfunctions"].add_response("test_state", {
-        "status": "SUCCEEDED", "nextState": "DescribeTrainingJob", "output": "{}",
+        "status": "SUCCEEDED", "nextState": "TrackTrainingJob", "output": "{}",
         "inspectionData": {"afterParameters": json.dumps(request)}},
         {"definition": json.dumps(state), "input": ANY, "inspectionLevel": "DEBUG",
          "mock": {"result": ANY, "fieldValidationMode": "STRICT"}})

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 EXPECTED_STATES = {
     "ReceiveInput", "ValidateInput", "ResolveBaseModel", "CheckDatasets", "ListDatasetParts", "ValidateDatasetParts",
     "MergeDatasetValidation", "PlanTrainingJob", "VerifyReward?", "VerifyRewardFunction",
-    "RecordExecutionJob", "MlflowConfigured?", "VerifyJobOwnership", "CreateTrainingJob", "CreateTrainingJobWithMlflow", "DescribeTrainingJob", "JobStatus?", "WaitForJobEvent",
-    "BackOffPolling", "IntervalAboveMaximum?", "CapPollInterval", "PollWithoutEvents", "SummarizeResult",
+    "RecordExecutionJob", "MlflowConfigured?", "VerifyJobOwnership", "CreateTrainingJob", "CreateTrainingJobWithMlflow", "TrackTrainingJob", "JobStatus?", "WaitForJobEvent",
+    "PollWithoutEvents", "SummarizeResult",
     "TrainingJobCompleted", "TrainingJobFailed", "TrainingJobStopped", "ExplainRejection", "InputRejected", "WorkflowError",
 }
 
@@ -84,19 +82,30 @@ def test_planner_emits_exactly_the_fields_the_state_machine_sends():
 
 
 def test_event_wait_with_adaptive_polling_safety_net(definition):
-    wait = definition["States"]["WaitForJobEvent"]
+    """Two states per cycle: TrackTrainingJob -> WaitForJobEvent -> (event or timeout) -> TrackTrainingJob.
+    The loop is left when the conditional put is refused (the job ended), through JobStatus?."""
+    states = definition["States"]
+    wait, track = states["WaitForJobEvent"], states["TrackTrainingJob"]
     assert wait["Resource"].endswith(":states:::aws-sdk:dynamodb:putItem.waitForTaskToken")
-    assert wait["TimeoutSecondsPath"] == "$.tracking.wait_seconds"
+    assert wait["TimeoutSecondsPath"] == "$.track.tracking.wait_seconds"
     assert wait["Parameters"]["Item"]["token"] == {"S.$": "$$.Task.Token"}
-    on_timeout = [c for c in wait["Catch"] if c["ErrorEquals"] == ["States.Timeout"]][0]
-    assert on_timeout["Next"] == "BackOffPolling"
-    assert "States.MathAdd($.tracking.wait_seconds, $.tracking.wait_seconds)" in json.dumps(definition["States"]["BackOffPolling"])
-    assert definition["States"]["JobStatus?"]["Default"] == "WaitForJobEvent"
+    assert wait["Parameters"]["ConditionExpression"] == "attribute_not_exists(ended)"
+    catches = {tuple(c["ErrorEquals"]): (c["Next"], c.get("ResultPath")) for c in wait["Catch"]}
+    assert catches[("DynamoDb.ConditionalCheckFailedException", "DynamoDB.ConditionalCheckFailedException")] == ("JobStatus?", None)
+    assert catches[("States.Timeout",)] == ("TrackTrainingJob", "$.wake")
+    assert catches[("States.ALL",)] == ("JobStatus?", "$.wake")
+    assert list(catches)[-1] == ("States.ALL",), "States.ALL must come last"
+    assert wait["Next"] == "TrackTrainingJob" and track["Next"] == "WaitForJobEvent"
+    assert track["Parameters"]["step"] == "track" and track["ResultPath"] == "$.track"
+    assert track["Parameters"]["wake.$"] == "$.wake" and track["Parameters"]["tracking.$"] == "$.track.tracking"
+    # the waiter table failing: poll on a timer, still through TrackTrainingJob
+    assert states["JobStatus?"]["Default"] == "PollWithoutEvents" and states["PollWithoutEvents"]["Next"] == "TrackTrainingJob"
+    assert not any(s["Type"] == "Pass" for n, s in states.items() if n not in ("ReceiveInput", "ExplainRejection"))
 
 
 def test_terminal_states(definition):
     s = definition["States"]
-    assert s["TrainingJobFailed"] == {"Type": "Fail", "Error": "TrainingJobFailed", "CausePath": "$.job.FailureReason"}
+    assert s["TrainingJobFailed"] == {"Type": "Fail", "Error": "TrainingJobFailed", "CausePath": "$.track.job.FailureReason"}
     assert s["TrainingJobStopped"]["Error"] == "TrainingJobStopped"
     assert s["InputRejected"]["ErrorPath"] == "$.error.Error"
 
@@ -110,9 +119,9 @@ def test_input_errors_route_to_rejection(definition):
 
 
 def test_an_existing_job_is_tracked_only_after_its_ownership_is_verified(definition):
-    """ResourceInUse -> VerifyJobOwnership (this execution's tags?) -> DescribeTrainingJob; else InputRejected."""
+    """ResourceInUse -> VerifyJobOwnership (this execution's tags?) -> TrackTrainingJob; else InputRejected."""
     verify = definition["States"]["VerifyJobOwnership"]
-    assert verify["Next"] == "DescribeTrainingJob" and verify["Parameters"]["step"] == "adopt"
+    assert verify["Next"] == "TrackTrainingJob" and verify["Parameters"]["step"] == "adopt"
     assert verify["Parameters"]["execution_arn.$"] == "$$.Execution.Id"
     rejected = [c for c in verify["Catch"] if "TrainingJobNameInUse" in c["ErrorEquals"]]
     assert rejected and rejected[0]["Next"] == "ExplainRejection"

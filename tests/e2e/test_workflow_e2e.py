@@ -81,8 +81,11 @@ def test_throttling_is_retried(harness):
     harness.control.inject_fault("DescribeTrainingJob", count=2)
     desc = harness.run({"technique": "SFT", "training_dataset": harness.uris["sft"]}, timeout=90)
     assert desc["status"] == "SUCCEEDED", desc.get("cause")
-    retried = [e for e in harness.history(desc["executionArn"]) if e["type"] == "TaskFailed"]
-    assert len(retried) >= 2 and all("Throttling" in e["taskFailedEventDetails"]["error"] for e in retried)
+    failed = [e["taskFailedEventDetails"]["error"] for e in harness.history(desc["executionArn"]) if e["type"] == "TaskFailed"]
+    throttled = [e for e in failed if "Throttling" in e]
+    # CreateTrainingJob: the state's Retry; DescribeTrainingJob: inside TrackTrainingJob (boto3's retries).
+    # The one other failure is the waiter refusing to register once the job ended (how the loop ends).
+    assert len(throttled) >= 2 and [e for e in failed if e not in throttled] == ["DynamoDb.ConditionalCheckFailedException"], failed
     assert not harness.control.faults()
 
 

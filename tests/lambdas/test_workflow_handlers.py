@@ -67,7 +67,7 @@ def _body(data: bytes) -> StreamingBody:
 
 
 def test_step_dispatch_rejects_unknown_step():
-    with pytest.raises(ValueError, match="step: received 'launch'; expected one of validate, resolve, check_datasets, plan, adopt, summarize"):
+    with pytest.raises(ValueError, match="step: received 'launch'; expected one of validate, resolve, check_datasets, plan, adopt, track, summarize"):
         wf.step({"step": "launch"})
 
 
@@ -85,7 +85,7 @@ def test_validate_resolve_plan_summarize(clients):
     plan = out["plan"]
     assert plan["training_job_name"].startswith("huggingface-reasoning-qwen3-06b-sft-") and plan["verify_reward"] is False
     assert plan["request"]["ServerlessJobConfig"]["Peft"] == "LORA" and int(plan["expires_at"]) > 0
-    assert out["tracking"] == {"wait_seconds": 60, "max_seconds": 900, "wakes": 0}
+    assert out["track"] == {"tracking": {"wait_seconds": 60, "max_seconds": 900, "wakes": 0}} and out["wake"] == {"source": "launch"}
     # A FineTuningJob run names its job after the fragment and its input too: two runs of one execution, two jobs.
     runs = {wf.step({"step": "plan", "input": inp, "resolution": resolution, "execution_arn": EXEC, "fragment": f})["plan"]["training_job_name"]
             for f in ("Stack/Sft", "Stack/Dpo")}
@@ -123,6 +123,35 @@ def test_continued_customization_resolves_base_model_from_package(clients):
     out = wf.resolve({"input": {"technique": "DPO", "model": pkg, "training_type": "LORA"}})
     assert out["resolved"]["source_model_package_arn"] == pkg and out["resolved"]["source_model_package_group"] == "grp"
     assert out["resolved"]["model_id"] == catalog.DEFAULT_MODEL_ID
+
+
+def _track(wake: Any, wait: int = 60) -> dict[str, Any]:
+    return {"step": "track", "job_name": "my-job", "execution_arn": EXEC, "expires_at": "1900000000",
+            "tracking": {"wait_seconds": wait, "max_seconds": 900, "wakes": 0}, "wake": wake}
+
+
+def test_track_describes_the_job_and_sets_the_next_interval(clients):
+    """A running job: no table write; the interval doubles after a timeout, stays after an event."""
+    for wake, expected in (({"Error": "States.Timeout", "Cause": "x"}, 240), ({"source": "event", "status": "InProgress"}, 120),
+                           ({"source": "launch"}, 120), ({"Error": "DynamoDb.ProvisionedThroughputExceededException"}, 240)):
+        clients["sagemaker"].add_response("describe_training_job", _running("my-job"), {"TrainingJobName": "my-job"})
+        out = wf.step(_track(wake, wait=120))
+        assert out["tracking"]["wait_seconds"] == expected, wake
+        assert out["job"]["TrainingJobStatus"] == "InProgress" and "ResponseMetadata" not in out["job"]
+        json.dumps(out)  # the state's data: timestamps became text
+    assert out["job"]["CreationTime"].startswith("2026-01-01T00:00:00")
+
+
+def test_track_marks_an_ended_job_so_the_waiter_refuses_to_register(clients):
+    ended = {**_running("my-job"), "TrainingJobStatus": "Completed", "SecondaryStatus": "Completed"}
+    clients["sagemaker"].add_response("describe_training_job", ended, {"TrainingJobName": "my-job"})
+    clients["dynamodb"].add_response("put_item", {}, {"TableName": "waiters", "Item": {
+        "pk": {"S": "job#my-job"}, "ended": {"S": "Completed"}, "execution": {"S": EXEC}, "expires_at": {"N": "1900000000"}}})
+    assert wf.step(_track({"source": "event"}))["job"]["TrainingJobStatus"] == "Completed"
+    # the table failing is not the run failing: the wait registers, times out, and the next cycle marks it again
+    clients["sagemaker"].add_response("describe_training_job", ended, {"TrainingJobName": "my-job"})
+    clients["dynamodb"].add_client_error("put_item", "ProvisionedThroughputExceededException")
+    assert wf.step(_track({"source": "event"}))["tracking"]["wait_seconds"] == 60
 
 
 def test_job_event_wakes_the_waiting_execution(clients):

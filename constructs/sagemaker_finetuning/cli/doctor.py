@@ -33,7 +33,7 @@ USABLE_STACK_STATUSES = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_
 STEPS_HANDLER_SUFFIX = ".workflow.handler.step"
 CREATE_STATES = ("CreateTrainingJob", "CreateTrainingJobWithMlflow")
 #: The state CreateTrainingJob goes to when it succeeds (workflow/definition.py).
-AFTER_CREATE = "DescribeTrainingJob"
+AFTER_CREATE = "TrackTrainingJob"
 SAMPLE_TECHNIQUE, SAMPLE_TRAINING_TYPE = "SFT", "LORA"
 REWARD_SAMPLES = 3
 _AWS_DOMAINS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws", ".c2s.ic.gov", ".sc2s.sgov.gov")

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sagemaker_finetuning.core.constants import EXECUTION_TAG, STACK_TAG
+from sagemaker_finetuning.core.constants import EXECUTION_TAG, STACK_TAG, TERMINAL_JOB_STATUSES
 
 #: The output document of a run (the execution output; what a FineTuningJob writes at its result_path).
 OUTPUT_SCHEMA_PATH = Path(__file__).with_name("execution_output.schema.json")
@@ -20,6 +20,40 @@ def waiter_key_for_job(job_name: str) -> str:
 
 def waiter_key_for_execution(execution_arn: str) -> str:
     return f"execution#{execution_arn}"
+
+
+def first_tracking(min_wait_seconds: int, max_wait_seconds: int) -> dict[str, Any]:
+    """The tracking state a run starts with (PlanTrainingJob): wait ``min`` seconds for an event first."""
+    return {"wait_seconds": int(min_wait_seconds), "max_seconds": int(max_wait_seconds), "wakes": 0}
+
+
+def next_tracking(tracking: dict[str, Any], wake: Any) -> dict[str, Any]:
+    """The polling interval after a wait ended (state TrackTrainingJob).
+
+    ``wake`` is what ended it: the job's state-change event (``{"source": "event", ...}``: the
+    interval stays), the launch (``{"source": "launch"}``: the first interval), or anything else -
+    the wait's ``States.Timeout``, or the waiter table failing - in which case no event came and
+    the interval doubles, up to ``max_seconds`` (the detection bound when every event is lost)."""
+    wait, ceiling, wakes = int(tracking["wait_seconds"]), int(tracking["max_seconds"]), int(tracking.get("wakes", 0))
+    source = wake.get("source") if isinstance(wake, dict) else None
+    if source == "event":
+        wakes += 1
+    elif source != "launch":
+        wait = wait * 2
+    return {"wait_seconds": min(wait, ceiling), "max_seconds": ceiling, "wakes": wakes}
+
+
+def job_ended(job: dict[str, Any]) -> bool:
+    return job.get("TrainingJobStatus") in TERMINAL_JOB_STATUSES
+
+
+def json_safe(value: Any) -> Any:
+    """A boto3 response as the JSON a Step Functions state carries (timestamps as ISO 8601 text)."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items() if k != "ResponseMetadata"}
+    if isinstance(value, list):
+        return [json_safe(v) for v in value]
+    return _iso(value)
 
 
 def _iso(value: Any) -> Any:

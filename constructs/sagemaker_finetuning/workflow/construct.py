@@ -196,7 +196,7 @@ class FineTuningWorkflow(Construct):
         suppress(self.state_machine, [
             Suppression("AwsSolutions-IAM5",
                         "Training job names are chosen per execution (derived or given), so the job ARN needs a name wildcard "
-                        "(Create only with the stack's tag, Describe only of jobs carrying it); LambdaInvoke also grants the "
+                        "(Create only with the stack's tag; the Steps function describes them); LambdaInvoke also grants the "
                         "versions of the Steps and VerifyReward functions (CDK).",
                         resource_findings(self, [r for st in launch_statements for r in st.resources]
                                           + [f"{fn.function_arn}:*" for fn in (self.steps_function, self.verify_function)])),

@@ -29,7 +29,7 @@ REQUEST_FIELDS = (
 @dataclass
 class Definition:
     start: sfn.IChainable
-    #: What the raw Task states (launch, describe) need; they register it with the state machine they join.
+    #: What the raw Task states (launch) need; they register it with the state machine they join.
     launch_statements: list[iam.PolicyStatement]
     #: Map states and their item processors, joined by :meth:`finish` (after a fragment prefixed its state names:
     #: a Map registers its processor's states under the names they have when it is set).
@@ -107,8 +107,8 @@ def build_definition(scope: Construct, runtime: Runtime, execution_role: iam.IRo
     )), rejected=ends.rejected, failed=ends.failed, input_errors=False)
     adopt = step("VerifyJobOwnership", "adopt", {"plan.$": "$.plan", "execution_arn.$": "$$.Execution.Id"}, "$.adopted",
                  "CreateTrainingJob said ResourceInUse: track the job only if this execution created it (retry, redrive)")
-    describe, launch, statements = _launch(scope, stack, ends, adopt, execution_role)
-    _tracking(scope, runtime, describe, step)
+    track = _tracking(scope, runtime, step)
+    launch, statements = _launch(scope, stack, ends, adopt, track, execution_role)
     record.next(launch)
     reward_check = (
         sfn.Choice(scope, "VerifyReward?")
@@ -184,17 +184,17 @@ class _StepFactory:
         return catch_errors(POLICIES.steps_lambda.apply(task), rejected=self.ends.rejected, failed=self.ends.failed)
 
 
-def _launch(scope: Construct, stack: Stack, ends: _Ends, adopt: sfn.TaskStateBase,
-            execution_role: iam.IRole) -> tuple[sfn.CustomState, sfn.Choice, list[iam.PolicyStatement]]:
-    """CreateTrainingJob (raw Task states with every planned field by path) and DescribeTrainingJob.
+def _launch(scope: Construct, stack: Stack, ends: _Ends, adopt: sfn.TaskStateBase, track: sfn.TaskStateBase,
+            execution_role: iam.IRole) -> tuple[sfn.Choice, list[iam.PolicyStatement]]:
+    """CreateTrainingJob (raw Task states with every planned field by path), then TrackTrainingJob.
 
     MlflowConfig is the one optional field, so a Choice picks the state that sends it. ResourceInUse
     goes through VerifyJobOwnership. The states carry their IAM (:class:`GrantingState`), each
-    statement conditioned on the stack's tag (creation must carry it, describing needs it)."""
-    create_statements, describe_statements = _launch_statements(stack, execution_role)
+    statement conditioned on the stack's tag (creation must carry it)."""
+    statements = _launch_statements(stack, execution_role)
 
     def create_state(id: str, fields: Sequence[str]) -> sfn.CustomState:
-        return GrantingState(scope, id, statements=create_statements, state_json={
+        return GrantingState(scope, id, statements=statements, state_json={
             "Type": "Task",
             "Comment": "Launches the serverless training job (AWS SDK integration; no .sync)",
             "Resource": f"arn:{stack.partition}:states:::aws-sdk:sagemaker:createTrainingJob",
@@ -205,31 +205,22 @@ def _launch(scope: Construct, stack: Stack, ends: _Ends, adopt: sfn.TaskStateBas
 
     create = create_state("CreateTrainingJob", REQUEST_FIELDS)
     create_mlflow = create_state("CreateTrainingJobWithMlflow", (*REQUEST_FIELDS, "MlflowConfig"))
-    describe = GrantingState(scope, "DescribeTrainingJob", statements=describe_statements, state_json={
-        "Type": "Task",
-        "Comment": "Status, secondary status and ProgressInfo of the job",
-        "Resource": f"arn:{stack.partition}:states:::aws-sdk:sagemaker:describeTrainingJob",
-        "Parameters": {"TrainingJobName.$": "$.plan.training_job_name"},
-        "ResultPath": "$.job",
-    })
-    for task in (create, create_mlflow, describe):
-        POLICIES.sagemaker.apply(task)  # type: ignore[arg-type]
     for task in (create, create_mlflow):
+        POLICIES.sagemaker.apply(task)  # type: ignore[arg-type]
         task.add_catch(adopt, errors=list(RESOURCE_IN_USE), result_path="$.created")
         task.add_catch(ends.failed, errors=["States.ALL"], result_path="$.error")
-    describe.add_catch(ends.failed, errors=["States.ALL"], result_path="$.error")
-    adopt.next(describe)
+    adopt.next(track)
     launch = (
         sfn.Choice(scope, "MlflowConfigured?")
-        .when(sfn.Condition.is_present("$.plan.request.MlflowConfig"), create_mlflow.next(describe))
-        .otherwise(create.next(describe))
+        .when(sfn.Condition.is_present("$.plan.request.MlflowConfig"), create_mlflow.next(track))
+        .otherwise(create.next(track))
     )
-    return describe, launch, [*create_statements, *describe_statements]
+    return launch, statements
 
 
-def _launch_statements(stack: Stack, execution_role: iam.IRole) -> tuple[list[iam.PolicyStatement], list[iam.PolicyStatement]]:
+def _launch_statements(stack: Stack, execution_role: iam.IRole) -> list[iam.PolicyStatement]:
     job_arns = [stack.format_arn(service="sagemaker", resource="training-job", resource_name="*")]
-    create = [
+    return [
         # Every job carries the stack's tag and an execution tag (sagemaker-finetuning:stack-id / execution-arn).
         iam.PolicyStatement(
             sid="CreateTaggedTrainingJobs", actions=["sagemaker:CreateTrainingJob", "sagemaker:AddTags"], resources=job_arns,
@@ -241,16 +232,23 @@ def _launch_statements(stack: Stack, execution_role: iam.IRole) -> tuple[list[ia
             conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
         ),
     ]
-    # Only jobs of this stack are described.
-    describe = [iam.PolicyStatement(
-        sid="DescribeOwnTrainingJobs", actions=["sagemaker:DescribeTrainingJob"], resources=job_arns,
-        conditions={"StringEquals": {f"aws:ResourceTag/{C.STACK_TAG}": stack.stack_id}},
-    )]
-    return create, describe
 
 
-def _tracking(scope: Construct, runtime: Runtime, describe: sfn.CustomState, step: _StepFactory) -> None:
-    """Describe -> status? -> wait for the job's event (at most the current interval) -> describe."""
+#: The waiter's conditional put fails with this once TrackTrainingJob marked the job ended (aws-sdk integration
+#: errors are <Service>.<Code>; "DynamoDb" as Step Functions spells it, "DynamoDB" as its optimised integration does).
+WAITER_CLOSED = ("DynamoDb.ConditionalCheckFailedException", "DynamoDB.ConditionalCheckFailedException")
+
+
+def _tracking(scope: Construct, runtime: Runtime, step: _StepFactory) -> sfn.TaskStateBase:
+    """Track -> wait for the job's event (at most the current interval) -> Track: two states per cycle.
+
+    TrackTrainingJob describes the job and sets the next interval (doubling while no event comes, up to
+    the maximum); once the job ended it marks the waiter item, so the wait's conditional put fails at
+    once and leaves the loop to JobStatus?. Returns TrackTrainingJob, the state after the launch."""
+    track = step("TrackTrainingJob", "track", {
+        "job_name.$": "$.plan.training_job_name", "execution_arn.$": "$$.Execution.Id", "expires_at.$": "$.plan.expires_at",
+        "tracking.$": "$.track.tracking", "wake.$": "$.wake",
+    }, "$.track", "DescribeTrainingJob (status, secondary status, ProgressInfo) and the next polling interval")
     wait_event = POLICIES.dynamodb.apply(tasks.CallAwsService(
         scope, "WaitForJobEvent",
         service="dynamodb", action="putItem",
@@ -260,34 +258,29 @@ def _tracking(scope: Construct, runtime: Runtime, describe: sfn.CustomState, ste
             "token": {"S": sfn.JsonPath.task_token},
             "execution": {"S": sfn.JsonPath.execution_id},
             "expires_at": {"N": sfn.JsonPath.string_at("$.plan.expires_at")},
-        }},
+        }, "ConditionExpression": "attribute_not_exists(ended)"},
         iam_resources=[runtime.table.table_arn],
-        task_timeout=sfn.Timeout.at("$.tracking.wait_seconds"),
+        task_timeout=sfn.Timeout.at("$.track.tracking.wait_seconds"),
         result_path="$.wake",
-        comment="Waits for the job's state-change event, at most the current polling interval",
+        comment="Waits for the job's state-change event, at most the current polling interval; refused once the job ended",
     ))
-    tracking = {"max_seconds.$": "$.tracking.max_seconds", "wakes.$": "$.tracking.wakes"}
-    backoff = sfn.Pass(scope, "BackOffPolling", comment="No event within the interval: double it (safety-net polling)",
-                       parameters={"wait_seconds.$": "States.MathAdd($.tracking.wait_seconds, $.tracking.wait_seconds)", **tracking},
-                       result_path="$.tracking")
-    cap = sfn.Pass(scope, "CapPollInterval", parameters={"wait_seconds.$": "$.tracking.max_seconds", **tracking}, result_path="$.tracking")
-    fallback_wait = sfn.Wait(scope, "PollWithoutEvents", time=sfn.WaitTime.seconds_path("$.tracking.wait_seconds"),
-                             comment="The waiter table failed: poll on a timer instead")
-    cap_choice = sfn.Choice(scope, "IntervalAboveMaximum?").when(
-        sfn.Condition.number_greater_than_json_path("$.tracking.wait_seconds", "$.tracking.max_seconds"), cap.next(describe)
-    ).otherwise(describe)
-    wait_event.add_catch(backoff.next(cap_choice), errors=["States.Timeout"], result_path=sfn.JsonPath.DISCARD)
-    wait_event.add_catch(fallback_wait.next(describe), errors=["States.ALL"], result_path="$.wait_error")
-    wait_event.next(describe)
-    summarize = step("SummarizeResult", "summarize", {"job.$": "$.job", "input.$": "$.input", "plan.$": "$.plan"}, None,
+    summarize = step("SummarizeResult", "summarize", {"job.$": "$.track.job", "input.$": "$.input", "plan.$": "$.plan"}, None,
                      "Output: job, model package, billable tokens, timings, MLflow run")
-    describe.next(
+    fallback_wait = sfn.Wait(scope, "PollWithoutEvents", time=sfn.WaitTime.seconds_path("$.track.tracking.wait_seconds"),
+                             comment="The waiter table failed: poll on a timer instead")
+    status = (
         sfn.Choice(scope, "JobStatus?")
-        .when(sfn.Condition.string_equals("$.job.TrainingJobStatus", "Completed"), summarize.next(sfn.Succeed(scope, "TrainingJobCompleted")))
-        .when(sfn.Condition.string_equals("$.job.TrainingJobStatus", "Failed"),
-              sfn.Fail(scope, "TrainingJobFailed", error="TrainingJobFailed", cause_path="$.job.FailureReason"))
-        .when(sfn.Condition.string_equals("$.job.TrainingJobStatus", "Stopped"),
+        .when(sfn.Condition.string_equals("$.track.job.TrainingJobStatus", "Completed"),
+              summarize.next(sfn.Succeed(scope, "TrainingJobCompleted")))
+        .when(sfn.Condition.string_equals("$.track.job.TrainingJobStatus", "Failed"),
+              sfn.Fail(scope, "TrainingJobFailed", error="TrainingJobFailed", cause_path="$.track.job.FailureReason"))
+        .when(sfn.Condition.string_equals("$.track.job.TrainingJobStatus", "Stopped"),
               sfn.Fail(scope, "TrainingJobStopped", error="TrainingJobStopped",
                        cause="The training job was stopped (StopTrainingJob) before it completed."))
-        .otherwise(wait_event)
+        .otherwise(fallback_wait.next(track))
     )
+    wait_event.add_catch(status, errors=list(WAITER_CLOSED), result_path=sfn.JsonPath.DISCARD)
+    wait_event.add_catch(track, errors=["States.Timeout"], result_path="$.wake")
+    wait_event.add_catch(status, errors=["States.ALL"], result_path="$.wake")
+    track.next(wait_event).next(track)
+    return track

@@ -91,6 +91,7 @@ def define_runtime(scope: Construct, p: RuntimeProps) -> Runtime:
     )
     _grant_steps(stack, runtime.steps, p)
     _grant_verify(runtime.verify, p)
+    table.grant(runtime.steps, "dynamodb:PutItem")  # TrackTrainingJob marks an ended job's waiter item
     table.grant(runtime.job_events, "dynamodb:GetItem", "dynamodb:DeleteItem")
     table.grant(runtime.execution_end, "dynamodb:GetItem")
     _grant_execution_end(stack, runtime.execution_end, p.notification_topic)
@@ -155,7 +156,7 @@ def _grant_steps(stack: Stack, fn: lambda_.Function, p: RuntimeProps) -> None:
     hub_contents = hub_arns(stack, "hub-content")
     statements = [
         iam.PolicyStatement(actions=["sagemaker:DescribeHubContent"], resources=hub_contents),
-        own_jobs(stack, ["sagemaker:ListTags", "sagemaker:DescribeTrainingJob"], "ReadOwnJobs"),  # VerifyJobOwnership, continuing from a job
+        own_jobs(stack, ["sagemaker:ListTags", "sagemaker:DescribeTrainingJob"], "ReadOwnJobs"),  # TrackTrainingJob, VerifyJobOwnership
         iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[p.model_package_group.model_packages_arn()]),
         iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"arn:{stack.partition}:s3:::{p.recipe_bucket_name}/*"]),
     ]
