@@ -2,7 +2,7 @@
 
 Context values (cdk.json defaults, override with ``-c key=value``): ``stackName``, ``baseModel``,
 ``modelPackageGroupName``, ``judgeModelId``, ``destroyOnDelete`` (demo stacks: delete bucket and
-group with the stack), ``minPollSeconds`` / ``maxPollSeconds``, ``maxRuntimeHours``,
+group with the stack), ``minPollSeconds`` / ``maxPollSeconds``, ``maxRuntimeHours``, ``datasetFanOutMiB``,
 ``enableNotifications`` (SNS topic), ``mlflowResourceArn`` (the MLflow app or tracking server jobs
 log to). No context lookups and no Docker: ``cdk synth`` works offline
 without credentials.
@@ -65,7 +65,7 @@ def _number(ctx: Callable[[str], Any], key: str, default: float, *, integer: boo
 _CONTEXT_OF_PROP = {
     "base_model": "baseModel", "model_package_group_name": "modelPackageGroupName", "model_id": "judgeModelId",
     "judge_model": "judgeModelId", "mlflow_resource_arn": "mlflowResourceArn", "max_runtime": "maxRuntimeHours",
-    "min_poll_interval": "minPollSeconds", "max_poll_interval": "maxPollSeconds"
+    "min_poll_interval": "minPollSeconds", "max_poll_interval": "maxPollSeconds", "dataset_fan_out_size": "datasetFanOutMiB",
 }
 
 
@@ -131,6 +131,7 @@ def _build(app: cdk.App) -> cdk.App:
         max_runtime=cdk.Duration.seconds(round(_number(ctx, "maxRuntimeHours", 24) * 3600)),
         min_poll_interval=cdk.Duration.seconds(_number(ctx, "minPollSeconds", 60, integer=True)),
         max_poll_interval=cdk.Duration.seconds(_number(ctx, "maxPollSeconds", 900, integer=True)),
+        dataset_fan_out_size=cdk.Size.mebibytes(_number(ctx, "datasetFanOutMiB", 5120, integer=True)),
         notifications=Notifications.new_topic() if _flag(ctx, "enableNotifications") else Notifications.none(),
     )
     for key, (value, description) in ft.outputs().items():

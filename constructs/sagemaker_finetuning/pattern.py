@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Optional, Sequence, Unpack
 
-from aws_cdk import Duration, RemovalPolicy, Stack, TimeZone
+from aws_cdk import Duration, RemovalPolicy, Size, Stack, TimeZone
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -69,6 +69,8 @@ class ServerlessFineTuning(Construct):
     :param max_runtime: longest job runtime (and default). Default: 24 hours.
     :param min_poll_interval: Default: 1 minute. :param max_poll_interval: Default: 15 minutes.
     :param sweep_interval: how often orphaned jobs (their execution ended) are stopped. Default: 30 minutes.
+    :param dataset_fan_out_size: datasets above this are validated by a Distributed Map
+        (see :class:`FineTuningWorkflow`). Default: 5 GiB.
     :param log_level: of the state machine's log. Default: ``sfn.LogLevel.ALL``.
     :param log_execution_data: also log state inputs and outputs (inputs, S3 URIs, task tokens). Default: False.
     :param notifications: ``Notifications.none()``, ``.new_topic()`` or ``.to(topic)``. Default: none.
@@ -97,6 +99,7 @@ class ServerlessFineTuning(Construct):
         min_poll_interval: Duration = Duration.minutes(1),
         max_poll_interval: Duration = Duration.minutes(15),
         sweep_interval: Duration = Duration.minutes(30),
+        dataset_fan_out_size: Size = Size.gibibytes(5),
         log_level: sfn.LogLevel = sfn.LogLevel.ALL,
         log_execution_data: bool = False,
         notifications: Optional[Notifications] = None,
@@ -140,7 +143,8 @@ class ServerlessFineTuning(Construct):
             model_package_group=self.model_package_group, base_model=base_model, reward_functions=reward_functions,
             judge_models=judges, judge_prompt=judge_prompt, mlflow_resource_arn=mlflow_resource_arn,
             dataset_buckets=dataset_buckets, max_runtime=max_runtime, min_poll_interval=min_poll_interval,
-            max_poll_interval=max_poll_interval, sweep_interval=sweep_interval, notification_topic=self.notification_topic,
+            max_poll_interval=max_poll_interval, sweep_interval=sweep_interval, dataset_fan_out_size=dataset_fan_out_size,
+            notification_topic=self.notification_topic,
             log_level=log_level, log_execution_data=log_execution_data,
             log_retention=log_retention,
             removal_policy=removal_policy, tags=tags,
@@ -169,11 +173,13 @@ class ServerlessFineTuning(Construct):
 
     # ------------------------------------------------------------------ the run as a fragment
     def job(self, scope: Construct, id: str, *, input_path: str = "$", result_path: str = "$",
-            comment: Optional[str] = None) -> FineTuningJob:
+            comment: Optional[str] = None, dataset_fan_out: bool = True) -> FineTuningJob:
         """One fine-tuning run as a fragment of your own state machine (an ``sfn.StateMachineFragment``), run by this
         pattern's runtime. ``input_path``: the execution input JSON contract (default ``$``); ``result_path``: where the
-        output document goes (default ``$``). Failures are named errors you can ``add_catch`` on. See :class:`FineTuningJob`."""
-        return self.workflow.job(scope, id, input_path=input_path, result_path=result_path, comment=comment)
+        output document goes (default ``$``). Failures are named errors you can ``add_catch`` on. ``dataset_fan_out``: validate
+        large datasets with a Distributed Map (False: always inline, e.g. inside your own inline Map). See :class:`FineTuningJob`."""
+        return self.workflow.job(scope, id, input_path=input_path, result_path=result_path, comment=comment,
+                                 dataset_fan_out=dataset_fan_out)
 
     # ------------------------------------------------------------------ triggers
     def add_dataset_trigger(self, id: Optional[str] = None, *, prefix: str, input: Mapping[str, Any],

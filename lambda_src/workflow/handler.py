@@ -385,8 +385,9 @@ _STEPS = {"validate": validate, "resolve": resolve, "check_datasets": check_data
           "merge_dataset_parts": merge_parts}
 
 
-def step(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Entry point of the Steps function: ``event["step"]`` names the state's work."""
+def step(event: dict[str, Any], context: Any = None) -> dict[str, Any] | None:
+    """Entry point of the Steps function: ``event["step"]`` names the state's work (a fanned-out
+    dataset part returns nothing: its result is in S3)."""
     name = event.get("step")
     if name not in _STEPS:
         raise ValueError(f"step: received {name!r}; expected one of {', '.join(_STEPS)}")

@@ -21,6 +21,7 @@ def synth(**context):
 
 @pytest.mark.parametrize("context, message", [
     ({"maxRuntimeHours": "a day"}, r"^context maxRuntimeHours: received 'a day'; expected a number$"),
+    ({"datasetFanOutMiB": "1.5"}, r"^context datasetFanOutMiB: received '1.5'; expected a whole number$"),
     ({"maxRuntimeHours": "-1"}, r"^context maxRuntimeHours: received '-1'; expected a positive number$"),
     ({"maxRuntimeHours": 700}, r"^context maxRuntimeHours: max_runtime: received Duration 29 days 4 hours; expected between 1 second and 28 days$"),
     ({"minPollSeconds": "1.5"}, r"^context minPollSeconds: received '1.5'; expected a whole number$"),

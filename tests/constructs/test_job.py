@@ -166,3 +166,33 @@ def test_the_output_schema_is_the_summary_the_workflow_writes():
     jsonschema.validate(out, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({k: v for k, v in out.items() if k != "status"}, schema)
+
+
+def test_large_datasets_fan_out_inside_the_users_machine_with_its_iam(synthesized):
+    """The run's Distributed Map reads its item list from the workflow's prefix only; CDK's policy lets the
+    user's machine run its child executions; the list and the results are the run's own (execution + fragment)."""
+    _, _, template = synthesized
+    inner = _definition(template, "Pipeline")["States"]["Sft: Run"]["Branches"][0]["States"]
+    at_scale = inner["Sft: ValidateDatasetPartsAtScale"]
+    assert at_scale["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    listing = inner["Sft: ListDatasetParts"]["Parameters"]
+    assert listing["fragment"] == "Pipelines/Sft" and listing["execution_arn.$"] == "$$.Execution.Id"
+    assert listing["fan_out_bytes"] == 5 * 1024**3 and listing["work"]["prefix"] == "outputs/dataset-validation/"
+    read = {s.get("Sid"): s for s in _statements(template, "PipelineRoleDefaultPolicy")}["ReadDatasetValidationItems"]
+    assert read["Action"] == "s3:GetObject"
+    assert read["Resource"]["Fn::Join"][1][-1] == "/outputs/dataset-validation/*"
+    actions = {a for s in _statements(template, "PipelineDistributedMapPolicy") for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert {"states:StartExecution", "states:DescribeExecution", "states:StopExecution"} <= actions
+
+
+def test_a_job_without_fan_out_validates_inline_only():
+    app = cdk.App()
+    stack = cdk.Stack(app, "Inline", env=ENV)
+    ft = ServerlessFineTuning(stack, "FineTuning")
+    sfn.StateMachine(stack, "Pipeline", definition_body=sfn.DefinitionBody.from_chainable(ft.job(stack, "Sft", dataset_fan_out=False)))
+    template = Template.from_stack(stack).to_json()
+    inner = _definition(template, "Pipeline")["States"]["Sft: Run"]["Branches"][0]["States"]
+    assert "Sft: ValidateDatasetPartsAtScale" not in inner and "fan_out_bytes" not in inner["Sft: ListDatasetParts"]["Parameters"]
+    assert inner["Sft: ListDatasetParts"]["Next"] == "Sft: ValidateDatasetParts"
+    assert not [k for k, v in template["Resources"].items() if k.startswith("PipelineDistributedMapPolicy")]
+    assert "ReadDatasetValidationItems" not in {s.get("Sid") for s in _statements(template, "PipelineRoleDefaultPolicy")}

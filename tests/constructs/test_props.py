@@ -24,7 +24,7 @@ from typing import Any, Callable, Optional
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import Duration, RemovalPolicy, TimeZone
+from aws_cdk import Duration, RemovalPolicy, Size, TimeZone
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -380,6 +380,8 @@ CASES: list[Case] = [
     T(SFT, "sweep_interval", 30),
     V(SFT, "sweep_interval", Duration.hours(25)),
     V(SFT, "sweep_interval", Duration.seconds(90), why="not a whole number of minutes (EventBridge rate)"),
+    T(SFT, "dataset_fan_out_size", 5 * 1024**3),
+    V(SFT, "dataset_fan_out_size", Make(lambda s: Size.kibibytes(1536), "Size.kibibytes(1536)"), why="not a whole number of MiB"),
     T(SFT, "log_level", "ALL"),
     T(SFT, "log_execution_data", "yes"),
     T(SFT, "notifications", TOPIC_ARN),
@@ -542,6 +544,7 @@ CASES: list[Case] = [
     T(JOB, "result_path", ["$.result"]),
     V(JOB, "result_path", "$..result", why="an empty path segment"),
     T(JOB, "comment", 7),
+    T(JOB, "dataset_fan_out", "yes"),
     # ------------------------------------------------------------------ FineTuningWorkflow
     T(WF, "bucket", "acme-data"),
     T(WF, "execution_role", ROLE_ARN),
@@ -578,6 +581,8 @@ CASES: list[Case] = [
     T(WF, "sweep_interval", 1800),
     V(WF, "sweep_interval", Duration.hours(25)),
     V(WF, "sweep_interval", Duration.seconds(90), why="not a whole number of minutes (EventBridge rate)"),
+    T(WF, "dataset_fan_out_size", "5GB"),
+    V(WF, "dataset_fan_out_size", Make(lambda s: Size.kibibytes(512), "Size.kibibytes(512)"), why="below 1 MiB"),
     T(WF, "log_level", "ALL"),
     T(WF, "log_execution_data", "yes"),
     T(WF, "notification_topic", TOPIC_ARN),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 EXPECTED_STATES = {
     "ReceiveInput", "ValidateInput", "ResolveBaseModel", "CheckDatasets", "ListDatasetParts", "ValidateDatasetParts",
-    "MergeDatasetValidation", "PlanTrainingJob", "VerifyReward?", "VerifyRewardFunction",
+    "MergeDatasetValidation", "FanOutDatasetValidation?", "ValidateDatasetPartsAtScale", "PlanTrainingJob", "VerifyReward?", "VerifyRewardFunction",
     "RecordExecutionJob", "MlflowConfigured?", "VerifyJobOwnership", "CreateTrainingJob", "CreateTrainingJobWithMlflow", "TrackTrainingJob", "JobStatus?", "WaitForJobEvent",
     "PollWithoutEvents", "SummarizeResult",
     "TrainingJobCompleted", "TrainingJobFailed", "TrainingJobStopped", "ExplainRejection", "InputRejected", "WorkflowError",
@@ -20,13 +20,31 @@ def test_named_states(definition):
     assert (states["ResolveBaseModel"]["Next"], states["CheckDatasets"]["Next"]) == ("CheckDatasets", "ListDatasetParts")
     # every record is checked (a Map over byte ranges of every object) before anything is planned or launched
     assert (states["ListDatasetParts"]["Next"], states["ValidateDatasetParts"]["Next"], states["MergeDatasetValidation"]["Next"]) == (
-        "ValidateDatasetParts", "MergeDatasetValidation", "PlanTrainingJob")
+        "FanOutDatasetValidation?", "MergeDatasetValidation", "PlanTrainingJob")
+    fan_out = states["FanOutDatasetValidation?"]
+    assert fan_out["Default"] == "ValidateDatasetParts" and fan_out["Choices"] == [
+        {"Variable": "$.dataset_plan.items_location", "IsPresent": True, "Next": "ValidateDatasetPartsAtScale"}]
     parts = states["ValidateDatasetParts"]
     assert parts["ItemsPath"] == "$.dataset_plan.items" and parts["MaxConcurrency"] == 10
     assert parts["ItemSelector"] == {"step": "validate_dataset_part", "item.$": "$$.Map.Item.Value"}
     assert {c["Next"] for c in parts["Catch"]} == {"ExplainRejection", "WorkflowError"} and "DatasetInvalid" in parts["Catch"][0]["ErrorEquals"]
     inner = parts["ItemProcessor"]["States"]["ValidateDatasetPart"]
     assert inner["Retry"] and "Parameters" not in inner  # the item is the Lambda's payload
+
+
+def test_large_datasets_fan_out_to_a_distributed_map(definition):
+    """Items read from S3 (the workflow's own prefix), 100 STANDARD children at a time, no failure tolerated;
+    each child writes its result to S3, so the Map's own output stays a constant."""
+    at_scale = definition["States"]["ValidateDatasetPartsAtScale"]
+    assert at_scale["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+    assert at_scale["ItemReader"] == {
+        "Resource": "arn:<AWS::Partition>:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},
+        "Parameters": {"Bucket.$": "$.dataset_plan.items_location.Bucket", "Key.$": "$.dataset_plan.items_location.Key"}}
+    assert at_scale["MaxConcurrency"] == 100 and at_scale.get("ToleratedFailurePercentage", 0) == 0  # the service default
+    assert at_scale["ItemSelector"] == {"step": "validate_dataset_part", "item.$": "$$.Map.Item.Value"}
+    assert at_scale["ResultSelector"] == {"fanned_out": True} and at_scale["ResultPath"] == "$.dataset_results"
+    assert at_scale["Next"] == "MergeDatasetValidation" and [c["Next"] for c in at_scale["Catch"]] == ["WorkflowError"]
+    assert at_scale["ItemProcessor"]["States"]["ValidateDatasetPartAtScale"]["Retry"]
 
 
 def test_every_aws_call_has_retry_and_catch(definition):

@@ -1,5 +1,6 @@
 """Whole-dataset validation before any spend, on the deployed app: every record of every object under
-the dataset URI is checked in the workflow (ListDatasetParts -> ValidateDatasetParts -> merge)."""
+the dataset URI is checked in the workflow (ListDatasetParts -> ValidateDatasetParts -> merge); above
+the stack's fan-out size (1 MiB in these tests) by a Distributed Map (ValidateDatasetPartsAtScale)."""
 
 from __future__ import annotations
 
@@ -72,3 +73,31 @@ def test_a_valid_dataset_passes_and_sample_and_off_read_less(harness):
         reported = json.loads(done["output"])["dataset"]
         assert reported["mode"] == mode and (reported["training"] is None) == (mode == "off")
         assert mode == "off" or reported["training"]["records"] == 1000  # sample: the first 1000 records
+
+
+def _work_files(harness) -> list[str]:
+    listing = harness.s3.list_objects_v2(Bucket=harness.outputs["BucketName"], Prefix="outputs/dataset-validation/")
+    return [o["Key"] for o in listing.get("Contents", [])]
+
+
+def test_a_large_dataset_fans_out_to_a_distributed_map_and_names_the_bad_line(harness):
+    """Above the fan-out size: the items go to S3, child executions validate them, the verdict is the same
+    (the bad line named with its object and line), nothing is launched and no work file is left behind."""
+    bucket = harness.outputs["BucketName"]
+    for i in range(1, 4):  # ~3 x 0.6 MB: above 1 MiB in total
+        harness.s3.put_object(Bucket=bucket, Key=f"datasets/large/part-{i}.jsonl", Body=_records(10000, bad_line=4321 if i == 3 else None))
+    arn = harness.start({"technique": "SFT", "training_dataset": f"s3://{bucket}/datasets/large/"})
+    done = harness.wait(arn, timeout=180)
+    assert done["status"] == "FAILED" and done["error"] == "DatasetInvalid", (done.get("error"), done.get("cause"))
+    assert "datasets/large/part-3.jsonl line 4321" in done["cause"] and "1 of 30000 records" in done["cause"], done["cause"]
+    states = _states(harness, arn)
+    assert "ValidateDatasetPartsAtScale" in states and "ValidateDatasetParts" not in states, states
+    assert "CreateTrainingJob" not in states and not _jobs_of(harness, arn)
+    assert _work_files(harness) == []
+    # the same data, valid: the run goes on and reports exact counts
+    harness.s3.put_object(Bucket=bucket, Key="datasets/large/part-3.jsonl", Body=_records(10000))
+    arn = harness.start({"technique": "SFT", "training_dataset": f"s3://{bucket}/datasets/large/"})
+    done = harness.wait(arn, timeout=180)
+    assert done["status"] == "SUCCEEDED", done.get("cause")
+    assert json.loads(done["output"])["dataset"]["training"]["records"] == 30000
+    assert "ValidateDatasetPartsAtScale" in _states(harness, arn) and _work_files(harness) == []

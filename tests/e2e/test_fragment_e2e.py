@@ -1,5 +1,6 @@
 """FineTuningJob fragments inside user state machines, deployed to the emulator next to the app:
-SFT then DPO continued from the SFT model package, a Map of three runs, a caught named error, and
+SFT then DPO continued from the SFT model package, a Map of three runs, a caught named error, a
+large dataset validated by the run's Distributed Map (child executions of the user's machine), and
 the abort clean-up of a machine that is not the workflow's own."""
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ def build(app: Any) -> None:
 
     stack = cdk.Stack(app, STACK, env=cdk.Environment(account="123456789012", region="us-east-1"))
     ft = ServerlessFineTuning(stack, "FineTuning", removal_policy=cdk.RemovalPolicy.DESTROY, reward_function=None,
-                              min_poll_interval=cdk.Duration.seconds(1), max_poll_interval=cdk.Duration.seconds(2))
+                              min_poll_interval=cdk.Duration.seconds(1), max_poll_interval=cdk.Duration.seconds(2),
+                              dataset_fan_out_size=cdk.Size.mebibytes(1))
     sft = ft.job(stack, "Sft", input_path="$.sft", result_path="$.sft_result")
     dpo_input = sfn.Pass(stack, "DpoFromSft", result_path="$.dpo", parameters={
         "technique": "DPO", "training_dataset.$": "$.dpo_dataset", "model.$": "$.sft_result.output_model_package_arn"})
@@ -95,6 +97,21 @@ def test_a_named_error_leaves_the_fragment_and_can_be_caught(harness, pipelines)
     assert done["status"] == "SUCCEEDED", done.get("cause")
     error = json.loads(done["output"])["error"]
     assert error["Error"] == "InvalidInput" and "training_dataset" in error["Cause"]
+
+
+def test_a_large_dataset_is_validated_by_child_executions_of_the_users_machine(harness, pipelines):
+    bucket = pipelines["outputs"]["BucketName"]
+    line = json.dumps({"prompt": "What is 2 + 2?", "completion": "2 + 2 = 4."})
+    for i in range(3):  # ~1.4 MB in all: above the stack's 1 MiB fan-out size
+        harness.s3.put_object(Bucket=bucket, Key=f"datasets/fragment-large/{i}.jsonl", Body=("\n".join([line] * 10000) + "\n").encode())
+    arn = _start(harness, pipelines["outputs"]["CaughtArn"], {"technique": "SFT", "training_dataset": f"s3://{bucket}/datasets/fragment-large/"})
+    done = harness.wait(arn, timeout=180)
+    assert done["status"] == "SUCCEEDED", done.get("cause")
+    assert json.loads(done["output"])["dataset"]["training"]["records"] == 30000
+    entered = {e["stateEnteredEventDetails"]["name"] for e in harness.history(arn) if "stateEnteredEventDetails" in e}
+    assert "Guarded: ValidateDatasetPartsAtScale" in entered and "Guarded: ValidateDatasetParts" not in entered
+    left = harness.s3.list_objects_v2(Bucket=bucket, Prefix="outputs/dataset-validation/").get("KeyCount", 0)
+    assert left == 0
 
 
 def test_aborting_a_user_machine_stops_its_running_job(harness, pipelines):

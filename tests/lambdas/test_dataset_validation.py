@@ -195,3 +195,85 @@ def test_a_refused_listing_is_dataset_access_denied(s3, monkeypatch):
     monkeypatch.setattr(s3, "head_object", refuse)
     with pytest.raises(DatasetAccessDenied, match="AccessDenied"):
         dv.list_parts(event(f"s3://{BUCKET}/train.jsonl"))
+
+
+# ----------------------------------------------------------------------------- fan-out (Distributed Map)
+WORK = {"bucket": BUCKET, "prefix": "outputs/dataset-validation/"}
+EXEC = "arn:aws:states:us-east-1:123456789012:execution:sm:run-1"
+
+
+def fanned(training: str, **extra: Any) -> dict[str, Any]:
+    return event(training, fan_out_bytes=1 << 20, work=WORK, execution_arn=EXEC, **extra)
+
+
+def run_fanned_out(plan: dict[str, Any], s3: Any) -> dict[str, Any]:
+    """What the Distributed Map does: read the item list (ItemReader), run each item (it writes its result)."""
+    loc = plan["items_location"]
+    items = json.loads(s3.get_object(Bucket=loc["Bucket"], Key=loc["Key"])["Body"].read())
+    assert all(dv.validate_part({"step": "validate_dataset_part", "item": item}) is None for item in items)
+    return dv.merge_parts({"plan": plan, "results": {"fanned_out": True}})
+
+
+def keys(s3: Any, prefix: str) -> list[str]:
+    return [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])]
+
+
+def test_above_the_fan_out_size_the_items_go_to_s3_and_the_results_come_back_from_it(s3):
+    put(s3, "big/a.jsonl", "\n".join([GOOD] * 40000) + "\n")  # ~1.3 MB, above the 1 MiB fan-out size
+    put(s3, "big/b.jsonl", "\n".join([GOOD] * 10) + "\n")
+    plan = json.loads(json.dumps(dv.list_parts(fanned(f"s3://{BUCKET}/big/", part_bytes=256 * 1024))))
+    assert plan["items"] == [] and keys(s3, "outputs/dataset-validation/") == [plan["items_location"]["Key"]]
+    assert plan["items_location"]["Key"].startswith("outputs/dataset-validation/") and plan["items_location"]["Key"].endswith("/items.json")
+    assert plan["item_count"] >= 5 and plan["results_location"]["Prefix"].endswith("/results/")
+    verdict = run_fanned_out(plan, s3)
+    assert verdict["training_dataset"]["records"] == 40010 and verdict["training_dataset"]["ok"]
+    assert keys(s3, "outputs/dataset-validation/") == []  # items and results deleted once read
+
+
+def test_below_the_fan_out_size_few_items_stay_inline_but_many_objects_fan_out(s3):
+    put(s3, "small/a.jsonl", GOOD + "\n")
+    assert "items_location" not in dv.list_parts(fanned(f"s3://{BUCKET}/small/"))
+    assert "items_location" not in dv.list_parts(event(f"s3://{BUCKET}/small/", work=WORK, execution_arn=EXEC))  # no fan-out size: inline
+    for i in range(400):  # tiny, but their results could crowd the state's 256 KB payload
+        put(s3, f"many/{i:04d}.jsonl", GOOD + "\n")
+    plan = dv.list_parts(fanned(f"s3://{BUCKET}/many/"))
+    assert plan["bytes"] < 1 << 20 and "items_location" in plan and plan["part_count"] == 400
+    assert run_fanned_out(json.loads(json.dumps(plan)), s3)["training_dataset"]["objects"] == 400
+    # without fan-out (a FineTuningJob with dataset_fan_out=False) that is refused by name, before any state overflows
+    with pytest.raises(InvalidInput, match=r"training_dataset: received .*many/.*; expected a dataset whose 400 parts fit an inline validation"):
+        dv.list_parts(event(f"s3://{BUCKET}/many/"))
+
+
+def test_the_inline_budget_holds_the_worst_case_results(s3):
+    """Every part of an inline plan invalid, each item with max_errors issues of the longest message: the Map's
+    output and the item list still fit the budget, far below the 256 KB a state holds."""
+    for i in range(250):
+        put(s3, f"bad/{i:04d}.jsonl", "\n".join(["{" + "x" * 400] * 12) + "\n")
+    plan = json.loads(json.dumps(dv.list_parts(event(f"s3://{BUCKET}/bad/"))))
+    assert dv.inline_bytes(plan["items"]) <= dv.INLINE_BUDGET_BYTES
+    results = [dv.validate_part(item) for item in plan["items"]]
+    assert len(json.dumps(plan["items"])) + len(json.dumps(results)) <= dv.inline_bytes(plan["items"])
+
+
+def test_runs_of_one_execution_get_their_own_work_files(s3):
+    put(s3, "big/a.jsonl", "\n".join([GOOD] * 40000) + "\n")
+    locations = {dv.list_parts(fanned(f"s3://{BUCKET}/big/", **extra))["items_location"]["Key"]
+                 for extra in ({}, {"fragment": "Stack/Sft"}, {"fragment": "Stack/Dpo"})}
+    assert len(locations) == 3
+    again = dv.list_parts(fanned(f"s3://{BUCKET}/big/", fragment="Stack/Sft"))["items_location"]["Key"]
+    assert again in locations  # a redrive writes over its own list
+
+
+def test_a_fanned_out_item_reports_a_named_error_as_data_and_the_merge_raises_it(s3):
+    put(s3, "big/a.jsonl", "\n".join([GOOD] * 40000) + "\n")
+    plan = dv.list_parts(fanned(f"s3://{BUCKET}/big/", part_bytes=256 * 1024))
+    s3.delete_object(Bucket=BUCKET, Key="big/a.jsonl")  # gone since the listing
+    with pytest.raises(DatasetNotFound, match="big/a.jsonl"):
+        run_fanned_out(json.loads(json.dumps(plan)), s3)
+
+
+def test_a_missing_result_is_a_workflow_error_not_a_verdict(s3):
+    put(s3, "big/a.jsonl", "\n".join([GOOD] * 40000) + "\n")
+    plan = dv.list_parts(fanned(f"s3://{BUCKET}/big/", part_bytes=256 * 1024))
+    with pytest.raises(RuntimeError, match=rf"0 of {plan['item_count']} item results"):
+        dv.merge_parts({"plan": plan, "results": {"fanned_out": True}})

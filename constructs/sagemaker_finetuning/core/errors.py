@@ -151,3 +151,11 @@ class TrainingJobNameInUse(FineTuningInputError):
 ERROR_NAMES = sorted(
     cls.__name__ for cls in FineTuningInputError.__subclasses__()
 )
+
+
+def error_from_dict(data: dict[str, Any]) -> FineTuningInputError:
+    """The error :meth:`FineTuningInputError.to_dict` described (a Distributed Map item reports its
+    error as data, so the run still fails with the named error instead of the Map's own)."""
+    kinds = {cls.__name__: cls for cls in FineTuningInputError.__subclasses__()}
+    kind = kinds.get(str(data.get("error")), InvalidInput)
+    return kind(str(data.get("field", "")), data.get("received"), str(data.get("expected", "")))

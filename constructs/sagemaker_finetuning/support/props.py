@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Optional, Sequence
 
-from aws_cdk import Duration, RemovalPolicy, Token
+from aws_cdk import Duration, RemovalPolicy, Size, SizeRoundingBehavior, Token
 
 
 class InvalidProp(ValueError):
@@ -27,6 +27,9 @@ def describe(value: Any) -> str:
         return repr(value)
     if isinstance(value, Duration):
         return "an unresolved Duration" if value.is_unresolved() else f"Duration {value.to_human_string()}"
+    if isinstance(value, Size):
+        kib = value.to_kibibytes(rounding=SizeRoundingBehavior.NONE)
+        return "an unresolved Size" if Token.is_unresolved(kib) else f"Size {int(kib) if kib == int(kib) else kib} KiB"
     if isinstance(value, (str, int, float)):
         text = repr(value)
         text = text if len(text) <= 120 else text[:117] + "..."
@@ -139,6 +142,20 @@ def removal_policy(prop: str, value: Any) -> RemovalPolicy:
 
 def boolean(prop: str, value: Any) -> bool:
     return instance(prop, value, bool, "True or False")
+
+
+def size_bytes(prop: str, value: Any, *, low_mib: int, high_gib: int) -> int:
+    """A Size of whole mebibytes between ``low_mib`` MiB and ``high_gib`` GiB, in bytes."""
+    expected = f"an aws_cdk.Size of whole mebibytes between {low_mib} MiB and {high_gib} GiB (e.g. Size.gibibytes(5))"
+    if not isinstance(value, Size) or Token.is_unresolved(value.to_kibibytes(rounding=SizeRoundingBehavior.NONE)):
+        raise InvalidProp(prop, value, expected)
+    try:
+        mib = value.to_mebibytes(rounding=SizeRoundingBehavior.FAIL)
+    except Exception as exc:  # jsii raises a plain error for a fraction of a MiB
+        raise InvalidProp(prop, value, expected) from exc
+    if not low_mib <= mib <= high_gib * 1024:
+        raise InvalidProp(prop, value, expected)
+    return int(mib) * 1024 * 1024
 
 
 def integer(prop: str, value: Any, low: int, high: int) -> int:

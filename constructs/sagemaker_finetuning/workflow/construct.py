@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Sequence, Unpack
 
-from aws_cdk import ArnFormat, AspectPriority, Aspects, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, AspectPriority, Aspects, Duration, RemovalPolicy, Size, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
@@ -65,6 +65,10 @@ class FineTuningWorkflow(Construct):
     :param max_poll_interval: the interval doubles up to this. Default: 15 minutes.
     :param sweep_interval: how often running jobs of this stack whose execution ended are stopped
         (the safety net behind the abort clean-up). Default: 30 minutes.
+    :param dataset_fan_out_size: datasets larger than this (training and validation together) are validated
+        by a Distributed Map, 100 parts of 64 MiB at a time in child executions, instead of an inline Map
+        (10 at a time); so are datasets of so many objects that their part list would not fit a state's
+        payload. Default: 5 GiB.
     :param log_level: what the state machine logs. Default: ``ALL`` (every state transition).
     :param log_execution_data: also log each state's input and output (execution inputs, hyperparameters,
         S3 URIs, task tokens). Default: False — the execution history in Step Functions still has them,
@@ -101,6 +105,7 @@ class FineTuningWorkflow(Construct):
         min_poll_interval: Duration = Duration.minutes(1),
         max_poll_interval: Duration = Duration.minutes(15),
         sweep_interval: Duration = Duration.minutes(30),
+        dataset_fan_out_size: Size = Size.gibibytes(5),
         log_level: sfn.LogLevel = sfn.LogLevel.ALL,
         log_execution_data: bool = False,
         notification_topic: Optional[sns.ITopic] = None,
@@ -126,6 +131,8 @@ class FineTuningWorkflow(Construct):
         props.instance("log_retention", log_retention, logs.RetentionDays, "a logs.RetentionDays value")
         max_seconds, (lo, hi) = _check_times(max_runtime, pending_allowance, min_poll_interval, max_poll_interval)
         props.duration("sweep_interval", sweep_interval, unit="minutes", low=1, high=24 * 60)  # an EventBridge rate
+        #: Datasets above this many bytes are validated by the Distributed Map (``dataset_fan_out_size``).
+        self.dataset_fan_out_bytes = props.size_bytes("dataset_fan_out_size", dataset_fan_out_size, low_mib=1, high_gib=1024 * 1024)
         props.instance("log_level", log_level, sfn.LogLevel, "an sfn.LogLevel (ALL, ERROR, FATAL or OFF)")
         props.boolean("log_execution_data", log_execution_data)
         for i, judge in enumerate(judges):
@@ -157,7 +164,7 @@ class FineTuningWorkflow(Construct):
     # ------------------------------------------------------------------ wiring
     def _state_machine(self, timeout: Duration) -> list[iam.PolicyStatement]:
         """The workflow's own state machine: the run's states (those a FineTuningJob wraps), ending in Succeed / Fail."""
-        definition = build_definition(self, self.runtime, self.execution_role)
+        definition = build_definition(self, self.runtime, self.execution_role, fan_out_bytes=self.dataset_fan_out_bytes)
         definition.finish()
         self.state_machine = sfn.StateMachine(
             self, "StateMachine",
@@ -200,7 +207,9 @@ class FineTuningWorkflow(Construct):
                         "versions of the Steps and VerifyReward functions (CDK).",
                         resource_findings(self, [r for st in launch_statements for r in st.resources]
                                           + [f"{fn.function_arn}:*" for fn in (self.steps_function, self.verify_function)])),
+            Suppression("AwsSolutions-IAM5", WORK_READ_REASON, resource_findings(self, [self.runtime.work.object_arns()])),
         ])
+        suppress_distributed_map_policy(self.state_machine)
         suppress(self.sweeper_function, [
             Suppression("AwsSolutions-IAM5", "The sweeper reads the status of this state machine's executions only.",
                         resource_findings(self, [execution_arns])),
@@ -250,10 +259,11 @@ class FineTuningWorkflow(Construct):
 
     # ------------------------------------------------------------------ the run as a fragment
     def job(self, scope: Construct, id: str, *, input_path: str = "$", result_path: str = "$",
-            comment: Optional[str] = None) -> FineTuningJob:
+            comment: Optional[str] = None, dataset_fan_out: bool = True) -> FineTuningJob:
         """One fine-tuning run as a state-machine fragment for your own state machines (see :class:`FineTuningJob`):
         ``input_path`` holds the execution input JSON contract, ``result_path`` receives the output document."""
-        return FineTuningJob(scope, id, workflow=self, input_path=input_path, result_path=result_path, comment=comment)
+        return FineTuningJob(scope, id, workflow=self, input_path=input_path, result_path=result_path, comment=comment,
+                             dataset_fan_out=dataset_fan_out)
 
     def watch_embedding(self) -> None:
         """Find the state machines that embed this workflow's runs when the app is synthesized (once)."""
@@ -281,7 +291,8 @@ class FineTuningWorkflow(Construct):
             "with the stack's tag, Describe only of jobs carrying it); LambdaInvoke also grants the versions of the workflow's "
             "Steps and VerifyReward functions (CDK).",
             resource_findings(self, [job_arns] + [f"{fn.function_arn}:*" for fn in (self.steps_function, self.verify_function)]),
-        )])
+        ), Suppression("AwsSolutions-IAM5", WORK_READ_REASON, resource_findings(self, [self.runtime.work.object_arns()]))])
+        suppress_distributed_map_policy(machine)
 
     # ------------------------------------------------------------------ grants and metrics
     @property
@@ -315,6 +326,22 @@ class FineTuningWorkflow(Construct):
     def metric_started(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
         """Executions started. Default: sum over 5 minutes."""
         return self.state_machine.metric_started(**options)
+
+
+WORK_READ_REASON = ("The Distributed Map of a large dataset's validation reads its item list: any name under the workflow's "
+                    "own prefix of the output prefix.")
+
+
+def suppress_distributed_map_policy(machine: sfn.StateMachine) -> None:
+    """CDK's policy for a machine with a Distributed Map (start, describe, stop its own child executions and map runs)."""
+    policy = machine.node.try_find_child("DistributedMapPolicy")
+    if not isinstance(policy, iam.Policy):
+        return
+    document = Stack.of(machine).resolve(policy.document.to_json())
+    resources = [r for st in document["Statement"] for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])]
+    suppress(policy, [Suppression(
+        "AwsSolutions-IAM5", "CDK's Distributed Map policy: the machine starts, describes and stops its own child executions "
+        "(the dataset validation's map runs), whose names Step Functions chooses.", resource_findings(machine, resources))])
 
 
 def executions_of(machine: sfn.IStateMachine) -> str:

@@ -41,6 +41,20 @@ class Definition:
         self.processors = []
 
 
+class GrantingDistributedMap(sfn.DistributedMap):
+    """A Distributed Map that carries the IAM its ItemReader needs (CDK's own reader statements cover a
+    whole bucket named at synth; ours name the workflow's prefix). CDK adds the child-execution policy."""
+
+    def __init__(self, scope: Construct, id: str, *, statements: Sequence[iam.PolicyStatement], **kwargs: Any) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.statements = list(statements)
+
+    def _when_bound_to_graph(self, graph: sfn.StateGraph) -> None:
+        super()._when_bound_to_graph(graph)
+        for statement in self.statements:
+            graph.register_policy_statement(statement)
+
+
 class GrantingState(sfn.CustomState):
     """A raw ``Task`` state that carries its own IAM, as the aws-stepfunctions-tasks tasks do: when a
     state machine is built from it (directly, in a fragment, a ``Parallel`` or a ``Map``), its
@@ -62,9 +76,11 @@ class _Ends:
     failed: sfn.IChainable
 
 
-def build_definition(scope: Construct, runtime: Runtime, execution_role: iam.IRole, *, fragment: str = "") -> Definition:
+def build_definition(scope: Construct, runtime: Runtime, execution_role: iam.IRole, *, fragment: str = "",
+                     fan_out_bytes: Optional[int] = None) -> Definition:
     """The states, in ``scope``. ``fragment``: the run's identity inside an execution (a FineTuningJob's
-    path; empty for the workflow's own state machine, whose execution is one run), part of the job name."""
+    path; empty for the workflow's own state machine, whose execution is one run), part of the job name.
+    ``fan_out_bytes``: datasets above it are validated by a Distributed Map (None: always inline)."""
     stack = Stack.of(scope)
     ends = _ends(scope)
     step = _StepFactory(scope, runtime, ends)
@@ -77,7 +93,7 @@ def build_definition(scope: Construct, runtime: Runtime, execution_role: iam.IRo
                    "DescribeHubContent of the base model (or the source model package) and its recipe")
     datasets = step("CheckDatasets", "check_datasets", {"input.$": "$.input", "resolution.$": "$.resolution"}, "$.datasets",
                     "The datasets exist and their first records are in the technique's format (S3 reads, before any spend)")
-    validation = _dataset_validation(scope, runtime, step, ends)
+    validation = _dataset_validation(scope, runtime, step, ends, fragment, fan_out_bytes)
     plan_payload = {"input.$": "$.input", "resolution.$": "$.resolution", "execution_arn.$": "$$.Execution.Id",
                     "dataset_validation.$": "$.dataset_validation",
                     **({"fragment": fragment} if fragment else {})}
@@ -117,42 +133,81 @@ def build_definition(scope: Construct, runtime: Runtime, execution_role: iam.IRo
     )
     receive.next(validate).next(resolve).next(datasets).next(validation.start)
     validation.merge.next(plan).next(reward_check)
-    return Definition(receive, statements, [validation.processor])
+    return Definition(receive, statements, validation.processors)
 
 
 @dataclass(frozen=True)
 class _Validation:
     start: sfn.IChainable
     merge: sfn.TaskStateBase
-    processor: tuple[sfn.Map, sfn.IChainable]
+    processors: list[tuple[sfn.Map, sfn.IChainable]]
 
 
 #: Bytes of dataset one validation item (one Steps invocation) reads: a few seconds at 512 MB of Lambda memory.
 PART_BYTES = 64 * 1024 * 1024
 #: Items validated at once (inline Map).
 VALIDATION_CONCURRENCY = 10
+#: Items validated at once when the validation fans out (Distributed Map, STANDARD child executions).
+FAN_OUT_CONCURRENCY = 100
 
 
-def _dataset_validation(scope: Construct, runtime: Runtime, step: _StepFactory, ends: _Ends) -> _Validation:
+def _dataset_validation(scope: Construct, runtime: Runtime, step: _StepFactory, ends: _Ends, fragment: str,
+                        fan_out_bytes: Optional[int]) -> _Validation:
     """Whole-dataset validation before any spend: plan parts (objects, byte ranges) -> validate them in a Map ->
-    merge the verdict (``DatasetInvalid`` names object key and line). ``validate_dataset`` = off plans no part."""
-    plan_parts = step("ListDatasetParts", "list_dataset_parts", {"input.$": "$.input", "resolution.$": "$.resolution",
-                                                                 "part_bytes": PART_BYTES}, "$.dataset_plan",
+    merge the verdict (``DatasetInvalid`` names object key and line). ``validate_dataset`` = off plans no part.
+    Large datasets (``fan_out_bytes``) fan out: the items go to S3 and a Distributed Map validates them."""
+    payload: dict[str, Any] = {"input.$": "$.input", "resolution.$": "$.resolution", "part_bytes": PART_BYTES}
+    if fan_out_bytes is not None:
+        payload.update(fan_out_bytes=fan_out_bytes, execution_arn=sfn.JsonPath.execution_id,
+                       work={"bucket": runtime.work.bucket.bucket_name, "prefix": runtime.work.prefix}, **({"fragment": fragment} if fragment else {}))
+    plan_parts = step("ListDatasetParts", "list_dataset_parts", payload, "$.dataset_plan",
                       "Lists every object of the datasets and splits them into byte ranges (validate_dataset)")
     item = POLICIES.steps_lambda.apply(tasks.LambdaInvoke(
         scope, "ValidateDatasetPart", lambda_function=runtime.steps, payload_response_only=True,  # the item is the payload
         comment="Checks every record of a part in the technique's format",
     ))
+    selector = {"step": "validate_dataset_part", "item.$": "$$.Map.Item.Value"}
     parts = sfn.Map(scope, "ValidateDatasetParts", items_path="$.dataset_plan.items", max_concurrency=VALIDATION_CONCURRENCY,
-                    item_selector={"step": "validate_dataset_part", "item.$": "$$.Map.Item.Value"}, result_path="$.dataset_results",
+                    item_selector=selector, result_path="$.dataset_results",
                     comment="Validates the parts in parallel (constant memory per part)")
-    parts.add_catch(ends.rejected, errors=list(INPUT_ERRORS), result_path="$.error")
-    parts.add_catch(ends.failed, errors=list(ALL_ERRORS), result_path="$.error")
     merge = step("MergeDatasetValidation", "merge_dataset_parts", {"plan.$": "$.dataset_plan", "results.$": "$.dataset_results"},
                  "$.dataset_validation", "The verdict: records, text size, the first errors with object key and line")
-    plan_parts.next(parts)
+    parts.add_catch(ends.rejected, errors=list(INPUT_ERRORS), result_path="$.error")
+    parts.add_catch(ends.failed, errors=list(ALL_ERRORS), result_path="$.error")
     parts.next(merge)
-    return _Validation(start=plan_parts, merge=merge, processor=(parts, item))
+    maps: list[tuple[sfn.Map, sfn.IChainable]] = [(parts, item)]
+    if fan_out_bytes is None:
+        plan_parts.next(parts)
+    else:
+        plan_parts.next(_fan_out_choice(scope, runtime, ends, parts, merge, maps))
+    return _Validation(start=plan_parts, merge=merge, processors=maps)
+
+
+def _fan_out_choice(scope: Construct, runtime: Runtime, ends: _Ends, parts: sfn.Map, merge: sfn.TaskStateBase,
+                    maps: list[tuple[sfn.Map, sfn.IChainable]]) -> sfn.Choice:
+    """ListDatasetParts put the items in S3 -> a Distributed Map (child executions, each writing its result to S3;
+    MergeDatasetValidation reads them); else the inline Map."""
+    item = POLICIES.steps_lambda.apply(tasks.LambdaInvoke(
+        scope, "ValidateDatasetPartAtScale", lambda_function=runtime.steps, payload_response_only=True,
+        comment="Checks every record of a part and writes the result to S3",
+    ))
+    at_scale = GrantingDistributedMap(
+        scope, "ValidateDatasetPartsAtScale", statements=runtime.work.read_statements(),
+        item_reader=sfn.S3JsonItemReader(bucket_name_path=sfn.JsonPath.string_at("$.dataset_plan.items_location.Bucket"),
+                                         key=sfn.JsonPath.string_at("$.dataset_plan.items_location.Key")),
+        item_selector={"step": "validate_dataset_part", "item.$": "$$.Map.Item.Value"},
+        max_concurrency=FAN_OUT_CONCURRENCY,  # no tolerated failure (the service default)
+        map_execution_type=sfn.StateMachineType.STANDARD,  # each child's history inspectable (and what the emulator runs)
+        result_selector={"fanned_out": True}, result_path="$.dataset_results",
+        comment="Validates the parts of a large dataset, 100 at a time (child executions)",
+    )
+    # Named input errors of an item come back as data (MergeDatasetValidation raises them); what fails here is the platform.
+    at_scale.add_catch(ends.failed, errors=list(ALL_ERRORS), result_path="$.error")
+    maps.append((at_scale, item))
+    at_scale.next(merge)
+    return (sfn.Choice(scope, "FanOutDatasetValidation?")
+            .when(sfn.Condition.is_present("$.dataset_plan.items_location"), at_scale)
+            .otherwise(parts))
 
 
 def _ends(scope: Construct) -> _Ends:

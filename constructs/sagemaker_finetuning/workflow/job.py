@@ -50,6 +50,10 @@ class FineTuningJob(sfn.StateMachineFragment):
     :param input_path: where the run's input (the execution input JSON contract) is. Default: ``$``.
     :param result_path: where its output document goes. Default: ``$`` (replaces the state's input).
     :param comment: the Parallel state's comment. Default: a description of the run.
+    :param dataset_fan_out: validate datasets above the workflow's ``dataset_fan_out_size`` with a Distributed
+        Map (child executions of your state machine; CDK grants it to start them). False keeps validation
+        inline (up to about 1,500 parts of 64 MiB), e.g. when the job sits inside your own inline ``Map``.
+        Default: True.
 
     Errors (``add_catch``): the workflow's named input errors (``InvalidInput``, ``ModelNotFound`` ...,
     nothing launched), ``TrainingJobFailed``, ``TrainingJobStopped``, and the AWS error names of a
@@ -59,7 +63,7 @@ class FineTuningJob(sfn.StateMachineFragment):
     """
 
     def __init__(self, scope: Construct, id: str, *, workflow: FineTuningWorkflow, input_path: str = "$",
-                 result_path: str = "$", comment: Optional[str] = None) -> None:
+                 result_path: str = "$", comment: Optional[str] = None, dataset_fan_out: bool = True) -> None:
         from sagemaker_finetuning.workflow.construct import FineTuningWorkflow
 
         props.instance("workflow", workflow, FineTuningWorkflow, "a FineTuningWorkflow (ServerlessFineTuning(...).workflow)")
@@ -71,7 +75,9 @@ class FineTuningJob(sfn.StateMachineFragment):
         props.string("comment", comment, optional=True)
         super().__init__(scope, id)
         self.workflow = workflow
-        body = build_definition(self, workflow.runtime, workflow.execution_role, fragment=self.node.path)
+        props.boolean("dataset_fan_out", dataset_fan_out)
+        body = build_definition(self, workflow.runtime, workflow.execution_role, fragment=self.node.path,
+                                fan_out_bytes=workflow.dataset_fan_out_bytes if dataset_fan_out else None)
         self.run = _RunState(
             self, "Run", input_path=input_path, result_path=result_path, result_selector=OUTPUT_SELECTOR,
             comment=comment or "SageMaker AI serverless fine-tuning run: validate, launch, track (errors are catchable)",

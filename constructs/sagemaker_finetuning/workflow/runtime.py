@@ -13,6 +13,7 @@ from typing import Any, Mapping, Optional, Sequence
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
@@ -46,6 +47,30 @@ class RuntimeProps:
     removal_policy: RemovalPolicy
 
 
+#: Under the output prefix: the workflow's own transient files (Distributed Map item lists and results),
+#: deleted when the validation verdict is read.
+WORK_DIR = "dataset-validation/"
+
+
+@dataclass(frozen=True)
+class WorkArea:
+    """Where the workflow keeps its transient files: the fanned-out dataset validation's items and results."""
+
+    bucket: s3.IBucket
+    prefix: str
+    key: Optional[kms.IKey]
+
+    def object_arns(self) -> str:
+        return self.bucket.arn_for_objects(f"{self.prefix}*")
+
+    def read_statements(self) -> list[iam.PolicyStatement]:
+        """What a state machine needs to read the item lists (the Distributed Map's ItemReader)."""
+        statements = [iam.PolicyStatement(sid="ReadDatasetValidationItems", actions=["s3:GetObject"], resources=[self.object_arns()])]
+        if self.key is not None:
+            statements.append(iam.PolicyStatement(sid="DecryptDatasetValidationItems", actions=["kms:Decrypt"], resources=[self.key.key_arn]))
+        return statements
+
+
 @dataclass(frozen=True)
 class Runtime:
     table: dynamodb.Table
@@ -57,6 +82,7 @@ class Runtime:
     sweeper: lambda_.Function
     #: Clean-up events that could not be delivered or handled (EventBridge DLQ and Lambda on-failure).
     dead_letters: sqs.Queue
+    work: WorkArea
 
 
 def define_runtime(scope: Construct, p: RuntimeProps) -> Runtime:
@@ -88,8 +114,10 @@ def define_runtime(scope: Construct, p: RuntimeProps) -> Runtime:
         sweeper=_function(scope, "Sweeper", "sweep", env, "Stops running training jobs of this stack whose execution ended", p,
                           timeout=Duration.minutes(5)),
         dead_letters=_dead_letters(scope),
+        work=WorkArea(p.locations.bucket, f"{p.locations.output_prefix}{WORK_DIR}", p.locations.encryption_key),
     )
     _grant_steps(stack, runtime.steps, p)
+    _grant_work(runtime.steps, runtime.work)
     _grant_verify(runtime.verify, p)
     table.grant(runtime.steps, "dynamodb:PutItem")  # TrackTrainingJob marks an ended job's waiter item
     table.grant(runtime.job_events, "dynamodb:GetItem", "dynamodb:DeleteItem")
@@ -169,6 +197,17 @@ def _grant_steps(stack: Stack, fn: lambda_.Function, p: RuntimeProps) -> None:
         "recipes in the regional JumpStart bucket; continued customization reads versioned packages of the stack's group; "
         "job tags are read only on jobs carrying this stack's tag (IAM condition): wildcards on exactly those.",
         resource_findings(fn, [r for st in statements for r in st.resources]),
+    )])
+
+
+def _grant_work(fn: lambda_.Function, work: WorkArea) -> None:
+    """ListDatasetParts writes the item list, each item its result, MergeDatasetValidation reads and deletes them."""
+    fn.add_to_role_policy(iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject", "s3:DeleteObject"], resources=[work.object_arns()]))
+    if work.key is not None:
+        work.key.grant(fn, "kms:Decrypt", "kms:GenerateDataKey")
+    suppress(fn, [Suppression(
+        "AwsSolutions-IAM5", "The workflow's transient dataset-validation files: any name under its own prefix of the output prefix.",
+        resource_findings(fn, [work.object_arns()]),
     )])
 
 
