@@ -456,6 +456,12 @@ def _sdk_environment(session: boto3.Session) -> Iterator[None]:
                     os.environ[key] = value
 
 
+#: Public names of the pieces above, for the oracles built on this one (``tests/sdk_eval_oracle.py``).
+AwsError = _AwsError
+sdk_environment = _sdk_environment
+streaming_body = _body
+
+
 def _trainer(intent: Intent, sm_session: Any) -> Any:
     from sagemaker.core.training.configs import StoppingCondition
     from sagemaker.train.common import TrainingType

@@ -14,6 +14,8 @@ GET      /moto-api/finetune/jobs               snapshot of every simulated train
 GET      /moto-api/finetune/jobs/<name>        one job (DescribeTrainingJob shape, ISO dates)
 POST     /moto-api/finetune/jobs/<name>/outcome  force {"outcome": "Completed"|"Failed", "failure_reason"}
 POST     /moto-api/finetune/jobs/<name>/events   {"suppress": true|false} drop the job's state-change events
+POST     /moto-api/finetune/jobs/<name>/metrics  {"metrics": {"accuracy": 0.8} | "accuracy=0.8" | null} the
+                                               metrics evaluation job <name> writes (over its tags)
 POST     /moto-api/finetune/clock/advance      {"seconds": N, "job_name"?} move simulated time forward
 DELETE   /moto-api/finetune/hub/models/<id>    remove a model from SageMakerPublicHub (until restored or reset)
 PUT      /moto-api/finetune/hub/models/<id>    restore it
@@ -167,11 +169,19 @@ def handle(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, st
 
 
 def _extension_route(parts: list[str], method: str, body: dict[str, Any]) -> tuple[int, dict[str, str], str] | None:
-    """The public-hub, Bedrock and MLflow routes (None: not one of them)."""
+    """The public-hub, Bedrock, MLflow and evaluation-metrics routes (None: not one of them)."""
     from urllib.parse import unquote
 
-    from sagemaker_finetuning_emulator import patch_bedrock, patch_sagemaker_hub, patch_sagemaker_mlflow
+    from sagemaker_finetuning_emulator import patch_bedrock, patch_sagemaker_hub, patch_sagemaker_jobs, patch_sagemaker_mlflow
 
+    if len(parts) == 3 and parts[0] == "jobs" and parts[2] == "metrics" and method == "POST":
+        metrics = body.get("metrics")
+        if isinstance(metrics, str):
+            metrics = patch_sagemaker_jobs.parse_metrics(metrics)
+        if metrics is not None and not isinstance(metrics, dict):
+            return _fail(400, "metrics must be an object {name: number}, a 'name=value ...' string or null")
+        patch_sagemaker_jobs.set_metric_override(parts[1], metrics)
+        return _ok({"job": parts[1], "metrics": metrics})
     if parts[:2] == ["hub", "removed"] and method == "GET":
         return _ok({"removed": patch_sagemaker_hub.removed_public_models()})
     removable = {"hub": (patch_sagemaker_hub.remove_public_model, patch_sagemaker_hub.restore_public_model),
@@ -207,6 +217,8 @@ def _job_view(job: Any) -> dict[str, Any]:
         "EventsSuppressed": bool(override and override.suppress_events),
         "SuppressedEventCount": job.suppressed_events,
     }
+    if job.evaluation:
+        view["Simulation"]["Evaluation"] = {"Kind": job.evaluation, "Metrics": job.metrics, "ResultUris": list(job.result_uris)}
     return json.loads(json.dumps(view, default=_json_default))
 
 
@@ -302,6 +314,11 @@ class EmulatorControl:
 
     def suppress_events(self, job_name: str, suppress: bool = True) -> dict[str, Any]:
         return self._call("POST", f"jobs/{job_name}/events", {"suppress": suppress})
+
+    def set_metrics(self, job_name: str, metrics: dict[str, float] | str | None) -> dict[str, Any]:
+        """The metrics evaluation job ``job_name`` writes when it completes (wins over its ``sim:metrics`` /
+        ``sim:base-metrics`` tags; may precede the job); ``None`` clears."""
+        return self._call("POST", f"jobs/{job_name}/metrics", {"metrics": metrics})
 
     def fire_schedule(self, rule_name: str, account: str | None = None, region: str | None = None) -> dict[str, Any]:
         """Run the schedule rule ``rule_name`` once now (its targets get a ``Scheduled Event``)."""

@@ -14,17 +14,28 @@ job through ``InProgress`` (Starting -> Downloading -> Training -> Uploading) to
 (model package registered in the ModelPackageConfig group), ``Failed`` or ``Stopped`` and puts a
 "SageMaker Training Job State Change" event on the default bus at every (secondary) status change.
 
+Evaluation jobs (``ServerlessJobConfig.JobType=Evaluation``) progress the same way, but register
+no model package: on completion they write their results under ``S3OutputPath`` with SDK v3's layout
+(``results_<time>.json`` for benchmark / custom-scorer jobs, ``inference_output.jsonl`` for an
+inference-only job, ``bedrock_llm_judge_results.json`` plus a per-example ``..._output.jsonl`` for
+an LLM-as-judge job, which first checks that its ``inference_data_s3_path`` exists). Metric values
+come from the control API, the tags ``sim:metrics`` / ``sim:base-metrics`` or a hash of the job name.
+
 Simulation controls: global duration (``FINETUNE_SIM_JOB_SECONDS``, control API ``/sim``), per
 job tags ``sim:duration-seconds``, ``sim:outcome`` (Completed|Failed), ``sim:failure-reason``,
-and the control API (forced outcome, event suppression, clock advance).
+``sim:metrics``, ``sim:base-metrics`` and the control API (forced outcome, event suppression, clock
+advance, evaluation metrics).
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as _dt
+import hashlib
 import json
+import math
 import re
+import statistics
 import threading
 import time
 import uuid
@@ -74,6 +85,11 @@ _patching.require("moto.sagemaker.responses:SageMakerResponse.describe_training_
 _patching.require("moto.events.models:events_backends")
 _patching.require("moto.events.models:EventsBackend.put_events", "events")
 _patching.require("moto.s3.models:s3_backends")
+_patching.require(
+    "moto.sagemaker.models:SageMakerModelBackend.update_model_package",
+    "model_package_arn", "model_approval_status", "approval_description", "customer_metadata_properties",
+    "customer_metadata_properties_to_remove", "additional_inference_specifications_to_add",
+)
 
 DETAIL_TYPE = "SageMaker Training Job State Change"
 TERMINAL = TERMINAL_JOB_STATUSES
@@ -84,6 +100,13 @@ PHASES = (
     ("Downloading", 0.15, "Downloading the input data"),
     ("Training", 0.25, "Training the model"),
     ("Uploading", 0.85, "Uploading the trained model"),
+)
+#: The same phases for an evaluation job (JobType=Evaluation): "Training" is the evaluation itself.
+EVALUATION_PHASES = (
+    ("Starting", 0.0, "Starting the serverless evaluation job"),
+    ("Downloading", 0.15, "Downloading the evaluation data"),
+    ("Training", 0.25, "Evaluating the model"),
+    ("Uploading", 0.85, "Uploading the evaluation results"),
 )
 _FAIL_AT = 0.55  # a job whose outcome is Failed fails this far into its duration (during Training)
 _STOP_FRACTION = 0.1  # Stopping lasts this fraction of the duration (between 0.2 s and 1 s)
@@ -201,8 +224,8 @@ def semantic_errors(backend: Any, params: dict[str, Any]) -> tuple[list[str], di
                 recipe, problem = _pick_recipe(base, sjc)
                 if problem:
                     errors.append(problem)
-        if sjc.get("JobType") == "Evaluation" and not sjc.get("EvaluationType"):
-            errors.append(f"{SIMULATED}: ServerlessJobConfig.EvaluationType is required when JobType is Evaluation.")
+        if sjc.get("JobType") == "Evaluation":
+            errors += _evaluation_request_errors(params)
         evaluator = sjc.get("EvaluatorArn")
         if evaluator and ":hub-content/" in evaluator:
             if patch_sagemaker_hub.content_from_arn(backend, evaluator) is None:
@@ -251,6 +274,281 @@ def _int(value: Any, default: int) -> int:
         return default
 
 
+# -- evaluation jobs (JobType=Evaluation) --------------------------------------------------------
+
+#: Tags that set an evaluation job's metrics: space-separated ``name=value`` pairs (tag values cannot
+#: hold JSON). ``sim:base-metrics`` applies to a job that evaluates a base model (no
+#: ``ModelPackageConfig.SourceModelPackageArn``) and wins there over ``sim:metrics``.
+METRICS_TAG = "sim:metrics"
+BASE_METRICS_TAG = "sim:base-metrics"
+#: LLM-as-judge metrics of a judging job whose ``llmaj_metrics`` hyperparameter names none.
+DEFAULT_JUDGE_METRICS = ("Correctness", "Helpfulness")
+#: The metric of each benchmark whose metric is not accuracy (SDK v3 ``_BENCHMARK_CONFIG``).
+_BENCHMARK_METRICS = {"math": ("exact_match",), "strong_reject": ("deflection",)}
+#: The (SIMULATED) metric a custom-scorer evaluation reports when no tag names one.
+CUSTOM_SCORER_METRIC = "aggregate_reward_score"
+_metrics_lock = threading.Lock()
+#: Metrics set through the control API, by job name (win over tags). Cleared on reset.
+_METRIC_OVERRIDES: dict[str, dict[str, float]] = {}
+
+
+def evaluation_kind(request: dict[str, Any]) -> str | None:
+    """``benchmark``, ``custom_scorer``, ``inference`` (task=inference_only), ``llmaj``; None: not an evaluation."""
+    sjc = request.get("ServerlessJobConfig") or {}
+    if sjc.get("JobType") != "Evaluation":
+        return None
+    if sjc.get("EvaluationType") == "LLMAJEvaluation":
+        return "llmaj"
+    if (request.get("HyperParameters") or {}).get("task") == "inference_only":
+        return "inference"
+    return "custom_scorer" if sjc.get("EvaluationType") == "CustomScorerEvaluation" else "benchmark"
+
+
+def _evaluation_phases(request: dict[str, Any]) -> tuple[tuple[str, float, str], ...]:
+    hp = request.get("HyperParameters") or {}
+    doing = {
+        "inference": "Generating the model's responses (task=inference_only)",
+        "llmaj": f"Judging the model's responses with {hp.get('judge_model_id') or 'the judge model'}",
+        "custom_scorer": "Scoring the model's responses with the custom scorer",
+    }.get(evaluation_kind(request) or "", f"Evaluating the model on benchmark {hp.get('task') or '(none)'}")
+    return (*EVALUATION_PHASES[:2], ("Training", EVALUATION_PHASES[2][1], doing), *EVALUATION_PHASES[3:])
+
+
+def parse_metrics(text: str) -> dict[str, float]:
+    """``"accuracy=0.82 exact_match=0.5"`` -> ``{"accuracy": 0.82, "exact_match": 0.5}``; ValueError if malformed."""
+    metrics: dict[str, float] = {}
+    for pair in (text or "").split():
+        name, sep, value = pair.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not sep or not name or not math.isfinite(number):
+            raise ValueError(f"{pair!r} is not name=number")
+        metrics[name] = number
+    return metrics
+
+
+def simulated_metric_value(job_name: str, metric: str, low: float = 0.5, high: float = 0.9) -> float:
+    """The deterministic default of ``metric`` for ``job_name``: a hash of both mapped into [low, high]."""
+    digest = hashlib.sha256(f"{job_name}/{metric}".encode()).digest()
+    return round(low + (high - low) * int.from_bytes(digest[:4], "big") / 0xFFFFFFFF, 4)
+
+
+def evaluates_base_model(request: dict[str, Any]) -> bool:
+    """An evaluation job without ``ModelPackageConfig.SourceModelPackageArn`` evaluates the base model."""
+    return not (request.get("ModelPackageConfig") or {}).get("SourceModelPackageArn")
+
+
+def _judge_metric_names(hp: dict[str, Any]) -> tuple[str, ...]:
+    raw = hp.get("llmaj_metrics") or ""
+    try:
+        names = json.loads(raw) if raw else []
+    except ValueError:
+        names = re.split(r"[,\s]+", raw)
+    names = names if isinstance(names, list) else [names]
+    bare = (str(n)[8:] if str(n).lower().startswith("builtin.") else str(n) for n in names)
+    return tuple(dict.fromkeys(n for n in bare if n)) or DEFAULT_JUDGE_METRICS
+
+
+def default_metric_names(request: dict[str, Any]) -> tuple[str, ...]:
+    """The metrics an evaluation job reports when neither a tag nor the control API sets them."""
+    kind = evaluation_kind(request)
+    hp = request.get("HyperParameters") or {}
+    if kind == "llmaj":
+        return _judge_metric_names(hp)
+    if kind == "custom_scorer":
+        return (CUSTOM_SCORER_METRIC,)
+    if kind == "benchmark":
+        named = hp.get("evaluation_metric") or hp.get("metric")
+        if named and named != "all":
+            return (str(named),)
+        return _BENCHMARK_METRICS.get(str(hp.get("task")), ("accuracy",))
+    return ()
+
+
+def tag_metrics(request: dict[str, Any]) -> dict[str, float] | None:
+    """The metrics the job's ``sim:base-metrics`` (base-model job) or ``sim:metrics`` tag sets, if any."""
+    tags = _tags(request)
+    if evaluates_base_model(request) and tags.get(BASE_METRICS_TAG):
+        return parse_metrics(tags[BASE_METRICS_TAG])
+    return parse_metrics(tags[METRICS_TAG]) if tags.get(METRICS_TAG) else None
+
+
+def set_metric_override(job_name: str, metrics: dict[str, float] | None) -> None:
+    """Control API: the metrics job ``job_name`` writes when it completes (None: back to tags/defaults)."""
+    with _metrics_lock:
+        if metrics is None:
+            _METRIC_OVERRIDES.pop(job_name, None)
+        else:
+            _METRIC_OVERRIDES[job_name] = {str(k): float(v) for k, v in metrics.items()}
+
+
+def evaluation_metrics(job_name: str, request: dict[str, Any]) -> dict[str, float]:
+    """Control API override > tag > deterministic defaults."""
+    with _metrics_lock:
+        override = _METRIC_OVERRIDES.get(job_name)
+    if override is not None:
+        return dict(override)
+    tagged = tag_metrics(request)
+    if tagged is not None:
+        return tagged
+    return {m: simulated_metric_value(job_name, m) for m in default_metric_names(request)}
+
+
+def _evaluation_request_errors(params: dict[str, Any]) -> list[str]:
+    errors: list[str] = []
+    if not params["ServerlessJobConfig"].get("EvaluationType"):
+        errors.append(f"{SIMULATED}: ServerlessJobConfig.EvaluationType is required when JobType is Evaluation.")
+    if not (params.get("ModelPackageConfig") or {}).get("ModelPackageGroupArn") and not (
+        params.get("MlflowConfig") or {}
+    ).get("MlflowExperimentName"):
+        errors.append("MlflowExperimentName is required when ModelPackageGroupArn is not provided")
+    tags = _tags(params)
+    for tag in (METRICS_TAG, BASE_METRICS_TAG):
+        try:
+            parse_metrics(tags.get(tag) or "")
+        except ValueError as exc:
+            errors.append(
+                f"{SIMULATED}: tag {tag} must hold space-separated name=value pairs with numeric values, "
+                f"e.g. 'accuracy=0.82 exact_match=0.5' ({exc})."
+            )
+    return errors
+
+
+def _with_stderr(job_name: str, metrics: dict[str, float]) -> dict[str, float]:
+    """Each metric followed by a SIMULATED ``<name>_stderr`` (unless given or itself a stderr)."""
+    out: dict[str, float] = {}
+    for name, value in metrics.items():
+        out[name] = value
+        if "stderr" not in name.lower() and f"{name}_stderr" not in metrics:
+            out[f"{name}_stderr"] = simulated_metric_value(job_name, f"{name}_stderr", 0.005, 0.03)
+    return out
+
+
+def results_document(job_name: str, request: dict[str, Any], metrics: dict[str, float], model: Any) -> dict[str, Any]:
+    """The ``results_<time>.json`` of a benchmark or custom-scorer job (SDK v3 reads ``results``)."""
+    hp = request.get("HyperParameters") or {}
+    body = _with_stderr(job_name, metrics)
+    if evaluation_kind(request) == "custom_scorer":
+        task, strategy = hp.get("task") or "gen_qa", hp.get("strategy") or "gen_qa"
+        results = {f"custom|{task}_{strategy}|0": body}
+    else:
+        results = {"all": body}
+    return {
+        "config_general": {
+            "note": f"{SIMULATED} evaluation results written by the offline emulator",
+            "job_name": job_name,
+            "evaluation_type": (request.get("ServerlessJobConfig") or {}).get("EvaluationType"),
+            "task": hp.get("task"),
+            "strategy": hp.get("strategy"),
+            "model": model,
+            "source_model_package_arn": (request.get("ModelPackageConfig") or {}).get("SourceModelPackageArn"),
+        },
+        "results": results,
+    }
+
+
+def inference_records(job_name: str, prompts: list[str]) -> list[dict[str, Any]]:
+    """``inference_output.jsonl`` lines, as SDK v3's inference-only benchmark writes them."""
+    return [
+        {
+            "prompt": str([{"role": "user", "content": prompt}]),
+            "modelResponses": [
+                {"response": json.dumps([f"{SIMULATED} response {i + 1} of {job_name}"]), "modelIdentifier": "model"}
+            ],
+        }
+        for i, prompt in enumerate(prompts)
+    ]
+
+
+def _spread(score: float, n: int) -> list[float]:
+    """``n`` per-example scores whose mean is ``score`` (pairs score+d / score-d, d <= 0.1, inside [0, 1])."""
+    delta = min(0.1, score, 1.0 - score) if 0.0 <= score <= 1.0 else 0.0
+    return [round(score if (n % 2 and i == n - 1) else score + (delta if i % 2 == 0 else -delta), 4) for i in range(n)]
+
+
+def bedrock_job_names(job_arn: str) -> tuple[str, str]:
+    """SIMULATED (name, id) of the Bedrock evaluation job behind an LLMAJEvaluation job."""
+    digest = hashlib.sha256(job_arn.encode()).hexdigest()
+    return f"bedrock-llmaj-{digest[:12]}", digest[12:24]
+
+
+def judge_documents(
+    bedrock_job: str, judge_model: str, metrics: dict[str, float], records: list[dict[str, Any]]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``bedrock_llm_judge_results.json`` and the per-example ``..._output.jsonl`` lines of a judging job."""
+    n = len(records)
+    scores = {m: _spread(v, n) for m, v in metrics.items()}
+    results = {}
+    for metric, value in metrics.items():
+        passed = sum(1 for s in scores[metric] if s >= 0.5)
+        results[metric] = {
+            "score": value,
+            "std_deviation": round(statistics.pstdev(scores[metric]), 4) if n else 0.0,
+            "total_evaluations": n,
+            "passed": passed,
+            "failed": n - passed,
+        }
+    explanation = f"{SIMULATED}: score chosen by the offline emulator, no judge model was called"
+    lines = [
+        {
+            "inputRecord": {"prompt": record.get("prompt", "")},
+            "modelResponses": record.get("modelResponses") or [],
+            "automatedEvaluationResult": {
+                "scores": [
+                    {
+                        "metricName": metric,
+                        "result": scores[metric][i],
+                        "evaluatorDetails": [{"modelIdentifier": judge_model, "explanation": explanation}],
+                    }
+                    for metric in metrics
+                ]
+            },
+        }
+        for i, record in enumerate(records)
+    ]
+    return {"job_name": bedrock_job, "results": results}, lines
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.partition("://")[2].partition("/")
+    return bucket, key
+
+
+def _prompt_of(record: Any) -> str | None:
+    if not isinstance(record, dict):
+        return None
+    for key in ("prompt", "query", "question", "input"):
+        if isinstance(record.get(key), str):
+            return record[key]
+    for message in record.get("messages") or []:
+        if isinstance(message, dict) and message.get("role") == "user" and isinstance(message.get("content"), str):
+            return message["content"]
+    return None
+
+
+def _prompts_under(s3: Any, uri: str, limit: int) -> list[str]:
+    """Up to ``limit`` prompts from the JSON lines under ``uri`` in the emulated S3."""
+    bucket, prefix = _split_s3(uri)
+    prompts: list[str] = []
+    try:
+        keys = s3.get_bucket(bucket).keys
+        for name in sorted(k for k in list(keys.keys()) if k.startswith(prefix)):
+            for line in bytes(keys[name].value).decode(errors="replace").splitlines():
+                try:
+                    prompt = _prompt_of(json.loads(line))
+                except ValueError:
+                    continue
+                if prompt is not None:
+                    prompts.append(prompt)
+                if len(prompts) >= limit:
+                    return prompts
+    except Exception:  # noqa: BLE001 - no bucket, unreadable object: synthetic prompts instead
+        return prompts
+    return prompts
+
+
 class SimJob:
     """One simulated training job. All mutation happens under ``self.lock``."""
 
@@ -274,6 +572,11 @@ class SimJob:
             self.duration = float(RUNTIME.settings.job_seconds)
         self.duration = max(self.duration, 0.05)
         self.max_epoch = _int((request.get("HyperParameters") or {}).get("max_epochs"), 1)
+        self.evaluation = evaluation_kind(request)
+        self.phases = _evaluation_phases(request) if self.evaluation else PHASES
+        #: Evaluation jobs: the metrics written and the S3 URIs of the result files (once Completed).
+        self.metrics: dict[str, float] | None = None
+        self.result_uris: list[str] = []
         self.elapsed = 0.0
         self.creation_time = _now()
         self.last_modified_time = self.creation_time
@@ -294,7 +597,7 @@ class SimJob:
                 "MlflowRunId": uuid.uuid4().hex,
             }
         self.suppressed_events = 0
-        self._open_transition("Starting", PHASES[0][2])
+        self._open_transition("Starting", self.phases[0][2])
         self._sync_fake()
 
     # -- bookkeeping ------------------------------------------------------------------------
@@ -400,7 +703,7 @@ class SimJob:
                     snapshots.append(self.describe())
                 return snapshots
             fraction = self.elapsed / self.duration
-            for _ in range(len(PHASES) + 2):
+            for _ in range(len(self.phases) + 2):
                 changed = self._step(fraction)
                 if changed:
                     snapshots.append(self.describe())
@@ -412,33 +715,35 @@ class SimJob:
     def _step(self, fraction: float) -> bool:
         """Apply at most one status change. Returns True when something changed."""
         outcome, reason = self._outcome()
-        if self.secondary == "Starting" and fraction >= PHASES[1][1]:
-            self._open_transition("Downloading", PHASES[1][2])
+        phases = self.phases
+        failure = reason or f"AlgorithmError: simulated {'evaluation' if self.evaluation else 'training'} failure (sim:outcome=Failed)"
+        if self.secondary == "Starting" and fraction >= phases[1][1]:
+            self._open_transition("Downloading", phases[1][2])
             self.training_start_time = _now()
-            problem = self._check_inputs()
+            problem = self._check_inputs() or (self._check_evaluation_inputs() if self.evaluation else None)
             if problem:
                 self._fail(problem)
             return True
-        if self.secondary == "Downloading" and fraction >= PHASES[2][1]:
-            self._open_transition("Training", PHASES[2][2])
+        if self.secondary == "Downloading" and fraction >= phases[2][1]:
+            self._open_transition("Training", phases[2][2])
             self._progress(0.0)
             return True
         if self.secondary == "Training":
-            self._progress((fraction - PHASES[2][1]) / (PHASES[3][1] - PHASES[2][1]))
+            self._progress((fraction - phases[2][1]) / (phases[3][1] - phases[2][1]))
             if outcome == "Failed" and fraction >= _FAIL_AT:
-                self._fail(reason or "AlgorithmError: simulated training failure (sim:outcome=Failed)")
+                self._fail(failure)
                 return True
-            if fraction >= PHASES[3][1]:
+            if fraction >= phases[3][1]:
                 self._progress(1.0)
-                self._open_transition("Uploading", PHASES[3][2])
+                self._open_transition("Uploading", phases[3][2])
                 return True
             return False
         if self.secondary == "Uploading":
             if outcome == "Failed":
-                self._fail(reason or "AlgorithmError: simulated training failure (sim:outcome=Failed)")
+                self._fail(failure)
                 return True
             if fraction >= 1.0:
-                problem = self._publish_outputs()
+                problem = self._publish_evaluation() if self.evaluation else self._publish_outputs()
                 if problem:
                     self._fail(problem)
                 else:
@@ -447,6 +752,8 @@ class SimJob:
         return False
 
     def _progress(self, p: float) -> None:
+        if self.evaluation:  # SIMULATED: no epochs/steps to report for an evaluation
+            return
         steps = max(1, int(RUNTIME.settings.steps_per_epoch))
         total = steps * self.max_epoch
         done = min(total, max(0, int(p * total)))
@@ -572,6 +879,103 @@ class SimJob:
             return f"ClientError: Failed to register the output model package in {group_name}: {getattr(exc, 'message', exc)}"
         return None
 
+    # -- evaluation side effects -----------------------------------------------------------------
+    def _out_path(self) -> str:
+        return (self.request.get("OutputDataConfig") or {}).get("S3OutputPath", "").rstrip("/")
+
+    def _eval_results_uri(self, folder: str, filename: str) -> str:
+        """``<S3OutputPath>/<job>/output/output/<folder>/eval_results/<filename>`` (SDK v3's layout)."""
+        return f"{self._out_path()}/{self.name}/output/output/{folder}/eval_results/{filename}"
+
+    def _read_s3(self, uri: str) -> bytes | None:
+        bucket, key = _split_s3(uri)
+        try:
+            found = self._s3().get_object(bucket, key)
+        except Exception:  # noqa: BLE001 - no such bucket
+            return None
+        return None if found is None else bytes(found.value)
+
+    def _put_s3(self, uri: str, body: bytes) -> None:
+        bucket, key = _split_s3(uri)
+        self._s3().put_object(bucket, key, body)
+        self.result_uris.append(uri)
+
+    def _check_evaluation_inputs(self) -> str | None:
+        """A judging job needs its judge and the inference job's ``inference_output.jsonl``."""
+        if self.evaluation != "llmaj":
+            return None
+        hp = self.request.get("HyperParameters") or {}
+        if not hp.get("judge_model_id"):
+            return "ClientError: hyperparameter judge_model_id is required for an LLMAJEvaluation job."
+        uri = hp.get("inference_data_s3_path")
+        if not uri:
+            return (
+                "ClientError: hyperparameter inference_data_s3_path is required for an LLMAJEvaluation job (the "
+                ".../eval_results/inference_output.jsonl of an inference job, HyperParameters task=inference_only)."
+            )
+        if RUNTIME.settings.check_input_data and self._read_s3(uri) is None:
+            return (
+                f"ClientError: The inference data {uri} given in hyperparameter inference_data_s3_path does not "
+                "exist. Run the inference job (EvaluationType BenchmarkEvaluation, HyperParameters "
+                "task=inference_only) first and pass its .../output/output/<name>/eval_results/inference_output.jsonl."
+            )
+        return None
+
+    def _publish_evaluation(self) -> str | None:
+        """Write the job's result file(s) under its S3OutputPath; no model package is registered."""
+        hp = self.request.get("HyperParameters") or {}
+        try:
+            if self.evaluation == "inference":
+                prompts = self._sample_prompts() or [f"{SIMULATED} prompt {i + 1}" for i in range(3)]
+                body = "".join(json.dumps(r) + "\n" for r in inference_records(self.name, prompts))
+                # str(None) = "None" without a name hyperparameter, as in SDK v3's display path
+                self._put_s3(self._eval_results_uri(str(hp.get("name")), "inference_output.jsonl"), body.encode())
+            elif self.evaluation == "llmaj":
+                return self._write_judge_results(hp)
+            else:
+                self.metrics = evaluation_metrics(self.name, self.request)
+                stamp = _now().strftime("%Y-%m-%dT%H-%M-%S.%f")
+                document = results_document(self.name, self.request, self.metrics, self.base_model())
+                self._put_s3(self._eval_results_uri(str(hp.get("name")), f"results_{stamp}.json"), json.dumps(document, indent=2).encode())
+        except Exception as exc:  # noqa: BLE001 - any S3 problem fails the job like in AWS
+            return f"ClientError: Failed to upload the evaluation results to {self._out_path()}: {getattr(exc, 'message', exc)}"
+        return None
+
+    def _write_judge_results(self, hp: dict[str, Any]) -> str | None:
+        uri = str(hp.get("inference_data_s3_path") or "")
+        raw = self._read_s3(uri) if uri else None
+        if raw is None:  # only when check_input_data is off: judge synthetic responses
+            records = inference_records(self.name, [f"{SIMULATED} prompt {i + 1}" for i in range(3)])
+        else:
+            records = []
+            for line in raw.decode(errors="replace").splitlines():
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict):
+                    records.append(record)
+        if not records:
+            return f"ClientError: The inference data {uri} holds no JSON line (expected prompt and modelResponses)."
+        self.metrics = evaluation_metrics(self.name, self.request)
+        bedrock_job, bedrock_id = bedrock_job_names(self.arn)
+        aggregate, lines = judge_documents(bedrock_job, str(hp.get("judge_model_id")), self.metrics, records)
+        output_path = str(hp.get("output_path") or "")
+        base = output_path.rstrip("/") if output_path.startswith("s3://") else self._out_path()
+        self._put_s3(self._eval_results_uri(bedrock_job, "bedrock_llm_judge_results.json"), json.dumps(aggregate, indent=2).encode())
+        per_example = f"{base}/{bedrock_job}/{bedrock_id}/models/model/taskTypes/General/datasets/inference_output/{bedrock_id}_output.jsonl"
+        self._put_s3(per_example, "".join(json.dumps(line) + "\n" for line in lines).encode())
+        return None
+
+    def _sample_prompts(self, limit: int = 5) -> list[str]:
+        """Prompts of the job's S3 input channel (the first ``limit`` JSON lines that have one)."""
+        for channel in self.request.get("InputDataConfig") or []:
+            uri = ((channel.get("DataSource") or {}).get("S3DataSource") or {}).get("S3Uri")
+            prompts = _prompts_under(self._s3(), uri, limit) if uri else []
+            if prompts:
+                return prompts
+        return []
+
     def base_model(self) -> dict[str, str] | None:
         """``{HubContentName, HubContentVersion, RecipeName}`` of the model this job fine-tunes."""
         source = (self.request.get("ModelPackageConfig") or {}).get("SourceModelPackageArn")
@@ -694,6 +1098,8 @@ def find_job(account_id: str, region: str, name: str) -> SimJob | None:
 def _forget_all() -> None:
     with _jobs_lock:
         _JOBS.clear()
+    with _metrics_lock:
+        _METRIC_OVERRIDES.clear()
 
 
 class SimClock:
@@ -833,7 +1239,42 @@ def stop_training_job(self: Any) -> Any:
     return EmptyResult()
 
 
+def update_model_package(self: Any, model_package_arn: str, model_approval_status: str | None, approval_description: str | None,
+                         customer_metadata_properties: dict[str, str] | None, customer_metadata_properties_to_remove: list[str],
+                         additional_inference_specifications_to_add: list[Any] | None) -> str:
+    """``SageMakerModelBackend.update_model_package`` that changes only what the request names.
+
+    moto: sets every field from the request, so an update of the metadata alone clears the approval
+    status and description, and CustomerMetadataProperties replace the package's instead of merging.
+    Why that is wrong for us: GateEvaluation writes the metrics without a gate and expects the status
+    to stay. AWS: UpdateModelPackage changes the fields it is given; CustomerMetadataProperties are
+    added or overwritten key by key (CustomerMetadataPropertiesToRemove removes keys)."""
+    package = self.model_packages.get(self.model_package_name_mapping.get(model_package_arn, model_package_arn))
+    if package is None:
+        return str(_orig_update_model_package(self, model_package_arn, model_approval_status, approval_description,
+                                              customer_metadata_properties, customer_metadata_properties_to_remove,
+                                              additional_inference_specifications_to_add))
+    if model_approval_status is not None:
+        package.set_model_approval_status(model_approval_status)
+    if approval_description is not None:
+        package.approval_description = approval_description
+    if customer_metadata_properties:
+        package.customer_metadata_properties = {**(package.customer_metadata_properties or {}), **customer_metadata_properties}
+    package.remove_customer_metadata_property(customer_metadata_properties_to_remove or [])
+    package.add_additional_inference_specifications(additional_inference_specifications_to_add)
+    package.modifications_done()
+    return str(package.arn)
+
+
+_orig_update_model_package: Any = None
+
+
 def apply() -> None:
+    global _orig_update_model_package
+    _orig_update_model_package = _patching.replace(
+        "moto.sagemaker.models:SageMakerModelBackend.update_model_package", update_model_package,
+        "UpdateModelPackage changes only the fields it is given (metadata merged key by key)",
+    )
     _patching.replace(
         "moto.sagemaker.responses:SageMakerResponse.create_training_job",
         create_training_job,
