@@ -84,9 +84,10 @@ def _cycle_overhead(events: list[dict]) -> float:
 
 def fixed_overhead(definition: dict) -> int:
     """States entered once per run outside the loop (happy path, no RLVR verification)."""
-    once = ["ReceiveInput", "ValidateInput", "ResolveBaseModel", "CheckDatasets", "ListDatasetParts", "ValidateDatasetParts",
+    once = ["ReceiveInput", "ValidateInput", "Mode?", "ResolveBaseModel", "CheckDatasets", "ListDatasetParts",
+            "FanOutDatasetValidation?", "ValidateDatasetParts",
             "MergeDatasetValidation", "PlanTrainingJob", "VerifyReward?", "RecordExecutionJob", "MlflowConfigured?",
-            "CreateTrainingJob", "TrackTrainingJob", "JobStatus?", "SummarizeResult", "TrainingJobCompleted"]
+            "CreateTrainingJob", "TrackTrainingJob", "JobStatus?", "SummarizeResult", "EvaluateModel?", "TrainingJobCompleted"]
     assert all(s in definition["States"] for s in once)
     # + the Map's one iteration for a dataset of one part (its ValidateDatasetPart task)
     return len(once) + 1

@@ -46,3 +46,45 @@ DELIBERATE_DIFFERENCES: dict[str, str] = {
         "silently drops the setting (an SDK bug we do not copy)."
     ),
 }
+
+
+def _pop(field: str):  # type: ignore[no-untyped-def]
+    def normalize(request: dict) -> None:  # type: ignore[type-arg]
+        request.pop(field, None)
+    return normalize
+
+
+def _judge_name(request: dict) -> None:  # type: ignore[type-arg]
+    if request.get("ServerlessJobConfig", {}).get("EvaluationType") == "LLMAJEvaluation":
+        request.get("HyperParameters", {}).pop("name", None)
+
+
+#: The deliberate differences between our evaluation jobs and the Training steps of SDK v3's evaluation
+#: pipeline (``tests/core/test_evaluation_vs_sdk.py``; the README quotes them). ``normalize`` removes exactly
+#: that difference from a request.
+EVALUATION_DIFFERENCES: dict[str, dict] = {  # type: ignore[type-arg]
+    "TrainingJobName": {
+        "why": "`<model>-eval-ft|eval-base|infer-ft|infer-base-<hash of execution and run>`: the workflow launches the jobs "
+               "itself, idempotently (a redrive finds them). In SDK v3's pipeline SageMaker Pipelines names them (no "
+               "TrainingJobName, `CustomInference` / `BaseInference`, `custom-llmaj-eval-<pipeline execution id>`); the "
+               "judge's `name` hyperparameter and its `inference_data_s3_path` follow the job names the same way in both.",
+        "normalize": lambda r: (_pop("TrainingJobName")(r), _judge_name(r)),
+    },
+    "Tags": {
+        "why": "The stack's tags, the user's tags, `sagemaker-finetuning:stack-id` and `sagemaker-finetuning:execution-arn` on "
+               "every evaluation job, as on training jobs (ownership, clean-up on abort, IAM conditions). SDK v3 tags the "
+               "pipeline (`SagemakerModelEvaluation=true`), not the jobs.",
+        "normalize": _pop("Tags"),
+    },
+    "ModelPackageConfig": {
+        "why": "Base-model evaluation jobs carry `ModelPackageGroupArn` (the run's group, no source package): the service "
+               "requires a group or an MLflow experiment name (SDK v3 issue #5582), and a stack need not have MLflow. "
+               "SDK v3 1.27.0 sends none and relies on the pipeline's MLflow experiment.",
+        "normalize": lambda r: r.pop("ModelPackageConfig", None) if "SourceModelPackageArn" not in r.get("ModelPackageConfig", {}) else None,
+    },
+    "MlflowConfig": {
+        "why": "On each job, only with an MLflow ARN (input or stack), like training jobs. SDK v3 puts it on the pipeline, "
+               "with the pipeline's name as experiment name, and finds or creates a default MLflow app without one.",
+        "normalize": _pop("MlflowConfig"),
+    },
+}

@@ -79,6 +79,11 @@ def test_readme_lists_every_deliberate_difference_from_sdk():
     section = readme[readme.index("## Differences from SageMaker Python SDK v3"):readme.index("## Operations")]
     for field in DELIBERATE_DIFFERENCES:
         assert f"| `{field}` |" in section, field
+    from sdk_differences import EVALUATION_DIFFERENCES
+
+    evaluation = section[section.index("| evaluation field |"):]
+    for field in EVALUATION_DIFFERENCES:
+        assert f"| `{field}` |" in evaluation, field
 
 
 def test_the_readme_construct_example_synthesizes():

@@ -42,6 +42,7 @@ from sagemaker_finetuning.core.naming import run_key
 from sagemaker_finetuning.core.recipes import OVERRIDE_PARAMS_KEY, select_recipe
 from sagemaker_finetuning.core.settings import StackSettings
 from sagemaker_finetuning.core.tracking import (
+    OUTPUT_KEYS,
     created_by,
     first_tracking,
     job_ended,
@@ -55,6 +56,7 @@ from sagemaker_finetuning.core.tracking import (
 )
 from sagemaker_finetuning.core.validation import TRAINING_JOB_ARN, source_package_problems
 
+from . import evaluation as evaluation_steps
 from .dataset_validation import list_parts, merge_parts, validate_part
 
 LOG = logging.getLogger()
@@ -160,6 +162,28 @@ def resolve(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     recipe = select_recipe(resolved.recipes, resolved.model_id, inp["technique"], inp["training_type"], inp.get("sequence_length"))
     params = _s3_json(recipe[OVERRIDE_PARAMS_KEY]) if recipe.get(OVERRIDE_PARAMS_KEY) else {}
     return {"resolved": resolved.to_dict(), "override_params": params}
+
+
+def resolve_evaluation_target(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """State ResolveEvaluationTarget (mode evaluate): the model to evaluate (a package, the package a job
+    registered, or a hub base model), its base model's hub ARN, and the run's output document so far."""
+    inp, cfg = event["input"], settings()
+    package = group_arn = None
+    model_id = inp["model"]
+    if P.is_continued(inp):
+        package = _job_package(inp["model"]) if TRAINING_JOB_ARN.match(inp["model"]) else inp["model"]
+        model_id, group = _describe_package(package)
+        group_arn = cfg.group_arn(group)
+    try:
+        desc = _client("sagemaker").describe_hub_content(HubName=cfg.hub_name, HubContentType="Model", HubContentName=model_id)
+    except ClientError as exc:
+        if _code(exc) in _NOT_FOUND:
+            raise ModelNotFound("model", model_id, f"a model id of hub {cfg.hub_name} (DescribeHubContent found none)") from exc
+        raise
+    output = dict.fromkeys(OUTPUT_KEYS)
+    output.update(output_model_package_arn=package, model_package_group_arn=group_arn, base_model=model_id, secondary_status_transitions=[])
+    target = {"model_id": model_id, "base_model_arn": desc["HubContentArn"], "model_package_arn": package, "model_package_group_arn": group_arn}
+    return {"input": inp, "evaluation_target": target, "output": output}
 
 
 def _evaluator_target(evaluator_arn: str, cfg: StackSettings) -> str:
@@ -348,7 +372,8 @@ def track(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 def summarize(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """State SummarizeResult: the execution's output for a completed job."""
     out = summarize_job(event["job"])
-    out.update(technique=event["input"]["technique"], base_model=event["plan"]["base_model"], dataset=event["plan"].get("dataset"))
+    out.update(technique=event["input"]["technique"], base_model=event["plan"]["base_model"], dataset=event["plan"].get("dataset"),
+               evaluation=None)  # GateEvaluation fills it in when the input asks for an evaluation
     return out
 
 
@@ -382,7 +407,9 @@ def adopt(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
 _STEPS = {"validate": validate, "resolve": resolve, "check_datasets": check_datasets, "plan": plan, "adopt": adopt,
           "track": track, "summarize": summarize, "list_dataset_parts": list_parts, "validate_dataset_part": validate_part,
-          "merge_dataset_parts": merge_parts}
+          "merge_dataset_parts": merge_parts, "plan_evaluation": evaluation_steps.plan,
+          "launch_evaluation_job": evaluation_steps.launch, "gate_evaluation": evaluation_steps.gate,
+          "resolve_evaluation_target": resolve_evaluation_target}
 
 
 def step(event: dict[str, Any], context: Any = None) -> dict[str, Any] | None:

@@ -65,7 +65,8 @@ def test_only_the_state_machine_creates_jobs_and_only_clean_up_stops_them(templa
     for lid, st in _job_statements(template):
         for action in _actions(st):
             by_action.setdefault(action, set()).add(lid.split("ServiceRole")[0].split("RoleDefault")[0])
-    assert by_action["sagemaker:CreateTrainingJob"] == {"FTWorkflowStateMachine"}
+    # the state machine launches training jobs, the Steps function evaluation jobs (LaunchEvaluationJob), both under the tag conditions
+    assert by_action["sagemaker:CreateTrainingJob"] == {"FTWorkflowStateMachine", "FTWorkflowSteps"}
     assert by_action["sagemaker:StopTrainingJob"] == {"FTWorkflowExecutionEnd", "FTWorkflowSweeper"}
 
 

@@ -65,7 +65,7 @@ def test_the_snippet_chains_two_catchable_runs(synthesized):
     assert sft["Branches"][0]["StartAt"] == "Sft: ReceiveInput" and all(name.startswith("Sft: ") for name in inner)
     # named failures stay inside the branch (they fail the Parallel, which the user can catch)
     fails = {name: st for name, st in inner.items() if st["Type"] == "Fail"}
-    assert {"Sft: InputRejected", "Sft: WorkflowError", "Sft: TrainingJobFailed", "Sft: TrainingJobStopped"} == set(fails)
+    assert {"Sft: InputRejected", "Sft: WorkflowError", "Sft: TrainingJobFailed", "Sft: TrainingJobStopped", "Sft: EvaluationGateFailed"} == set(fails)
     # the job name is the run's own: the plan step gets the fragment's path
     plan = inner["Sft: PlanTrainingJob"]["Parameters"]
     assert plan["fragment"] == "Pipelines/Sft" and plan["execution_arn.$"] == "$$.Execution.Id"
@@ -161,7 +161,8 @@ def test_the_output_schema_is_the_summary_the_workflow_writes():
            "TrainingJobStatus": "Completed", "SecondaryStatus": "Completed", "BillableTokenCount": 12,
            "SecondaryStatusTransitions": [{"Status": "Starting", "StartTime": "2026-01-01T00:00:00Z"}]}
     out = {**summarize_job(job), "technique": "SFT", "base_model": "huggingface-reasoning-qwen3-06b",
-           "dataset": {"mode": "full", "training": {"records": 24, "bytes": 4096, "text_chars": 3900}, "validation": None}}
+           "dataset": {"mode": "full", "training": {"records": 24, "bytes": 4096, "text_chars": 3900}, "validation": None},
+           "evaluation": None}
     assert tuple(out) == OUTPUT_KEYS == tuple(schema["required"]) == tuple(schema["properties"])
     jsonschema.validate(out, schema)
     with pytest.raises(jsonschema.ValidationError):

@@ -6,7 +6,9 @@ EXPECTED_STATES = {
     "ReceiveInput", "ValidateInput", "ResolveBaseModel", "CheckDatasets", "ListDatasetParts", "ValidateDatasetParts",
     "MergeDatasetValidation", "FanOutDatasetValidation?", "ValidateDatasetPartsAtScale", "PlanTrainingJob", "VerifyReward?", "VerifyRewardFunction",
     "RecordExecutionJob", "MlflowConfigured?", "VerifyJobOwnership", "CreateTrainingJob", "CreateTrainingJobWithMlflow", "TrackTrainingJob", "JobStatus?", "WaitForJobEvent",
-    "PollWithoutEvents", "SummarizeResult",
+    "PollWithoutEvents", "SummarizeResult", "EvaluateModel?", "EvaluationTarget", "PlanEvaluation", "RecordEvaluationJobs",
+    "EvaluateModels", "GateEvaluation", "ExplainGateFailure", "EvaluationGateFailed", "Mode?", "ResolveEvaluationTarget", "Trained?",
+    "EvaluationCompleted",
     "TrainingJobCompleted", "TrainingJobFailed", "TrainingJobStopped", "ExplainRejection", "InputRejected", "WorkflowError",
 }
 
@@ -49,7 +51,7 @@ def test_large_datasets_fan_out_to_a_distributed_map(definition):
 
 def test_every_aws_call_has_retry_and_catch(definition):
     tasks = {n: s for n, s in definition["States"].items() if s["Type"] == "Task"}
-    assert len(tasks) == 14
+    assert len(tasks) == 18
     for name, state in tasks.items():
         assert state.get("Retry"), f"{name} has no Retry"
         assert state.get("Catch"), f"{name} has no Catch"
@@ -118,7 +120,8 @@ def test_event_wait_with_adaptive_polling_safety_net(definition):
     assert track["Parameters"]["wake.$"] == "$.wake" and track["Parameters"]["tracking.$"] == "$.track.tracking"
     # the waiter table failing: poll on a timer, still through TrackTrainingJob
     assert states["JobStatus?"]["Default"] == "PollWithoutEvents" and states["PollWithoutEvents"]["Next"] == "TrackTrainingJob"
-    assert not any(s["Type"] == "Pass" for n, s in states.items() if n not in ("ReceiveInput", "ExplainRejection"))
+    assert not any(s["Type"] == "Pass" for n, s in states.items() if n not in ("ReceiveInput", "ExplainRejection", "ExplainGateFailure",
+                                                                              "EvaluationTarget"))
 
 
 def test_terminal_states(definition):
@@ -143,3 +146,35 @@ def test_an_existing_job_is_tracked_only_after_its_ownership_is_verified(definit
     assert verify["Parameters"]["execution_arn.$"] == "$$.Execution.Id"
     rejected = [c for c in verify["Catch"] if "TrainingJobNameInUse" in c["ErrorEquals"]]
     assert rejected and rejected[0]["Next"] == "ExplainRejection"
+
+
+def test_a_completed_job_is_evaluated_and_gated_when_the_input_asks(definition):
+    """SummarizeResult -> EvaluateModel? -> plan, record (the abort clean-up stops them), the sides in parallel
+    (each side's jobs in order, each tracked like the training job), the gate; the output is $.output."""
+    s = definition["States"]
+    assert s["SummarizeResult"]["ResultPath"] == "$.output" and s["SummarizeResult"]["Next"] == "EvaluateModel?"
+    assert s["EvaluateModel?"]["Default"] == "TrainingJobCompleted"
+    assert s["EvaluateModel?"]["Choices"] == [{"Variable": "$.input.evaluation", "IsPresent": True, "Next": "EvaluationTarget"}]
+    assert [s[n]["Next"] for n in ("EvaluationTarget", "PlanEvaluation", "RecordEvaluationJobs", "EvaluateModels", "GateEvaluation")] == [
+        "PlanEvaluation", "RecordEvaluationJobs", "EvaluateModels", "GateEvaluation", "Trained?"]
+    # mode evaluate: straight from ValidateInput to the evaluation, no training
+    assert s["ValidateInput"]["Next"] == "Mode?" and s["Mode?"]["Default"] == "ResolveBaseModel"
+    assert s["Mode?"]["Choices"] == [{"Variable": "$.input.mode", "StringEquals": "evaluate", "Next": "ResolveEvaluationTarget"}]
+    assert s["ResolveEvaluationTarget"]["Next"] == "PlanEvaluation" and s["Trained?"]["Default"] == "TrainingJobCompleted"
+    assert s["EvaluationCompleted"]["OutputPath"] == "$.output"
+    assert s["TrainingJobCompleted"] == {"Type": "Succeed", "OutputPath": "$.output", "Comment": "The run's output document"}
+    record = s["RecordEvaluationJobs"]["Parameters"]
+    assert record["ExpressionAttributeValues"][":jobs"] == {"SS.$": "$.evaluation_plan.job_names"}
+    sides = s["EvaluateModels"]
+    assert sides["MaxConcurrency"] == 2 and sides["ItemsPath"] == "$.evaluation_plan.sides"
+    jobs = sides["ItemProcessor"]["States"]["EvaluationJobs"]
+    assert jobs["MaxConcurrency"] == 1 and jobs["ItemsPath"] == "$.side.jobs"
+    inner = jobs["ItemProcessor"]["States"]
+    assert jobs["ItemProcessor"]["StartAt"] == "LaunchEvaluationJob" and inner["LaunchEvaluationJob"]["Next"] == "TrackEvaluationJob"
+    assert inner["WaitForEvaluationJobEvent"]["Parameters"]["ConditionExpression"] == "attribute_not_exists(ended)"
+    assert all("Catch" not in st for st in inner.values() if st["Type"] == "Task" and st is not inner["WaitForEvaluationJobEvent"])
+    assert inner["EvaluationJobFailed"] == {"Type": "Fail", "Error": "EvaluationJobFailed", "CausePath": "$.track.job.FailureReason"}
+    gate = s["GateEvaluation"]
+    assert gate["ResultPath"] == "$.output.evaluation" and gate["Catch"][0] == {
+        "ErrorEquals": ["EvaluationGateFailed"], "ResultPath": "$.error", "Next": "ExplainGateFailure"}
+    assert s["EvaluationGateFailed"]["ErrorPath"] == "$.error.Error" and s["EvaluationGateFailed"]["CausePath"] == "$.error.Cause.errorMessage"

@@ -80,6 +80,20 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
     "max_runtime_in_seconds": st.integers(-5, 10**6) | st.sampled_from([0, 1, 86400.0, 1.5, True, "60"]) | json_scalars,
     "training_job_name": st.from_regex(r"\A[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z") | st.text(max_size=70) | json_scalars,
     "tags": st.dictionaries(tag_keys, tag_values, max_size=4) | st.just({f"k{i}": "v" for i in range(41)}) | json_scalars,
+    "mode": st.sampled_from(["train", "evaluate", "Evaluate", ""]) | json_scalars,
+    "evaluation": st.fixed_dictionaries({"type": st.sampled_from(["benchmark", "custom_scorer", "llm_as_judge", "other"]) | json_scalars}, optional={
+        "benchmark": st.sampled_from(["mmlu", "math", ""]) | json_scalars,
+        "dataset": s3_uri | st.text(max_size=10) | json_scalars,
+        "evaluator": st.sampled_from(["prime_math", ""]) | reward_fn | json_scalars,
+        "judge_model_id": st.sampled_from(["openai.gpt-oss-120b-1:0", ""]) | json_scalars,
+        "metrics": st.lists(st.sampled_from(["Correctness", "Builtin.Helpfulness", ""]) | json_scalars, max_size=13) | json_scalars,
+        "compare_to_base": st.booleans() | json_scalars,
+        "gate": st.fixed_dictionaries({"metric": st.sampled_from(["accuracy", ""]) | json_scalars}, optional={
+            "min": st.floats(allow_nan=False, allow_infinity=False) | json_scalars,
+            "min_improvement_over_base": st.floats(allow_nan=False, allow_infinity=False) | json_scalars,
+        }) | st.dictionaries(st.text(max_size=5), json_scalars, max_size=2) | json_scalars,
+        "extra": json_scalars,
+    }) | json_scalars,
 }
 
 

@@ -148,6 +148,11 @@ class TrainingJobNameInUse(FineTuningInputError):
     """A training job of that name exists and was not created by this execution: nothing is touched."""
 
 
+class EvaluationGateFailed(Exception):
+    """The evaluated model missed the input's gate: its package was rejected (not an input error:
+    the training and the evaluation ran and were billed)."""
+
+
 ERROR_NAMES = sorted(
     cls.__name__ for cls in FineTuningInputError.__subclasses__()
 )

@@ -2,8 +2,9 @@
 
 The schema file is the single contract; this module only *reads* it, so the Lambda needs no
 third-party package. ``tests/test_schema_check.py`` checks that it agrees with ``jsonschema``.
-Supported keywords: type, enum, pattern, minLength, maxLength, minimum, maximum, required,
-properties, additionalProperties, propertyNames, maxProperties, not, default (ignored).
+Supported keywords: type, enum, const, pattern, minLength, maxLength, minimum, maximum, required,
+properties, additionalProperties, propertyNames, maxProperties, items, minItems, maxItems, not,
+if / then / else, default (ignored).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ _TYPES = {
 _SUPPORTED = {
     "$schema", "$id", "title", "description", "type", "enum", "pattern", "minLength", "maxLength",
     "minimum", "maximum", "required", "properties", "additionalProperties", "propertyNames",
-    "maxProperties", "not", "default",
+    "maxProperties", "not", "default", "const", "items", "minItems", "maxItems", "if", "then", "else",
     # Ours (an annotation JSON Schema validators ignore): the expectation in words, for messages
     # a person reads instead of a raw regular expression.
     "x-expected",
@@ -55,7 +56,7 @@ def _check_supported(node: Any, where: str) -> None:
     for key in ("properties",):
         for name, sub in node.get(key, {}).items():
             _check_supported(sub, f"{where}/{key}/{name}")
-    for key in ("additionalProperties", "propertyNames", "not"):
+    for key in ("additionalProperties", "propertyNames", "not", "items", "if", "then", "else"):
         _check_supported(node.get(key), f"{where}/{key}")
 
 
@@ -98,7 +99,7 @@ def iter_errors(value: Any, schema: dict[str, Any], path: str = "") -> Iterator[
     if t is not None and not any(_TYPES[x](value) for x in (t if isinstance(t, list) else [t])):
         yield InvalidInput(field, value, describe_expectation({"type": t}))
         return
-    if "enum" in schema and value not in schema["enum"]:
+    if ("enum" in schema and value not in schema["enum"]) or ("const" in schema and value != schema["const"]):
         yield InvalidInput(field, value, describe_expectation(schema))
         return
     if "not" in schema and not any(True for _ in iter_errors(value, schema["not"], path)):
@@ -109,6 +110,24 @@ def iter_errors(value: Any, schema: dict[str, Any], path: str = "") -> Iterator[
         yield InvalidInput(field, value, describe_expectation(schema))
     if isinstance(value, dict):
         yield from _object_errors(value, schema, path)
+    if isinstance(value, list):
+        yield from _array_errors(value, schema, path)
+    if "if" in schema:
+        holds = not any(True for _ in iter_errors(value, schema["if"], path))
+        branch = schema.get("then" if holds else "else")
+        if branch is not None:
+            yield from iter_errors(value, branch, path)
+
+
+def _array_errors(value: list[Any], schema: dict[str, Any], path: str) -> Iterator[InvalidInput]:
+    field = path or "(input)"
+    if "minItems" in schema and len(value) < schema["minItems"]:
+        yield InvalidInput(field, value, f"at least {schema['minItems']} item(s)")
+    if "maxItems" in schema and len(value) > schema["maxItems"]:
+        yield InvalidInput(field, f"{len(value)} items", f"at most {schema['maxItems']} items")
+    if "items" in schema:
+        for i, item in enumerate(value):
+            yield from iter_errors(item, schema["items"], f"{field}[{i}]")
 
 
 def _string_violates(value: str, schema: dict[str, Any]) -> bool:

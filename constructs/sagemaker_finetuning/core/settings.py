@@ -39,6 +39,8 @@ class StackSettings:
     #: Judges the training role may invoke (Bedrock); ``judge_model_id`` is the first.
     judge_model_ids: tuple[str, ...] = ()
     judge_prompt: str | None = None
+    #: Bedrock evaluator models the training role may invoke for LLM-as-judge evaluations (the first is the default).
+    evaluation_judge_model_ids: tuple[str, ...] = ()
     mlflow_resource_arn: str | None = None
     kms_key_arn: str | None = None
     max_runtime_seconds: int = 86400
@@ -67,6 +69,6 @@ class StackSettings:
         env = os.environ if env is None else env
         raw = json.loads(env["FINETUNE_SETTINGS"])
         raw.setdefault("region", env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"))
-        for key in ("dataset_buckets", "reward_function_arns", "model_package_groups", "judge_model_ids"):
+        for key in ("dataset_buckets", "reward_function_arns", "model_package_groups", "judge_model_ids", "evaluation_judge_model_ids"):
             raw[key] = tuple(raw.get(key) or ())
         return cls(**raw)

@@ -17,6 +17,7 @@ import unicodedata
 from typing import Any, Callable
 
 from sagemaker_finetuning.core import constants as C
+from sagemaker_finetuning.core import evaluation as EV
 from sagemaker_finetuning.core import schema_check
 from sagemaker_finetuning.core.errors import (
     AccessNotGranted,
@@ -111,10 +112,11 @@ def validate_input(raw: Any, settings: StackSettings) -> dict[str, Any]:
     if found:  # the shape is wrong: report all of it before judging values against the stack
         raise combined(found)
     inp: dict[str, Any] = copy.deepcopy(raw)
+    evaluating = raw.get("mode") == "evaluate"
     for name, prop in schema_check.load_schema()["properties"].items():
-        if "default" in prop:
+        if "default" in prop and not (evaluating and name in TRAINING_ONLY):
             inp.setdefault(name, prop["default"])
-    for check in CHECKS:
+    for check in CHECKS if inp["mode"] == "train" else EVALUATE_CHECKS:
         check(inp, settings, found)
     if found:
         raise combined(found)
@@ -146,6 +148,10 @@ def _check_text(inp: dict[str, Any], settings: StackSettings, found: list[FineTu
     values = [(k, v) for k, v in inp.items() if isinstance(v, str)]
     values += [(f"hyperparameters.{k}", v) for k, v in (inp.get("hyperparameters") or {}).items() if isinstance(v, str)]
     values += [(f"tags.{k}", t) for k, v in (inp.get("tags") or {}).items() for t in (k, v)]
+    block: dict[str, Any] = inp["evaluation"] if isinstance(inp.get("evaluation"), dict) else {}
+    values += [(f"evaluation.{k}", v) for k, v in block.items() if isinstance(v, str)]
+    gate: dict[str, Any] = block["gate"] if isinstance(block.get("gate"), dict) else {}
+    values += [(f"evaluation.gate.{k}", v) for k, v in gate.items() if isinstance(v, str)]
     found += [InvalidInput(field, value, "text without control characters or line breaks")
               for field, value in values if _bad_text(value)]
 
@@ -210,16 +216,23 @@ def _check_datasets(inp: dict[str, Any], settings: StackSettings, found: list[Fi
                               "(hub and dataset names of letters, digits and dashes)"))
             elif not settings.owns(*arn_scope(uri)):
                 found.append(AccessNotGranted(key, uri, f"a DataSet of this stack's account and region ({settings.account}, {settings.region})"))
-        elif len(uri) > MAX_S3_URI:
-            found.append(InvalidInput(key, uri, f"an S3 URI of at most {MAX_S3_URI} characters"))
-        elif _bucket_of(uri) not in settings.readable_buckets:
-            found.append(DatasetAccessDenied(
-                key, uri, f"an S3 location in a bucket the training role may read: {', '.join(settings.readable_buckets)}",
-                "Add the bucket to the construct's dataset_buckets prop or copy the data into the stack bucket"))
-        elif _bucket_of(uri) == settings.bucket and not uri.startswith(f"s3://{settings.bucket}/{settings.dataset_prefix}"):
-            found.append(DatasetAccessDenied(
-                key, uri, f"a location under s3://{settings.bucket}/{settings.dataset_prefix} "
-                          "(the training role reads only that prefix of the stack bucket)"))
+        else:
+            found += s3_dataset_problems(key, uri, settings)
+
+
+def s3_dataset_problems(key: str, uri: str, settings: StackSettings) -> list[FineTuningInputError]:
+    """An s3:// dataset the training role may read (the stack bucket's dataset prefix, or a granted bucket)."""
+    if len(uri) > MAX_S3_URI:
+        return [InvalidInput(key, uri, f"an S3 URI of at most {MAX_S3_URI} characters")]
+    if _bucket_of(uri) not in settings.readable_buckets:
+        return [DatasetAccessDenied(
+            key, uri, f"an S3 location in a bucket the training role may read: {', '.join(settings.readable_buckets)}",
+            "Add the bucket to the construct's dataset_buckets prop or copy the data into the stack bucket")]
+    if _bucket_of(uri) == settings.bucket and not uri.startswith(f"s3://{settings.bucket}/{settings.dataset_prefix}"):
+        return [DatasetAccessDenied(
+            key, uri, f"a location under s3://{settings.bucket}/{settings.dataset_prefix} "
+                      "(the training role reads only that prefix of the stack bucket)")]
+    return []
 
 
 def _check_output(inp: dict[str, Any], settings: StackSettings, found: list[FineTuningInputError]) -> None:
@@ -319,21 +332,28 @@ def _check_judge(inp: dict[str, Any], settings: StackSettings, found: list[FineT
         found += [InvalidInput(key, inp[key], "no value: only RLAIF uses a judge") for key in ("reward_model_id", "reward_prompt") if key in inp]
         return
     judge = inp.get("reward_model_id") or settings.judge_model_id
-    granted = settings.judge_model_ids or ((settings.judge_model_id,) if settings.judge_model_id else ())
-    grants = ", ".join(granted) or "none (set the construct's judge_model)"
-    if not judge:
-        found.append(JudgeMissing("reward_model_id", None, f"a judge model id this stack grants: {grants}"))
-    elif judge not in C.JUDGE_MODEL_REGIONS or judge not in granted:
-        found.append(JudgeModelNotAvailable("reward_model_id", judge, f"a judge this stack grants: {grants}"))
-    elif settings.region not in C.JUDGE_MODEL_REGIONS[judge]:
-        offered = ", ".join(m for m, r in C.JUDGE_MODEL_REGIONS.items() if settings.region in r)
-        found.append(JudgeModelNotAvailable("reward_model_id", judge, f"a judge offered in {settings.region}: {offered}"))
-    else:
+    problems = judge_problems("reward_model_id", judge, settings)
+    found += problems
+    if not problems:
         inp["reward_model_id"] = judge
     prompt = inp.get("reward_prompt") or settings.judge_prompt
     if prompt:
         inp["reward_prompt"] = prompt
         found += _prompt_problems(prompt, settings)
+
+
+def judge_problems(field: str, judge: str | None, settings: StackSettings) -> list[FineTuningInputError]:
+    """A judge this stack granted (the training role may invoke it) and the region offers."""
+    granted = settings.judge_model_ids or ((settings.judge_model_id,) if settings.judge_model_id else ())
+    grants = ", ".join(granted) or "none (set the construct's judge_model)"
+    if not judge:
+        return [JudgeMissing(field, None, f"a judge model id this stack grants: {grants}")]
+    if judge not in C.JUDGE_MODEL_REGIONS or judge not in granted:
+        return [JudgeModelNotAvailable(field, judge, f"a judge this stack grants: {grants}")]
+    if settings.region not in C.JUDGE_MODEL_REGIONS[judge]:
+        offered = ", ".join(m for m, r in C.JUDGE_MODEL_REGIONS.items() if settings.region in r)
+        return [JudgeModelNotAvailable(field, judge, f"a judge offered in {settings.region}: {offered}")]
+    return []
 
 
 def builtin_prompt_problem(prompt: str, offered: tuple[str, ...] = C.BUILTIN_JUDGE_PROMPTS) -> str | None:
@@ -418,7 +438,67 @@ def _check_mlflow(inp: dict[str, Any], settings: StackSettings, found: list[Fine
                                       f"the stack's MLflow resource {settings.mlflow_resource_arn} (the training role may log only there)"))
 
 
+def _check_evaluation(inp: dict[str, Any], settings: StackSettings, found: list[FineTuningInputError]) -> None:
+    """The evaluation block: what its type needs and offers (``evaluation.check_block``), a dataset the
+    training role may read, a scorer the stack may invoke, a judge it grants; filled with the defaults."""
+    block = inp.get("evaluation")
+    if block is None:
+        return
+    block.setdefault("compare_to_base", False)
+    model = str(inp.get("model", ""))
+    found += EV.check_block(block, None if is_continued(inp) or model.startswith("arn:") else model)
+    if block.get("dataset"):
+        found += s3_dataset_problems("evaluation.dataset", block["dataset"], settings)
+    if block["type"] == "custom_scorer":
+        _check_scorer(block, settings, found)
+    if block["type"] == "llm_as_judge":
+        granted = settings.evaluation_judge_model_ids
+        judge = block.setdefault("judge_model_id", granted[0] if granted else None)
+        grants = ", ".join(granted) or "none (set the construct's evaluation_judge_models)"
+        if judge is None:
+            found.append(JudgeMissing("evaluation.judge_model_id", None, f"a Bedrock evaluator model this stack grants: {grants}"))
+        elif judge not in EV.LLMAJ_JUDGES:
+            found.append(JudgeModelNotAvailable("evaluation.judge_model_id", judge,
+                                                f"a Bedrock evaluator model for built-in metrics ({', '.join(EV.LLMAJ_JUDGES)}) this stack grants"))
+        elif judge not in granted:
+            found.append(JudgeModelNotAvailable("evaluation.judge_model_id", judge, f"a Bedrock evaluator model this stack grants: {grants}"))
+        block["metrics"] = [EV.judge_metric_name(m) for m in block.get("metrics") or EV.DEFAULT_JUDGE_METRICS]
+
+
+def _check_scorer(block: dict[str, Any], settings: StackSettings, found: list[FineTuningInputError]) -> None:
+    """A built-in scorer, or a reward evaluator of this stack (named by its ARN or its Lambda's)."""
+    scorer = block.setdefault("evaluator", settings.reward_evaluator_arn)
+    evaluators = dict(settings.reward_evaluators)
+    if settings.reward_evaluator_arn:
+        evaluators.setdefault(settings.reward_evaluator_arn, "")
+    by_lambda = {fn: arn for arn, fn in evaluators.items() if fn}
+    offered = f"a built-in scorer ({', '.join(EV.BUILTIN_SCORERS)}) or a reward evaluator of this stack: {', '.join(evaluators) or 'none'}"
+    if scorer is None:
+        found.append(InvalidInput("evaluation.evaluator", None, offered))
+    elif scorer in by_lambda:
+        block["evaluator"] = by_lambda[scorer]
+    elif scorer not in EV.BUILTIN_SCORERS and scorer not in evaluators:
+        found.append(RewardFunctionNotAllowed("evaluation.evaluator", scorer, offered))
+
+
+def _refuse_training_fields(inp: dict[str, Any], settings: StackSettings, found: list[FineTuningInputError]) -> None:
+    """mode evaluate trains nothing: the fields that only shape a training job have no meaning."""
+    for key in TRAINING_ONLY:
+        if key in inp:
+            found.append(InvalidInput(key, inp[key], "no value: mode evaluate trains nothing (leave it out, or use mode train)"))
+
+
+#: Fields only a training job uses (mode evaluate refuses them).
+TRAINING_ONLY = ("technique", "training_type", "training_dataset", "validation_dataset", "hyperparameters", "sequence_length",
+                 "custom_reward_function", "validate_dataset", "verify_reward_function", "reward_verification_samples",
+                 "reward_model_id", "reward_prompt", "training_job_name", "disable_output_compression", "model_package_group")
+
 CHECKS: tuple[Check, ...] = (
     _check_model, _check_datasets, _check_output, _check_names_and_group, _check_runtime,
     _check_sequence_length, _check_hyperparameters, _check_reward_function, _check_judge, _check_tags, _check_mlflow,
+    _check_evaluation,
+)
+#: mode evaluate: the model, where results go, the evaluation and what the jobs carry.
+EVALUATE_CHECKS: tuple[Check, ...] = (
+    _refuse_training_fields, _check_model, _check_output, _check_runtime, _check_tags, _check_mlflow, _check_evaluation,
 )

@@ -156,6 +156,8 @@ class FineTuningWorkflow(Construct):
         self.runtime, self.execution_role = runtime, execution_role
         self._watcher: Optional[EmbeddingWatcher] = None
         launch_statements = self._state_machine(max_runtime.plus(pending_allowance))
+        for statement in launch_statements:  # LaunchEvaluationJob: the Steps function creates evaluation jobs
+            self.steps_function.add_to_role_policy(statement)
         self._observe(log_level, log_execution_data)
         self._grant_state_machine(launch_statements)
         self._events(sweep_interval)

@@ -123,7 +123,10 @@ def build_definition(scope: Construct, runtime: Runtime, execution_role: iam.IRo
     )), rejected=ends.rejected, failed=ends.failed, input_errors=False)
     adopt = step("VerifyJobOwnership", "adopt", {"plan.$": "$.plan", "execution_arn.$": "$$.Execution.Id"}, "$.adopted",
                  "CreateTrainingJob said ResourceInUse: track the job only if this execution created it (retry, redrive)")
-    track = _tracking(scope, runtime, step)
+    track, status = _job_loop(scope, runtime, step, TRAINING_LOOP)
+    evaluation = _evaluation(scope, runtime, step, ends, fragment)
+    summarize, mode = _outcomes(scope, step, evaluation, resolve)
+    _training_ends(scope, status, summarize)
     launch, statements = _launch(scope, stack, ends, adopt, track, execution_role)
     record.next(launch)
     reward_check = (
@@ -131,9 +134,10 @@ def build_definition(scope: Construct, runtime: Runtime, execution_role: iam.IRo
         .when(sfn.Condition.boolean_equals("$.plan.verify_reward", True), verify.next(record))
         .otherwise(record)
     )
-    receive.next(validate).next(resolve).next(datasets).next(validation.start)
+    receive.next(validate).next(mode)
+    resolve.next(datasets).next(validation.start)
     validation.merge.next(plan).next(reward_check)
-    return Definition(receive, statements, validation.processors)
+    return Definition(receive, statements, [*validation.processors, *evaluation.processors])
 
 
 @dataclass(frozen=True)
@@ -224,10 +228,14 @@ def _ends(scope: Construct) -> _Ends:
 class _StepFactory:
     """A state of the Steps function: ``{"step": <name>, ...payload}``, retried and caught."""
 
-    def __init__(self, scope: Construct, runtime: Runtime, ends: _Ends) -> None:
+    def __init__(self, scope: Construct, runtime: Runtime, ends: Optional[_Ends]) -> None:
+        """``ends`` None: states inside a Map's item processor, which cannot catch to states outside it (an
+        error fails the iteration, and the Map's own Catch handles it)."""
         self.scope, self.runtime, self.ends = scope, runtime, ends
 
-    def __call__(self, id: str, step: str, payload: Mapping[str, Any], result_path: Optional[str], comment: str) -> sfn.TaskStateBase:
+    def __call__(self, id: str, step: str, payload: Mapping[str, Any], result_path: Optional[str], comment: str,
+                 catches: Sequence[tuple[Sequence[str], sfn.IChainable]] = ()) -> sfn.TaskStateBase:
+        """``catches``: (errors, handler) caught before the input errors and the rest."""
         task = tasks.LambdaInvoke(
             self.scope, id,
             lambda_function=self.runtime.steps,
@@ -236,7 +244,10 @@ class _StepFactory:
             result_path=result_path,
             comment=comment,
         )
-        return catch_errors(POLICIES.steps_lambda.apply(task), rejected=self.ends.rejected, failed=self.ends.failed)
+        for errors, handler in catches:
+            task.add_catch(handler, errors=list(errors), result_path="$.error")
+        POLICIES.steps_lambda.apply(task)
+        return task if self.ends is None else catch_errors(task, rejected=self.ends.rejected, failed=self.ends.failed)
 
 
 def _launch(scope: Construct, stack: Stack, ends: _Ends, adopt: sfn.TaskStateBase, track: sfn.TaskStateBase,
@@ -294,48 +305,154 @@ def _launch_statements(stack: Stack, execution_role: iam.IRole) -> list[iam.Poli
 WAITER_CLOSED = ("DynamoDb.ConditionalCheckFailedException", "DynamoDB.ConditionalCheckFailedException")
 
 
-def _tracking(scope: Construct, runtime: Runtime, step: _StepFactory) -> sfn.TaskStateBase:
+@dataclass(frozen=True)
+class _Loop:
+    """The state names and paths of one job's tracking loop (the training job's, or an evaluation job's)."""
+
+    track: str
+    wait: str
+    poll: str
+    status: str
+    job_name: str
+    expires_at: str
+    noun: str = "job"
+
+
+TRAINING_LOOP = _Loop("TrackTrainingJob", "WaitForJobEvent", "PollWithoutEvents", "JobStatus?", "$.plan.training_job_name", "$.plan.expires_at",
+                      "training job")
+EVALUATION_LOOP = _Loop("TrackEvaluationJob", "WaitForEvaluationJobEvent", "PollEvaluationWithoutEvents", "EvaluationJobStatus?",
+                        "$.request.TrainingJobName", "$.expires_at", "evaluation job")
+
+
+def _job_loop(scope: Construct, runtime: Runtime, step: _StepFactory, loop: _Loop) -> tuple[sfn.TaskStateBase, sfn.Choice]:
     """Track -> wait for the job's event (at most the current interval) -> Track: two states per cycle.
 
-    TrackTrainingJob describes the job and sets the next interval (doubling while no event comes, up to
-    the maximum); once the job ended it marks the waiter item, so the wait's conditional put fails at
-    once and leaves the loop to JobStatus?. Returns TrackTrainingJob, the state after the launch."""
-    track = step("TrackTrainingJob", "track", {
-        "job_name.$": "$.plan.training_job_name", "execution_arn.$": "$$.Execution.Id", "expires_at.$": "$.plan.expires_at",
+    Track describes the job and sets the next interval (doubling while no event comes, up to the
+    maximum); once the job ended it marks the waiter item, so the wait's conditional put fails at
+    once and leaves the loop to the status Choice, returned for the caller to complete (its default
+    polls on a timer: the waiter table failed). Returns (Track, the status Choice)."""
+    track = step(loop.track, "track", {
+        "job_name.$": loop.job_name, "execution_arn.$": "$$.Execution.Id", "expires_at.$": loop.expires_at,
         "tracking.$": "$.track.tracking", "wake.$": "$.wake",
-    }, "$.track", "DescribeTrainingJob (status, secondary status, ProgressInfo) and the next polling interval")
+    }, "$.track", f"DescribeTrainingJob of the {loop.noun} (status, secondary status, progress) and the next polling interval")
     wait_event = POLICIES.dynamodb.apply(tasks.CallAwsService(
-        scope, "WaitForJobEvent",
+        scope, loop.wait,
         service="dynamodb", action="putItem",
         integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
         parameters={"TableName": runtime.table.table_name, "Item": {
-            "pk": {"S": sfn.JsonPath.format("job#{}", sfn.JsonPath.string_at("$.plan.training_job_name"))},
+            "pk": {"S": sfn.JsonPath.format("job#{}", sfn.JsonPath.string_at(loop.job_name))},
             "token": {"S": sfn.JsonPath.task_token},
             "execution": {"S": sfn.JsonPath.execution_id},
-            "expires_at": {"N": sfn.JsonPath.string_at("$.plan.expires_at")},
+            "expires_at": {"N": sfn.JsonPath.string_at(loop.expires_at)},
         }, "ConditionExpression": "attribute_not_exists(ended)"},
         iam_resources=[runtime.table.table_arn],
         task_timeout=sfn.Timeout.at("$.track.tracking.wait_seconds"),
         result_path="$.wake",
-        comment="Waits for the job's state-change event, at most the current polling interval; refused once the job ended",
+        comment=f"Waits for the {loop.noun}'s state-change event, at most the current polling interval; refused once it ended",
     ))
-    summarize = step("SummarizeResult", "summarize", {"job.$": "$.track.job", "input.$": "$.input", "plan.$": "$.plan"}, None,
-                     "Output: job, model package, billable tokens, timings, MLflow run")
-    fallback_wait = sfn.Wait(scope, "PollWithoutEvents", time=sfn.WaitTime.seconds_path("$.track.tracking.wait_seconds"),
+    fallback_wait = sfn.Wait(scope, loop.poll, time=sfn.WaitTime.seconds_path("$.track.tracking.wait_seconds"),
                              comment="The waiter table failed: poll on a timer instead")
-    status = (
-        sfn.Choice(scope, "JobStatus?")
-        .when(sfn.Condition.string_equals("$.track.job.TrainingJobStatus", "Completed"),
-              summarize.next(sfn.Succeed(scope, "TrainingJobCompleted")))
-        .when(sfn.Condition.string_equals("$.track.job.TrainingJobStatus", "Failed"),
-              sfn.Fail(scope, "TrainingJobFailed", error="TrainingJobFailed", cause_path="$.track.job.FailureReason"))
-        .when(sfn.Condition.string_equals("$.track.job.TrainingJobStatus", "Stopped"),
-              sfn.Fail(scope, "TrainingJobStopped", error="TrainingJobStopped",
-                       cause="The training job was stopped (StopTrainingJob) before it completed."))
-        .otherwise(fallback_wait.next(track))
-    )
+    status = sfn.Choice(scope, loop.status)
+    status.otherwise(fallback_wait.next(track))
     wait_event.add_catch(status, errors=list(WAITER_CLOSED), result_path=sfn.JsonPath.DISCARD)
     wait_event.add_catch(track, errors=["States.Timeout"], result_path="$.wake")
     wait_event.add_catch(status, errors=["States.ALL"], result_path="$.wake")
     track.next(wait_event).next(track)
-    return track
+    return track, status
+
+
+def _outcomes(scope: Construct, step: _StepFactory, evaluation: _Evaluation, resolve: sfn.IChainable) -> tuple[sfn.IChainable, sfn.Choice]:
+    """After the training job completed: summarize, then evaluate if the input asks; mode evaluate goes from
+    ValidateInput straight to the evaluation. Returns (the completed job's first state, the Mode? Choice)."""
+    summarize = step("SummarizeResult", "summarize", {"job.$": "$.track.job", "input.$": "$.input", "plan.$": "$.plan"}, "$.output",
+                     "Output: job, model package, billable tokens, timings, MLflow run")
+    done = sfn.Succeed(scope, "TrainingJobCompleted", output_path="$.output", comment="The run's output document")
+    target = sfn.Pass(scope, "EvaluationTarget", comment="The model the training job registered, and its base model",
+                      parameters={"model_package_arn.$": "$.output.output_model_package_arn",
+                                  "model_package_group_arn.$": "$.output.model_package_group_arn",
+                                  "base_model_arn.$": "$.plan.request.ServerlessJobConfig.BaseModelArn",
+                                  "model_id.$": "$.plan.base_model"}, result_path="$.evaluation_target")
+    summarize.next(sfn.Choice(scope, "EvaluateModel?")
+                   .when(sfn.Condition.is_present("$.input.evaluation"), target.next(evaluation.start))
+                   .otherwise(done))
+    evaluation.end.next(sfn.Choice(scope, "Trained?")
+                        .when(sfn.Condition.string_equals("$.input.mode", "evaluate"),
+                              sfn.Succeed(scope, "EvaluationCompleted", output_path="$.output", comment="The run's output document"))
+                        .otherwise(done))
+    evaluation_target = step("ResolveEvaluationTarget", "resolve_evaluation_target", {"input.$": "$.input"}, None,
+                             "mode evaluate: the model package (or base model) to evaluate and its base model (DescribeModelPackage, DescribeHubContent)")
+    evaluation_target.next(evaluation.start)
+    mode = (sfn.Choice(scope, "Mode?")
+            .when(sfn.Condition.string_equals("$.input.mode", "evaluate"), evaluation_target)
+            .otherwise(resolve))
+    return summarize, mode
+
+
+def _training_ends(scope: Construct, status: sfn.Choice, completed: sfn.IChainable) -> None:
+    status.when(sfn.Condition.string_equals("$.track.job.TrainingJobStatus", "Completed"), completed)
+    status.when(sfn.Condition.string_equals("$.track.job.TrainingJobStatus", "Failed"),
+                sfn.Fail(scope, "TrainingJobFailed", error="TrainingJobFailed", cause_path="$.track.job.FailureReason"))
+    status.when(sfn.Condition.string_equals("$.track.job.TrainingJobStatus", "Stopped"),
+                sfn.Fail(scope, "TrainingJobStopped", error="TrainingJobStopped",
+                         cause="The training job was stopped (StopTrainingJob) before it completed."))
+
+
+@dataclass(frozen=True)
+class _Evaluation:
+    start: sfn.IChainable
+    end: sfn.INextable
+    processors: list[tuple[sfn.Map, sfn.IChainable]]
+
+
+def _evaluation(scope: Construct, runtime: Runtime, step: _StepFactory, ends: _Ends, fragment: str) -> _Evaluation:
+    """Plan the evaluation jobs (the fine-tuned model's, and the base model's in parallel) -> record them (the
+    abort clean-up stops them) -> run each side's jobs in order (LLM-as-judge: inference, then judging) ->
+    read the results, gate, approve or reject the model package (``EvaluationGateFailed``)."""
+    plan = step("PlanEvaluation", "plan_evaluation", {
+        "input.$": "$.input", "target.$": "$.evaluation_target", "execution_arn.$": "$$.Execution.Id", **({"fragment": fragment} if fragment else {}),
+    }, "$.evaluation_plan", "Builds the exact CreateTrainingJob requests of the evaluation jobs (pure planner)")
+    record = catch_errors(POLICIES.dynamodb.apply(tasks.CallAwsService(
+        scope, "RecordEvaluationJobs", service="dynamodb", action="updateItem",
+        parameters={
+            "TableName": runtime.table.table_name,
+            "Key": {"pk": {"S": sfn.JsonPath.format("execution#{}", sfn.JsonPath.execution_id)}},
+            "UpdateExpression": "ADD job_names :jobs SET expires_at = :expires",
+            "ExpressionAttributeValues": {":jobs": {"SS.$": "$.evaluation_plan.job_names"},
+                                          ":expires": {"N": sfn.JsonPath.string_at("$.evaluation_plan.expires_at")}},
+        },
+        iam_resources=[runtime.table.table_arn], result_path=sfn.JsonPath.DISCARD,
+        comment="Remembers the evaluation jobs of this execution, so an aborted execution stops them too",
+    )), rejected=ends.rejected, failed=ends.failed, input_errors=False)
+    jobs = sfn.Map(scope, "EvaluationJobs", items_path="$.side.jobs", max_concurrency=1, result_path=sfn.JsonPath.DISCARD,
+                   item_selector={"request.$": "$$.Map.Item.Value", "expires_at.$": "$.expires_at"},
+                   comment="One model's evaluation jobs, in order (LLM-as-judge: inference, then judging)")
+    sides = sfn.Map(scope, "EvaluateModels", items_path="$.evaluation_plan.sides", max_concurrency=2, result_path=sfn.JsonPath.DISCARD,
+                    item_selector={"side.$": "$$.Map.Item.Value", "expires_at.$": "$.evaluation_plan.expires_at"},
+                    comment="The fine-tuned model and, with compare_to_base, the base model, in parallel")
+    sides.add_catch(ends.failed, errors=list(ALL_ERRORS), result_path="$.error")
+    gate_failed = sfn.Pass(scope, "ExplainGateFailure", parameters={"Error.$": "$.error.Error", "Cause.$": "States.StringToJson($.error.Cause)"},
+                           result_path="$.error").next(sfn.Fail(scope, "EvaluationGateFailed", error_path="$.error.Error",
+                                                                cause_path="$.error.Cause.errorMessage",
+                                                                comment="The model package was rejected: the metric missed the gate"))
+    gate = step("GateEvaluation", "gate_evaluation", {"evaluation.$": "$.input.evaluation", "plan.$": "$.evaluation_plan"},
+                "$.output.evaluation", "Reads the results, compares with the base model, approves or rejects the model package",
+                catches=[(("EvaluationGateFailed",), gate_failed)])
+    plan.next(record).next(sides).next(gate)
+    return _Evaluation(start=plan, end=gate, processors=[(jobs, _evaluation_job(scope, runtime)), (sides, jobs)])
+
+
+def _evaluation_job(scope: Construct, runtime: Runtime) -> sfn.IChainable:
+    """Launch one evaluation job (the Steps function creates it, or adopts this execution's own) and track it.
+    Inside the Map: errors fail the iteration (EvaluateModels catches them)."""
+    step = _StepFactory(scope, runtime, None)
+    launch = step("LaunchEvaluationJob", "launch_evaluation_job", {
+        "request.$": "$.request", "expires_at.$": "$.expires_at", "execution_arn.$": "$$.Execution.Id",
+    }, None, "CreateTrainingJob with JobType Evaluation (idempotent: an existing job of this execution is tracked)")
+    track, status = _job_loop(scope, runtime, step, EVALUATION_LOOP)
+    status.when(sfn.Condition.string_equals("$.track.job.TrainingJobStatus", "Completed"), sfn.Succeed(scope, "EvaluationJobCompleted"))
+    status.when(sfn.Condition.string_equals("$.track.job.TrainingJobStatus", "Failed"),
+                sfn.Fail(scope, "EvaluationJobFailed", error="EvaluationJobFailed", cause_path="$.track.job.FailureReason"))
+    status.when(sfn.Condition.string_equals("$.track.job.TrainingJobStatus", "Stopped"),
+                sfn.Fail(scope, "EvaluationJobStopped", error="EvaluationJobStopped",
+                         cause="The evaluation job was stopped (StopTrainingJob) before it completed."))
+    return launch.next(track)

@@ -185,7 +185,11 @@ def _grant_steps(stack: Stack, fn: lambda_.Function, p: RuntimeProps) -> None:
     statements = [
         iam.PolicyStatement(actions=["sagemaker:DescribeHubContent"], resources=hub_contents),
         own_jobs(stack, ["sagemaker:ListTags", "sagemaker:DescribeTrainingJob"], "ReadOwnJobs"),  # TrackTrainingJob, VerifyJobOwnership
-        iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[p.model_package_group.model_packages_arn()]),
+        # continued customization reads the source package; GateEvaluation writes metrics and the approval
+        iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"],
+                            resources=[p.model_package_group.model_packages_arn()]),
+        # GateEvaluation reads the evaluation jobs' result files
+        iam.PolicyStatement(actions=["s3:GetObject"], resources=[p.locations.bucket.arn_for_objects(f"{p.locations.output_prefix}*")]),
         iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"arn:{stack.partition}:s3:::{p.recipe_bucket_name}/*"]),
     ]
     for statement in statements:
@@ -194,7 +198,8 @@ def _grant_steps(stack: Stack, fn: lambda_.Function, p: RuntimeProps) -> None:
     suppress(fn, [Suppression(
         "AwsSolutions-IAM5",
         "Base models live in SageMakerPublicHub (owned by the 'aws' account) or this account's hubs, named per input; "
-        "recipes in the regional JumpStart bucket; continued customization reads versioned packages of the stack's group; "
+        "recipes in the regional JumpStart bucket; continued customization reads (and evaluation approves) versioned packages of the "
+        "stack's group; evaluation results are read under the output prefix; "
         "job tags are read only on jobs carrying this stack's tag (IAM condition): wildcards on exactly those.",
         resource_findings(fn, [r for st in statements for r in st.resources]),
     )])
