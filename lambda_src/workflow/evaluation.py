@@ -89,7 +89,7 @@ def gate(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         "jobs": {side["side"]: [job["TrainingJobName"] for job in side["jobs"]] for side in planned["sides"]},
     }
     if verdict is not None and not verdict.passed:
-        raise EvaluationGateFailed(verdict.description + (f" The model package {package} was rejected." if package else ""))
+        raise EvaluationGateFailed(verdict.description + (f". The model package {package} was rejected." if package else "."))
     return out
 
 
