@@ -396,15 +396,22 @@ def offline_edges(session: Any, account: EvalAccount) -> Iterator[None]:
       ``boto3.DEFAULT_SESSION``): ``sagemaker.core.utils.utils.Session`` answers with the fake
       session, and the process-wide client cache is emptied before and after.
     * botocore's HTTP sender refuses to send: a request that escaped the fake account is recorded in
-      ``unexpected`` as ``("http", <url>, {})`` and fails, instead of reaching the network.
+      ``unexpected`` as ``("http", <url>, {})`` and fails, instead of reaching the network. Only the
+      capturing thread's requests are recorded: the patch is process-wide, and a daemon thread an
+      earlier test left behind (the SDK's telemetry sender, which asks STS for the account) is not
+      this capture's SDK path; it is refused all the same.
     """
+    import threading
     from unittest import mock
 
     from botocore.httpsession import URLLib3Session
     from sagemaker.core.utils import utils as core_utils
 
+    capturing = threading.get_ident()
+
     def refuse(_self: Any, request: Any) -> Any:
-        account.unexpected.append(("http", request.url, {}))
+        if threading.get_ident() == capturing:
+            account.unexpected.append(("http", request.url, {}))
         raise ConnectionError(f"the eval oracle is offline: {request.method} {request.url}")
 
     core_utils.SageMakerClient.reset()
