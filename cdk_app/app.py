@@ -1,7 +1,7 @@
 """The ready-to-deploy app: one stack with the ServerlessFineTuning pattern and its outputs.
 
 Context values (cdk.json defaults, override with ``-c key=value``): ``stackName``, ``baseModel``,
-``modelPackageGroupName``, ``judgeModelId``, ``destroyOnDelete`` (demo stacks: delete bucket and
+``modelPackageGroupName``, ``judgeModelId``, ``evaluationJudgeModelId``, ``destroyOnDelete`` (demo stacks: delete bucket and
 group with the stack), ``minPollSeconds`` / ``maxPollSeconds``, ``maxRuntimeHours``, ``datasetFanOutMiB``,
 ``enableNotifications`` (SNS topic), ``mlflowResourceArn`` (the MLflow app or tracking server jobs
 log to). No context lookups and no Docker: ``cdk synth`` works offline
@@ -22,6 +22,7 @@ import aws_cdk as cdk  # noqa: E402
 
 from sagemaker_finetuning import (
     DEFAULT_BASE_MODEL,
+    EvaluationJudgeModel,
     FineTuningStorage,
     InvalidProp,
     JudgeModel,
@@ -88,6 +89,16 @@ def _environment() -> cdk.Environment | None:
     return cdk.Environment(account=account, region=region) if region else None
 
 
+def _evaluation_judges(model_id: str | None) -> list[EvaluationJudgeModel]:
+    """The LLM-as-judge evaluator model the stack grants (context evaluationJudgeModelId; none by default)."""
+    if not model_id:
+        return []
+    try:
+        return [EvaluationJudgeModel(model_id)]
+    except InvalidProp as error:
+        raise ContextError(f"context evaluationJudgeModelId: received {model_id!r}; expected {error.expected}") from None
+
+
 def _regional(stack: cdk.Stack, base_model: str, judge_id: str | None) -> JudgeModel | None:
     """Region-specific defaults degrade with a warning (and the context key to change), never a traceback."""
     region = stack.region
@@ -126,6 +137,7 @@ def _build(app: cdk.App) -> cdk.App:
         storage=FineTuningStorage.new_bucket(auto_delete_objects=destroy),
         model_package_group=ModelPackageGroupSource.new_group(ctx("modelPackageGroupName")),
         judge_model=_regional(stack, base_model, ctx("judgeModelId") or None),
+        evaluation_judge_models=_evaluation_judges(ctx("evaluationJudgeModelId") or None),
         mlflow_resource_arn=ctx("mlflowResourceArn") or None,
         removal_policy=cdk.RemovalPolicy.DESTROY if destroy else cdk.RemovalPolicy.RETAIN,
         max_runtime=cdk.Duration.seconds(round(_number(ctx, "maxRuntimeHours", 24) * 3600)),

@@ -33,6 +33,7 @@ _EXPORTS = {
     "JudgePrompt": "rewards.judge_prompt",
     "JudgePromptTemplate": "rewards.judge_prompt",
     "JudgeModel": "rewards.judges",
+    "EvaluationJudgeModel": "rewards.judges",
     "BuiltinJudgePrompt": "rewards.judges",
     "FineTuningWorkflow": "workflow.construct",
     "FineTuningJob": "workflow.job",

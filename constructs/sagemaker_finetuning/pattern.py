@@ -16,7 +16,7 @@ from constructs import Construct
 from sagemaker_finetuning.access.execution_role import FineTuningExecutionRole
 from sagemaker_finetuning.registry.model_package_group import IModelPackageGroup, ModelPackageGroupSource
 from sagemaker_finetuning.rewards.judge_prompt import JudgePrompt, JudgePromptSource
-from sagemaker_finetuning.rewards.judges import JudgeModel
+from sagemaker_finetuning.rewards.judges import EvaluationJudgeModel, JudgeModel
 from sagemaker_finetuning.rewards.reward_function import RewardFunction, RewardFunctionSource
 from sagemaker_finetuning.storage.bucket import FineTuningBucket, FineTuningStorage
 from sagemaker_finetuning.support import props
@@ -60,6 +60,8 @@ class ServerlessFineTuning(Construct):
     :param additional_reward_functions: further reward functions executions may name. Default: none.
     :param judge_model: the default RLAIF judge; enables Bedrock invoke for it. Default: none.
     :param additional_judge_models: further judges executions may name. Default: none.
+    :param evaluation_judge_models: Bedrock evaluator models LLM-as-judge evaluations may use (granted to the execution
+        role); the first is the default. Default: none.
     :param judge_prompt: ``JudgePromptSource.builtin(...)``, ``.from_file(...)``, ``.from_text(...)`` or
         ``.from_evaluator_arn(...)``. Default: the recipe's default prompt.
     :param mlflow_resource_arn: MLflow app / tracking server jobs log to. Default: none.
@@ -91,6 +93,7 @@ class ServerlessFineTuning(Construct):
         additional_reward_functions: Sequence[RewardFunction] = (),
         judge_model: Optional[JudgeModel] = None,
         additional_judge_models: Sequence[JudgeModel] = (),
+        evaluation_judge_models: Sequence[EvaluationJudgeModel] = (),
         judge_prompt: Optional[JudgePromptSource] = None,
         mlflow_resource_arn: Optional[str] = None,
         dataset_buckets: Sequence[s3.IBucket] = (),
@@ -135,13 +138,15 @@ class ServerlessFineTuning(Construct):
             self, "ExecutionRole", bucket=loc.bucket, dataset_prefix=loc.dataset_prefix, output_prefix=loc.output_prefix,
             prompt_prefix=loc.prompt_prefix, encryption_key=loc.encryption_key, model_package_groups=[self.model_package_group],
             reward_functions=[rf.function for rf in reward_functions], dataset_buckets=dataset_buckets,
-            judge_models=judges, mlflow_resource_arn=mlflow_resource_arn, role=execution_role,
+            judge_models=judges, evaluation_judge_models=evaluation_judge_models, mlflow_resource_arn=mlflow_resource_arn,
+            role=execution_role,
         )
         self.workflow = FineTuningWorkflow(
             self, "Workflow", bucket=loc.bucket, dataset_prefix=loc.dataset_prefix, output_prefix=loc.output_prefix,
             prompt_prefix=loc.prompt_prefix, encryption_key=loc.encryption_key, execution_role=self.execution_role.role,
             model_package_group=self.model_package_group, base_model=base_model, reward_functions=reward_functions,
-            judge_models=judges, judge_prompt=judge_prompt, mlflow_resource_arn=mlflow_resource_arn,
+            judge_models=judges, evaluation_judge_models=evaluation_judge_models, judge_prompt=judge_prompt,
+            mlflow_resource_arn=mlflow_resource_arn,
             dataset_buckets=dataset_buckets, max_runtime=max_runtime, min_poll_interval=min_poll_interval,
             max_poll_interval=max_poll_interval, sweep_interval=sweep_interval, dataset_fan_out_size=dataset_fan_out_size,
             notification_topic=self.notification_topic,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -93,3 +94,16 @@ def test_the_app_silences_the_node_end_of_life_banner():
     done = subprocess.run([sys.executable, "cdk_app/app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "end-of-life" not in done.stderr.lower() and "end of life" not in done.stderr.lower(), done.stderr[-2000:]
+
+
+def test_an_evaluation_judge_is_granted_only_when_named():
+    """-c evaluationJudgeModelId grants an LLM-as-judge evaluator model to the execution role and tells the workflow."""
+    plain = json.dumps(synth().to_json())
+    assert "bedrock:CreateEvaluationJob" not in plain and "anthropic.claude-haiku" not in plain
+    granted = synth(evaluationJudgeModelId="anthropic.claude-haiku-4-5-20251001-v1:0").to_json()
+    statements = [s for r in granted["Resources"].values() if r["Type"] == "AWS::IAM::Policy"
+                  for s in r["Properties"]["PolicyDocument"]["Statement"] if s.get("Sid") in ("EvaluationJobs", "EvaluationJudge")]
+    assert {s["Sid"] for s in statements} == {"EvaluationJobs", "EvaluationJudge"}
+    assert "anthropic.claude-haiku-4-5-20251001-v1:0" in json.dumps(granted)
+    with pytest.raises(ContextError, match=r"^context evaluationJudgeModelId: received 'openai.gpt-oss-120b-1:0'; expected one of amazon.nova-pro"):
+        synth(evaluationJudgeModelId="openai.gpt-oss-120b-1:0")

@@ -39,6 +39,7 @@ from sagemaker_finetuning import (
     BuiltinJudgePrompt,
     DataLocations,
     DatasetTrigger,
+    EvaluationJudgeModel,
     EvaluatorType,
     FineTuningBucket,
     FineTuningExecutionRole,
@@ -261,6 +262,10 @@ TARGETS: dict[str, Target] = {
         required=lambda s: {"state_machine": a_machine(s), "schedule": scheduler.ScheduleExpression.cron(minute="0", hour="2"),
                             "input": {"technique": "SFT", "training_dataset": "s3://acme-data/datasets/latest/"}}),
     # value classes
+    "EvaluationJudgeModel": Target(
+        EvaluationJudgeModel.__init__,
+        lambda s, kw: FineTuningExecutionRole(s, "Role", bucket=a_bucket(s), evaluation_judge_models=[EvaluationJudgeModel(**kw)]),
+        required=lambda s: {"model_id": "anthropic.claude-haiku-4-5-20251001-v1:0"}),
     "JudgeModel": Target(
         JudgeModel.__init__, lambda s, kw: FineTuningExecutionRole(s, "Role", bucket=a_bucket(s), judge_models=[JudgeModel(**kw)]),
         required=lambda s: {"model_id": "openai.gpt-oss-120b-1:0"}),
@@ -362,6 +367,8 @@ CASES: list[Case] = [
     V(SFT, "judge_model", NOT_IN_US_EAST_1, why="a judge not offered in the stack's region"),
     T(SFT, "additional_judge_models", JudgeModel.GPT_OSS_20B),  # type: ignore[attr-defined]
     T(SFT, "additional_judge_models", ["qwen.qwen3-32b-v1:0"]),
+    T(SFT, "evaluation_judge_models", ["anthropic.claude-haiku-4-5-20251001-v1:0"]),
+    T(SFT, "evaluation_judge_models", [JudgeModel.GPT_OSS_120B], why="an RLAIF judge, not an evaluator model"),  # type: ignore[attr-defined]
     V(SFT, "additional_judge_models", [NOT_IN_US_EAST_1], why="a judge not offered in the stack's region"),
     T(SFT, "judge_prompt", "Faithfulness"),
     T(SFT, "judge_prompt", BuiltinJudgePrompt.FAITHFULNESS, why="not wrapped in JudgePromptSource.builtin"),  # type: ignore[attr-defined]
@@ -466,6 +473,7 @@ CASES: list[Case] = [
     T(ROLE, "dataset_buckets", Make(a_bucket, "s3.Bucket(...)"), why="one bucket instead of a list"),
     T(ROLE, "judge_models", JudgeModel.GPT_OSS_120B, why="one judge instead of a list"),  # type: ignore[attr-defined]
     T(ROLE, "judge_models", ["openai.gpt-oss-120b-1:0"]),
+    T(ROLE, "evaluation_judge_models", "anthropic.claude-haiku-4-5-20251001-v1:0"),
     V(ROLE, "judge_models", [NOT_IN_US_EAST_1], why="a judge not offered in the stack's region (the workflow refuses it)"),
     T(ROLE, "mlflow_resource_arn", 42),
     V(ROLE, "mlflow_resource_arn", NOT_MLFLOW_ARN),
@@ -564,6 +572,7 @@ CASES: list[Case] = [
     T(WF, "reward_functions", Make(a_reward, "RewardFunction(...)"), why="one construct instead of a list"),
     T(WF, "reward_functions", Make(lambda s: [a_function(s)], "[lambda_.Function(...)]"), why="a plain Lambda, not a RewardFunction"),
     T(WF, "judge_models", "openai.gpt-oss-120b-1:0"),
+    T(WF, "evaluation_judge_models", ("amazon.nova-pro-v1:0",)),
     V(WF, "judge_models", [NOT_IN_US_EAST_1], why="a judge not offered in the stack's region"),
     T(WF, "judge_prompt", "Faithfulness"),
     T(WF, "mlflow_resource_arn", 42),
@@ -625,6 +634,8 @@ CASES: list[Case] = [
     # ------------------------------------------------------------------ value classes
     T("JudgeModel", "model_id", ["openai.gpt-oss-120b-1:0"]),
     V("JudgeModel", "model_id", "anthropic.claude-3-sonnet"),
+    T("EvaluationJudgeModel", "model_id", 42),
+    V("EvaluationJudgeModel", "model_id", "openai.gpt-oss-120b-1:0", why="an RLAIF judge: SDK v3 refuses it as an evaluator model"),
     T("BuiltinJudgePrompt", "name", 42),
     V("BuiltinJudgePrompt", "name", "faithfulness", why="wrong case"),
     T("RewardContract", "value", 1, names=("contract",)),

@@ -16,7 +16,7 @@ JOB_SECONDS = 3.0
 #: The emulator's MLflow app (any ARN: the emulator does not check it exists).
 MLFLOW_ARN = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-app/app-demo"
 CONTEXT = {"destroyOnDelete": "true", "minPollSeconds": "1", "maxPollSeconds": "2", "judgeModelId": "openai.gpt-oss-120b-1:0",
-           "mlflowResourceArn": MLFLOW_ARN, "datasetFanOutMiB": "1"}  # datasets above 1 MiB take the Distributed Map
+           "mlflowResourceArn": MLFLOW_ARN, "datasetFanOutMiB": "1", "evaluationJudgeModelId": "anthropic.claude-haiku-4-5-20251001-v1:0"}  # datasets above 1 MiB take the Distributed Map
 
 
 class Harness:

@@ -107,3 +107,21 @@ def test_mode_evaluate_evaluates_an_existing_package_or_the_base_model(harness):
     ev = json.loads(base["output"])["evaluation"]
     assert ev["model"] == {"exact_match": 0.4, "exact_match_stderr": ev["model"]["exact_match_stderr"]} and ev["model_package_arn"] is None
     assert list(ev["jobs"]) == ["base"]
+
+
+def test_llm_as_judge_runs_inference_then_judging_for_both_models(harness):
+    bucket = harness.outputs["BucketName"]
+    harness.s3.put_object(Bucket=bucket, Key="datasets/eval/qa.jsonl",
+                          Body=b'{"query": "What is 2 + 2?", "response": "4"}\n{"query": "Capital of France?", "response": "Paris"}\n')
+    evaluation = {"type": "llm_as_judge", "dataset": f"s3://{bucket}/datasets/eval/qa.jsonl", "metrics": ["Builtin.Correctness", "Helpfulness"],
+                  "compare_to_base": True, "gate": {"metric": "Correctness", "min": 0.75}}
+    desc = harness.run(_sft(harness, evaluation, **{"sim:metrics": "Correctness=0.8 Helpfulness=0.7",
+                                                     "sim:base-metrics": "Correctness=0.6 Helpfulness=0.65"}), timeout=150)
+    assert desc["status"] == "SUCCEEDED", desc.get("cause")
+    ev = json.loads(desc["output"])["evaluation"]
+    assert ev["model"] == {"Correctness": 0.8, "Helpfulness": 0.7} and ev["base"] == {"Correctness": 0.6, "Helpfulness": 0.65}
+    assert ev["approval_status"] == "Approved" and all(len(names) == 2 for names in ev["jobs"].values())
+    inference, judge = (harness.sm.describe_training_job(TrainingJobName=n) for n in ev["jobs"]["fine_tuned"])
+    assert inference["ServerlessJobConfig"]["EvaluationType"] == "BenchmarkEvaluation" and inference["HyperParameters"]["task"] == "inference_only"
+    assert judge["ServerlessJobConfig"]["EvaluationType"] == "LLMAJEvaluation"
+    assert judge["HyperParameters"]["judge_model_id"] == "anthropic.claude-haiku-4-5-20251001-v1:0"

@@ -13,7 +13,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 from sagemaker_finetuning.core.constants import PUBLIC_HUB_NAME
 from sagemaker_finetuning.registry.model_package_group import REGISTER_ACTIONS, IModelPackageGroup
-from sagemaker_finetuning.rewards.judges import JudgeModel
+from sagemaker_finetuning.rewards.judges import EvaluationJudgeModel, JudgeModel
 from sagemaker_finetuning.storage.bucket import DATASET_PREFIX, OUTPUT_PREFIX, PROMPT_PREFIX, DataLocations, check_locations
 from sagemaker_finetuning.support import permissions, props
 from sagemaker_finetuning.support.nag import Suppression, statement_findings, suppress
@@ -60,6 +60,8 @@ class FineTuningExecutionRole(Construct):
     :param reward_functions: reward functions the jobs may invoke. Default: none.
     :param dataset_buckets: further buckets the jobs may read datasets from. Default: none.
     :param judge_models: Bedrock judges RLAIF jobs may invoke. Default: none (no Bedrock access).
+    :param evaluation_judge_models: Bedrock evaluator models LLM-as-judge evaluation jobs may use (invoke them, and
+        create and read the Bedrock evaluation jobs of this account and region). Default: none.
     :param mlflow_resource_arn: the MLflow app or tracking server jobs log to. Default: none.
     :param role: complete this role instead of defining one. Default: a new role.
     """
@@ -78,6 +80,7 @@ class FineTuningExecutionRole(Construct):
         reward_functions: Sequence[lambda_.IFunction] = (),
         dataset_buckets: Sequence[s3.IBucket] = (),
         judge_models: Sequence[JudgeModel] = (),
+        evaluation_judge_models: Sequence[EvaluationJudgeModel] = (),
         mlflow_resource_arn: Optional[str] = None,
         role: Optional[iam.IRole] = None,
     ) -> None:
@@ -89,6 +92,8 @@ class FineTuningExecutionRole(Construct):
         self.judge_models = props.instances("judge_models", judge_models, JudgeModel, "JudgeModel values (e.g. JudgeModel.GPT_OSS_120B)")
         for i, judge in enumerate(self.judge_models):
             judge.require_offered_in(f"judge_models[{i}]", Stack.of(self).region)
+        self.evaluation_judge_models = props.instances("evaluation_judge_models", evaluation_judge_models, EvaluationJudgeModel,
+                                                       "EvaluationJudgeModel values (e.g. EvaluationJudgeModel.CLAUDE_HAIKU_4_5)")
         props.string("mlflow_resource_arn", mlflow_resource_arn, optional=True, pattern=MLFLOW_ARN,
                      expected="an MLflow app or tracking server ARN (arn:aws:sagemaker:<region>:<account>:mlflow-app/<id>)")
         props.interface("role", role, "iam.IRole", optional=True)
@@ -102,6 +107,7 @@ class FineTuningExecutionRole(Construct):
             _storage_statements(self.locations, extra_buckets)
             + _registry_statements(stack, groups, functions)
             + _runtime_statements(stack, mlflow_resource_arn, self.judge_models)
+            + _evaluation_judge_statements(stack, self.evaluation_judge_models)
         )
         self.dropped = permissions.attach(
             self, self.role, self.statements, "a SageMaker serverless fine-tuning job",
@@ -183,9 +189,23 @@ def _runtime_statements(stack: Stack, mlflow_resource_arn: Optional[str], judges
     return statements
 
 
+def _evaluation_judge_statements(stack: Stack, judges: Sequence[EvaluationJudgeModel]) -> list[iam.PolicyStatement]:
+    """LLM-as-judge evaluation jobs run a Bedrock evaluation job with the judge (SDK v3's bedrock_evaluation_policy,
+    scoped to this account's evaluation jobs and to the granted judges)."""
+    if not judges:
+        return []
+    return [
+        iam.PolicyStatement(sid="EvaluationJobs", actions=["bedrock:CreateEvaluationJob", "bedrock:GetEvaluationJob"],
+                            resources=[stack.format_arn(service="bedrock", resource="evaluation-job", resource_name="*")]),
+        iam.PolicyStatement(sid="EvaluationJudge", actions=["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+                            resources=[f"arn:{stack.partition}:bedrock:{stack.region}::foundation-model/{j.model_id}" for j in judges]),
+    ]
+
+
 _WILDCARDS_REASON = (
     "Exactly the wildcards of the statements above: objects under the dataset, prompt and output prefixes of the "
     "fine-tuning bucket and of the whole dataset buckets the user named (CDK's read/put action sets); base models in "
     "SageMakerPublicHub (owned by the 'aws' account) and evaluators in this account's hubs, named per run; the versions "
-    "of the given reward functions and of the stack's model package groups; the /aws/sagemaker/TrainingJobs log groups."
+    "of the given reward functions and of the stack's model package groups; the /aws/sagemaker/TrainingJobs log groups; "
+    "the Bedrock evaluation jobs of this account and region (named by the evaluation job)."
 )

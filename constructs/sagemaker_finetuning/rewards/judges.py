@@ -7,6 +7,7 @@ from typing import Tuple
 from aws_cdk import Token
 
 from sagemaker_finetuning.core.constants import BUILTIN_JUDGE_PROMPTS, JUDGE_MODEL_REGIONS
+from sagemaker_finetuning.core.evaluation import LLMAJ_JUDGES
 from sagemaker_finetuning.support.props import InvalidProp
 
 
@@ -53,6 +54,32 @@ JudgeModel.QWEN3_32B = JudgeModel("qwen.qwen3-32b-v1:0")  # type: ignore[attr-de
 JudgeModel.QWEN3_CODER_30B_A3B = JudgeModel("qwen.qwen3-coder-30b-a3b-v1:0")  # type: ignore[attr-defined]
 JudgeModel.QWEN3_CODER_480B_A35B = JudgeModel("qwen.qwen3-coder-480b-a35b-v1:0")  # type: ignore[attr-defined]
 JudgeModel.QWEN3_235B_A22B_2507 = JudgeModel("qwen.qwen3-235b-a22b-2507-v1:0")  # type: ignore[attr-defined]
+
+
+class EvaluationJudgeModel:
+    """An Amazon Bedrock evaluator model for LLM-as-judge evaluations (built-in metrics): what SDK v3 accepts
+    as ``evaluator_model`` (``core.evaluation.LLMAJ_JUDGES``). Not an RLAIF :class:`JudgeModel`."""
+
+    def __init__(self, model_id: str) -> None:
+        if not isinstance(model_id, str) or model_id not in LLMAJ_JUDGES:
+            raise InvalidProp("model_id", model_id, f"one of {', '.join(LLMAJ_JUDGES)}")
+        self.model_id = model_id
+
+    def __repr__(self) -> str:
+        return f"EvaluationJudgeModel({self.model_id!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, EvaluationJudgeModel) and other.model_id == self.model_id
+
+    def __hash__(self) -> int:
+        return hash(self.model_id)
+
+
+EvaluationJudgeModel.CLAUDE_HAIKU_4_5 = EvaluationJudgeModel("anthropic.claude-haiku-4-5-20251001-v1:0")  # type: ignore[attr-defined]
+EvaluationJudgeModel.CLAUDE_SONNET_4_5 = EvaluationJudgeModel("anthropic.claude-sonnet-4-5-20250929-v1:0")  # type: ignore[attr-defined]
+EvaluationJudgeModel.NOVA_PRO = EvaluationJudgeModel("amazon.nova-pro-v1:0")  # type: ignore[attr-defined]
+EvaluationJudgeModel.NOVA_2_LITE = EvaluationJudgeModel("amazon.nova-2-lite-v1:0")  # type: ignore[attr-defined]
+EvaluationJudgeModel.NOVA_PREMIER = EvaluationJudgeModel("amazon.nova-premier-v1:0")  # type: ignore[attr-defined]
 
 
 class BuiltinJudgePrompt:

@@ -23,7 +23,7 @@ from sagemaker_finetuning.core.naming import NAME_PATTERN, NAME_RULE
 from sagemaker_finetuning.core.validation import MAX_TAGS, RESERVED_TAGS, stack_tag_problem
 from sagemaker_finetuning.registry.model_package_group import IModelPackageGroup
 from sagemaker_finetuning.rewards.judge_prompt import JudgePromptSource
-from sagemaker_finetuning.rewards.judges import JudgeModel
+from sagemaker_finetuning.rewards.judges import EvaluationJudgeModel, JudgeModel
 from sagemaker_finetuning.rewards.reward_function import RewardFunction
 from sagemaker_finetuning.storage.bucket import DATASET_PREFIX, OUTPUT_PREFIX, PROMPT_PREFIX, DataLocations, check_locations
 from sagemaker_finetuning.support import props
@@ -54,6 +54,8 @@ class FineTuningWorkflow(Construct):
     :param base_model: default SageMakerPublicHub model id. Default: none (inputs must name one).
     :param reward_functions: reward functions executions may use; the first is the default. Default: none.
     :param judge_models: RLAIF judges executions may use; the first is the default. Default: none.
+    :param evaluation_judge_models: Bedrock evaluator models LLM-as-judge evaluations may use (the execution role
+        must be granted them too); the first is the default. Default: none (LLM-as-judge inputs are refused).
     :param judge_prompt: default RLAIF prompt (``JudgePromptSource.builtin(...)``, ``.from_file(...)``,
         ``.from_text(...)`` or ``.from_evaluator_arn(...)``). Default: the recipe's default prompt.
     :param mlflow_resource_arn: default MLflow app / tracking server. Default: none (no MlflowConfig).
@@ -97,6 +99,7 @@ class FineTuningWorkflow(Construct):
         base_model: Optional[str] = None,
         reward_functions: Sequence[RewardFunction] = (),
         judge_models: Sequence[JudgeModel] = (),
+        evaluation_judge_models: Sequence[EvaluationJudgeModel] = (),
         judge_prompt: Optional[JudgePromptSource] = None,
         mlflow_resource_arn: Optional[str] = None,
         dataset_buckets: Sequence[s3.IBucket] = (),
@@ -123,24 +126,21 @@ class FineTuningWorkflow(Construct):
         props.instance("model_package_group", model_package_group, IModelPackageGroup, "a ModelPackageGroup (or an imported one)")
         rewards = props.instances("reward_functions", reward_functions, RewardFunction, "RewardFunction constructs")
         judges = props.instances("judge_models", judge_models, JudgeModel, "JudgeModel values (e.g. JudgeModel.GPT_OSS_120B)")
+        evaluation_judges = props.instances("evaluation_judge_models", evaluation_judge_models, EvaluationJudgeModel,
+                                            "EvaluationJudgeModel values (e.g. EvaluationJudgeModel.CLAUDE_HAIKU_4_5)")
         props.instance("judge_prompt", judge_prompt, JudgePromptSource, "a JudgePromptSource", optional=True)
         extra_buckets = props.interfaces("dataset_buckets", dataset_buckets, "s3.IBucket")
-        props.interface("notification_topic", notification_topic, "sns.ITopic", optional=True)
-        props.interface("alarm_topic", alarm_topic, "sns.ITopic", optional=True)
-        props.removal_policy("removal_policy", removal_policy)
-        props.instance("log_retention", log_retention, logs.RetentionDays, "a logs.RetentionDays value")
+        _check_operations(notification_topic, alarm_topic, removal_policy, log_retention, log_level, log_execution_data)
         max_seconds, (lo, hi) = _check_times(max_runtime, pending_allowance, min_poll_interval, max_poll_interval)
         props.duration("sweep_interval", sweep_interval, unit="minutes", low=1, high=24 * 60)  # an EventBridge rate
         #: Datasets above this many bytes are validated by the Distributed Map (``dataset_fan_out_size``).
         self.dataset_fan_out_bytes = props.size_bytes("dataset_fan_out_size", dataset_fan_out_size, low_mib=1, high_gib=1024 * 1024)
-        props.instance("log_level", log_level, sfn.LogLevel, "an sfn.LogLevel (ALL, ERROR, FATAL or OFF)")
-        props.boolean("log_execution_data", log_execution_data)
         for i, judge in enumerate(judges):
             judge.require_offered_in(f"judge_models[{i}]", stack.region)
         self.max_runtime = max_runtime
         prompt_value, self.judge_prompt = judge_prompt.bind(self, "JudgePrompt", locations) if judge_prompt else (None, None)
         settings = _settings(stack, locations, execution_role, model_package_group, extra_buckets, rewards, judges, max_seconds,
-                             base_model=base_model, judge_prompt=prompt_value,
+                             base_model=base_model, judge_prompt=prompt_value, evaluation_judges=evaluation_judges,
                              mlflow_resource_arn=mlflow_resource_arn, hub_name=hub_name, tags=tags)
         runtime = define_runtime(self, RuntimeProps(
             settings=settings, min_wait_seconds=lo, max_wait_seconds=hi, locations=locations, dataset_buckets=extra_buckets,
@@ -352,6 +352,16 @@ def executions_of(machine: sfn.IStateMachine) -> str:
                                         resource_name=f"{machine.state_machine_name}:*")
 
 
+def _check_operations(notification_topic: Any, alarm_topic: Any, removal_policy: Any, log_retention: Any, log_level: Any,
+                      log_execution_data: Any) -> None:
+    props.interface("notification_topic", notification_topic, "sns.ITopic", optional=True)
+    props.interface("alarm_topic", alarm_topic, "sns.ITopic", optional=True)
+    props.removal_policy("removal_policy", removal_policy)
+    props.instance("log_retention", log_retention, logs.RetentionDays, "a logs.RetentionDays value")
+    props.instance("log_level", log_level, sfn.LogLevel, "an sfn.LogLevel (ALL, ERROR, FATAL or OFF)")
+    props.boolean("log_execution_data", log_execution_data)
+
+
 def _check_times(max_runtime: Any, pending: Any, lo_interval: Any, hi_interval: Any) -> tuple[int, tuple[int, int]]:
     props.duration("max_runtime", max_runtime, low=1, high=28 * 86400)  # the service's MaxRuntimeInSeconds
     props.duration("pending_allowance", pending, low=0, high=30 * 86400)
@@ -367,7 +377,7 @@ def _check_times(max_runtime: Any, pending: Any, lo_interval: Any, hi_interval: 
 def _settings(stack: Stack, loc: DataLocations, role: iam.IRole, group: IModelPackageGroup, extra_buckets: Sequence[s3.IBucket],
               rewards: Sequence[RewardFunction], judges: Sequence[JudgeModel], max_seconds: int, *, base_model: Optional[str],
               judge_prompt: Optional[str], mlflow_resource_arn: Optional[str], hub_name: str,
-              tags: Optional[Mapping[str, str]]) -> dict[str, Any]:
+              tags: Optional[Mapping[str, str]], evaluation_judges: Sequence[EvaluationJudgeModel] = ()) -> dict[str, Any]:
     """What the workflow Lambdas know of the stack (``core.settings.StackSettings``)."""
     props.string("base_model", base_model, optional=True, pattern=NAME_PATTERN,
                  expected=f"a SageMakerPublicHub model id ({NAME_RULE})")
@@ -392,6 +402,7 @@ def _settings(stack: Stack, loc: DataLocations, role: iam.IRole, group: IModelPa
         "judge_model_id": judges[0].model_id if judges else None,
         "judge_model_ids": [j.model_id for j in judges],
         "judge_prompt": judge_prompt,
+        "evaluation_judge_model_ids": [j.model_id for j in evaluation_judges],
         "mlflow_resource_arn": mlflow_resource_arn,
         "kms_key_arn": loc.encryption_key.key_arn if loc.encryption_key else None,
         "max_runtime_seconds": max_seconds,
