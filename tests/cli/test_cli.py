@@ -28,7 +28,7 @@ FIX = Path(__file__).parents[1] / "fixtures"
 DEFINITION = json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 900, "End": True}}})
 SM_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:FineTuning"
 GOOD = {"technique": "SFT", "training_dataset": "s3://my-bucket/train.jsonl"}
-COMMANDS = ["start", "status", "watch", "list", "stop", "metrics", "generate", "validate-dataset", "doctor"]
+COMMANDS = ["start", "status", "watch", "list", "stop", "metrics", "generate", "validate-dataset", "doctor", "evaluate", "results"]
 
 
 @pytest.fixture(autouse=True)
