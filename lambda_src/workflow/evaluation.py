@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 
 from sagemaker_finetuning.core import evaluation as EV
 from sagemaker_finetuning.core.errors import EvaluationGateFailed, TrainingJobNameInUse
-from sagemaker_finetuning.core.evaluation_plan import Target, plan_evaluation
+from sagemaker_finetuning.core.evaluation_plan import Target, evaluation_recipe, plan_evaluation
 from sagemaker_finetuning.core.naming import run_key
 from sagemaker_finetuning.core.settings import StackSettings
 from sagemaker_finetuning.core.tracking import created_by, first_tracking, tag_map
@@ -46,10 +46,24 @@ def settings() -> StackSettings:
 
 
 def plan(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """State PlanEvaluation."""
+    """State PlanEvaluation (benchmarks and custom scorers take the inference settings of the model's
+    evaluation recipe, when the hub has one, as SDK v3 does)."""
     inp = event["input"]
     key = run_key(event["fragment"], inp) if event.get("fragment") else ""
-    return plan_evaluation(inp, Target.from_dict(event["target"]), settings(), event["execution_arn"], key)
+    target = Target.from_dict(event["target"])
+    overrides = eval_overrides(target.model_id) if inp["evaluation"]["type"] != "llm_as_judge" else None
+    return plan_evaluation(inp, target, settings(), event["execution_arn"], key, eval_overrides=overrides)
+
+
+def eval_overrides(model_id: str) -> dict[str, Any] | None:
+    """The override params of the model's deterministic evaluation recipe (DescribeHubContent, then the S3 JSON)."""
+    desc = client("sagemaker").describe_hub_content(HubName=settings().hub_name, HubContentType="Model", HubContentName=model_id)
+    recipe = evaluation_recipe(json.loads(desc.get("HubContentDocument") or "{}"))
+    if recipe is None:
+        return None
+    bucket, _, key = str(recipe["SmtjOverrideParamsS3Uri"])[5:].partition("/")
+    params: dict[str, Any] = json.loads(client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+    return params
 
 
 def launch(event: dict[str, Any], context: Any = None) -> dict[str, Any]:

@@ -98,3 +98,25 @@ def test_a_launch_adopts_only_a_job_of_this_execution(aws):
     assert state["wake"] == {"source": "launch"} and state["track"]["tracking"]["wait_seconds"] == 60
     with pytest.raises(TrainingJobNameInUse, match="eval-job"):
         steps.launch({"request": request, "execution_arn": EXEC, "expires_at": "1900000000"})
+
+
+def test_the_plan_takes_the_evaluation_recipes_inference_settings_when_the_hub_has_one(aws):
+    s3, stub = aws
+    recipe = {"Name": "open-source-eval-m-deterministic", "Type": "Evaluation", "EvaluationType": "DeterministicEvaluation",
+              "SmtjOverrideParamsS3Uri": "s3://ft-bucket/recipes/eval_override_params.json"}
+    s3.put_object(Bucket="ft-bucket", Key="recipes/eval_override_params.json",
+                  Body=json.dumps({"max_new_tokens": {"type": "integer", "default": 8192}, "postprocessing": {"type": "boolean", "default": False},
+                                   "unrelated": {"default": 1}}).encode())
+    hub = f"arn:aws:sagemaker:{REGION}:aws:hub-content/SageMakerPublicHub/Model/m/1.0.0"
+    for document in ({"RecipeCollection": [recipe]}, {"RecipeCollection": []}):
+        stub.add_response("describe_hub_content", {
+            "HubContentName": "m", "HubContentArn": hub, "HubContentVersion": "1.0.0", "HubContentType": "Model", "DocumentSchemaVersion": "2.0.0",
+            "HubName": "SageMakerPublicHub", "HubArn": "arn:aws:sagemaker:us-east-1:aws:hub/SageMakerPublicHub",
+            "HubContentDocument": json.dumps(document), "HubContentStatus": "Available", "CreationTime": "2026-01-01T00:00:00Z"},
+            {"HubName": "SageMakerPublicHub", "HubContentType": "Model", "HubContentName": "m"})
+    event = {"input": {"evaluation": {"type": "benchmark", "benchmark": "mmlu", "compare_to_base": False}, "s3_output_path": "s3://ft-bucket/outputs/"},
+             "target": {"model_id": "m", "base_model_arn": hub, "model_package_arn": PACKAGE,
+                        "model_package_group_arn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package-group/grp"}, "execution_arn": EXEC}
+    with_recipe = steps.plan(event)["sides"][0]["jobs"][0]["HyperParameters"]
+    assert with_recipe == {"task": "mmlu", "strategy": "zs_cot", "evaluation_metric": "accuracy", "max_new_tokens": "8192", "postprocessing": "False"}
+    assert steps.plan(event)["sides"][0]["jobs"][0]["HyperParameters"] == {"task": "mmlu", "strategy": "zs_cot", "evaluation_metric": "accuracy"}

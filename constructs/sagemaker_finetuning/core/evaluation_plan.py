@@ -45,6 +45,17 @@ class Target:
         return cls(str(data["model_id"]), str(data["base_model_arn"]), data.get("model_package_arn"), data.get("model_package_group_arn"))
 
 
+def evaluation_recipe(hub_document: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The model's deterministic evaluation recipe in its hub document (RecipeCollection entry with Type
+    Evaluation and EvaluationType DeterministicEvaluation and an override-params URI), as SDK v3 looks it up
+    (recipe_utils._get_evaluation_override_params); None when the hub offers none."""
+    for recipe in hub_document.get("RecipeCollection") or []:
+        if (isinstance(recipe, Mapping) and recipe.get("Type") == "Evaluation" and recipe.get("EvaluationType") == "DeterministicEvaluation"
+                and recipe.get("SmtjOverrideParamsS3Uri")):
+            return dict(recipe)
+    return None
+
+
 def plan_evaluation(inp: Mapping[str, Any], target: Target, settings: StackSettings, execution_arn: str, run_key: str = "",
                     eval_overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """``{"sides": [{"side", "model", "jobs": [request, ...], "results": {...}}], "job_names", "expires_at", "model_package_arn"}``.
