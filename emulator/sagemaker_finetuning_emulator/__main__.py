@@ -21,6 +21,9 @@ def _serve(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    from sagemaker_finetuning_emulator.runtime import log_through_root
+
+    log_through_root()
     emulator = Emulator(
         port=args.port,
         region=args.region,

@@ -8,12 +8,27 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 LOG = logging.getLogger("sagemaker_finetuning_emulator")
+# The emulator's own lines (SIMULATED Lambda runs, rule deliveries) come from background threads. Through
+# logging's last-resort handler they went to whatever sys.stderr was at that moment: a test's captured output
+# (click's CliRunner) when another test's emulator was still delivering. The real stderr, always.
+_HANDLER = logging.StreamHandler(sys.__stderr__)
+_HANDLER.setLevel(logging.WARNING)
+_HANDLER.setFormatter(logging.Formatter("%(message)s"))
+LOG.addHandler(_HANDLER)
+LOG.propagate = False
+
+
+def log_through_root() -> None:
+    """``serve``: the emulator's lines go through the root logger the command configured (its level and format)."""
+    LOG.removeHandler(_HANDLER)
+    LOG.propagate = True
 
 #: Prefix of every free-text field the emulator invents (FailureReason, StatusMessage, logs ...).
 SIMULATED = "SIMULATED"
