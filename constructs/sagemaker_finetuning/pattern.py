@@ -73,6 +73,7 @@ class ServerlessFineTuning(Construct):
     :param sweep_interval: how often orphaned jobs (their execution ended) are stopped. Default: 30 minutes.
     :param dataset_fan_out_size: datasets above this are validated by a Distributed Map
         (see :class:`FineTuningWorkflow`). Default: 5 GiB.
+    :param default_budget_tokens: the billable-token budget of runs whose input gives none. Default: none.
     :param log_level: of the state machine's log. Default: ``sfn.LogLevel.ALL``.
     :param log_execution_data: also log state inputs and outputs (inputs, S3 URIs, task tokens). Default: False.
     :param notifications: ``Notifications.none()``, ``.new_topic()`` or ``.to(topic)``. Default: none.
@@ -103,6 +104,7 @@ class ServerlessFineTuning(Construct):
         max_poll_interval: Duration = Duration.minutes(15),
         sweep_interval: Duration = Duration.minutes(30),
         dataset_fan_out_size: Size = Size.gibibytes(5),
+        default_budget_tokens: Optional[int] = None,
         log_level: sfn.LogLevel = sfn.LogLevel.ALL,
         log_execution_data: bool = False,
         notifications: Optional[Notifications] = None,
@@ -149,7 +151,7 @@ class ServerlessFineTuning(Construct):
             mlflow_resource_arn=mlflow_resource_arn,
             dataset_buckets=dataset_buckets, max_runtime=max_runtime, min_poll_interval=min_poll_interval,
             max_poll_interval=max_poll_interval, sweep_interval=sweep_interval, dataset_fan_out_size=dataset_fan_out_size,
-            notification_topic=self.notification_topic,
+            default_budget_tokens=default_budget_tokens, notification_topic=self.notification_topic,
             log_level=log_level, log_execution_data=log_execution_data,
             log_retention=log_retention,
             removal_policy=removal_policy, tags=tags,

@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 from sagemaker_finetuning.core import evaluators as ev
 from sagemaker_finetuning.core import planner as P
 from sagemaker_finetuning.core import reward_contract
+from sagemaker_finetuning.core.budget import chars_per_token, check_budget, estimate_tokens
 from sagemaker_finetuning.core.constants import EXECUTION_TAG, STACK_TAG, TERMINAL_EXECUTION_STATUSES, is_nova_model
 from sagemaker_finetuning.core.datasets.preflight import HEAD_BYTES, first_records_problem, head_lines
 from sagemaker_finetuning.core.datasets.whole import dataset_summary
@@ -278,6 +279,7 @@ def plan(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         and inp["training_dataset"].startswith("s3://")
     )
     limits = json.loads(os.environ.get("FINETUNE_TRACKING", '{"min_wait_seconds": 60, "max_wait_seconds": 900}'))
+    budget = plan_budget(inp, request, resolved.model_id, dataset_summary(event.get("dataset_validation")))
     return {
         "input": inp,
         "plan": {
@@ -290,11 +292,23 @@ def plan(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
             "expires_at": str(int(time.time()) + int(inp["max_runtime_in_seconds"]) + 7 * 86400),
             "base_model": resolved.model_id,
             "dataset": dataset_summary(event.get("dataset_validation")),
+            "budget": budget,
         },
         # TrackTrainingJob's state: the polling interval, and what ended the last wait.
         "track": {"tracking": first_tracking(limits["min_wait_seconds"], limits["max_wait_seconds"])},
         "wake": {"source": "launch"},
     }
+
+
+def plan_budget(inp: dict[str, Any], request: dict[str, Any], model_id: str, summary: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The run's token estimate and budget (``BudgetExceeded`` above it: before anything is launched)."""
+    epochs = int(str(request.get("HyperParameters", {}).get("max_epochs", "1")) or 1)
+    estimate = estimate_tokens(summary, epochs, model_id)
+    max_tokens = (inp.get("budget") or {}).get("max_tokens")
+    check_budget(max_tokens, estimate)
+    if estimate is None:
+        return None
+    return {"max_tokens": max_tokens, "estimated_tokens": estimate, "epochs": epochs, "chars_per_token": chars_per_token(model_id)}
 
 
 def _read_samples(uri: str, count: int) -> list[dict[str, Any]]:
@@ -372,7 +386,9 @@ def track(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 def summarize(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """State SummarizeResult: the execution's output for a completed job."""
     out = summarize_job(event["job"])
+    budget = event["plan"].get("budget")
     out.update(technique=event["input"]["technique"], base_model=event["plan"]["base_model"], dataset=event["plan"].get("dataset"),
+               budget=None if budget is None else {**budget, "billable_token_count": out["billable_token_count"]},
                evaluation=None)  # GateEvaluation fills it in when the input asks for an evaluation
     return out
 

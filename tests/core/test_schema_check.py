@@ -81,6 +81,8 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
     "training_job_name": st.from_regex(r"\A[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z") | st.text(max_size=70) | json_scalars,
     "tags": st.dictionaries(tag_keys, tag_values, max_size=4) | st.just({f"k{i}": "v" for i in range(41)}) | json_scalars,
     "mode": st.sampled_from(["train", "evaluate", "Evaluate", ""]) | json_scalars,
+    "budget": st.fixed_dictionaries({"max_tokens": st.integers(-5, 10**16) | json_scalars}) | st.dictionaries(st.text(max_size=5), json_scalars, max_size=2)
+    | json_scalars,
     "evaluation": st.fixed_dictionaries({"type": st.sampled_from(["benchmark", "custom_scorer", "llm_as_judge", "other"]) | json_scalars}, optional={
         "benchmark": st.sampled_from(["mmlu", "math", ""]) | json_scalars,
         "dataset": s3_uri | st.text(max_size=10) | json_scalars,

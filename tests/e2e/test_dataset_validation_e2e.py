@@ -101,3 +101,20 @@ def test_a_large_dataset_fans_out_to_a_distributed_map_and_names_the_bad_line(ha
     assert done["status"] == "SUCCEEDED", done.get("cause")
     assert json.loads(done["output"])["dataset"]["training"]["records"] == 30000
     assert "ValidateDatasetPartsAtScale" in _states(harness, arn) and _work_files(harness) == []
+
+
+def test_a_budget_of_one_token_launches_nothing_and_a_sufficient_one_reports_estimate_and_billing(harness):
+    bucket = harness.outputs["BucketName"]
+    body = _records(400)
+    harness.s3.put_object(Bucket=bucket, Key="datasets/budget/train.jsonl", Body=body)
+    uri = f"s3://{bucket}/datasets/budget/train.jsonl"
+    refused = harness.wait(harness.start({"technique": "SFT", "training_dataset": uri, "budget": {"max_tokens": 1}}), timeout=120)
+    assert refused["status"] == "FAILED" and refused["error"] == "BudgetExceeded", (refused.get("error"), refused.get("cause"))
+    assert "budget.max_tokens: received 1; expected at least the run's estimate of" in refused["cause"]
+    assert not _jobs_of(harness, refused["executionArn"])
+    done = harness.wait(harness.start({"technique": "SFT", "training_dataset": uri, "budget": {"max_tokens": 10**9}}), timeout=120)
+    assert done["status"] == "SUCCEEDED", done.get("cause")
+    budget = json.loads(done["output"])["budget"]
+    chars = sum(len(r["prompt"]) + len(r["completion"]) for r in map(json.loads, body.decode().splitlines()))
+    assert budget["estimated_tokens"] == -(-chars // 4) * budget["epochs"] and budget["max_tokens"] == 10**9
+    assert budget["billable_token_count"] == len(body) // 4 * budget["epochs"]  # the emulator bills bytes / 4 per epoch (SIMULATED)

@@ -148,6 +148,10 @@ class TrainingJobNameInUse(FineTuningInputError):
     """A training job of that name exists and was not created by this execution: nothing is touched."""
 
 
+class BudgetExceeded(FineTuningInputError):
+    """The run's estimated billable tokens are above its budget (input ``budget`` or the stack's default)."""
+
+
 class EvaluationGateFailed(Exception):
     """The evaluated model missed the input's gate: its package was rejected (not an input error:
     the training and the evaluation ran and were billed)."""

@@ -44,6 +44,8 @@ class StackSettings:
     mlflow_resource_arn: str | None = None
     kms_key_arn: str | None = None
     max_runtime_seconds: int = 86400
+    #: A run's budget in billable tokens when its input gives none (``budget.max_tokens``); None: no budget.
+    default_budget_tokens: int | None = None
     hub_name: str = "SageMakerPublicHub"
     stack_tags: Mapping[str, str] = field(default_factory=dict)
 

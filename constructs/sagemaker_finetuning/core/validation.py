@@ -481,6 +481,15 @@ def _check_scorer(block: dict[str, Any], settings: StackSettings, found: list[Fi
         found.append(RewardFunctionNotAllowed("evaluation.evaluator", scorer, offered))
 
 
+def _check_budget(inp: dict[str, Any], settings: StackSettings, found: list[FineTuningInputError]) -> None:
+    """A budget (the input's, else the stack's) is checked against an estimate of the validated text: it needs validate_dataset full."""
+    if "budget" not in inp and settings.default_budget_tokens:
+        inp["budget"] = {"max_tokens": settings.default_budget_tokens}
+    if "budget" in inp and inp["validate_dataset"] != "full":
+        found.append(InvalidInput("validate_dataset", inp["validate_dataset"],
+                                  "full when the run has a budget (the token estimate counts the text of every record)"))
+
+
 def _refuse_training_fields(inp: dict[str, Any], settings: StackSettings, found: list[FineTuningInputError]) -> None:
     """mode evaluate trains nothing: the fields that only shape a training job have no meaning."""
     for key in TRAINING_ONLY:
@@ -491,12 +500,12 @@ def _refuse_training_fields(inp: dict[str, Any], settings: StackSettings, found:
 #: Fields only a training job uses (mode evaluate refuses them).
 TRAINING_ONLY = ("technique", "training_type", "training_dataset", "validation_dataset", "hyperparameters", "sequence_length",
                  "custom_reward_function", "validate_dataset", "verify_reward_function", "reward_verification_samples",
-                 "reward_model_id", "reward_prompt", "training_job_name", "disable_output_compression", "model_package_group")
+                 "reward_model_id", "reward_prompt", "training_job_name", "disable_output_compression", "model_package_group", "budget")
 
 CHECKS: tuple[Check, ...] = (
     _check_model, _check_datasets, _check_output, _check_names_and_group, _check_runtime,
     _check_sequence_length, _check_hyperparameters, _check_reward_function, _check_judge, _check_tags, _check_mlflow,
-    _check_evaluation,
+    _check_evaluation, _check_budget,
 )
 #: mode evaluate: the model, where results go, the evaluation and what the jobs carry.
 EVALUATE_CHECKS: tuple[Check, ...] = (

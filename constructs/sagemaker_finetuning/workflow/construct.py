@@ -71,6 +71,8 @@ class FineTuningWorkflow(Construct):
         by a Distributed Map, 100 parts of 64 MiB at a time in child executions, instead of an inline Map
         (10 at a time); so are datasets of so many objects that their part list would not fit a state's
         payload. Default: 5 GiB.
+    :param default_budget_tokens: the budget, in billable tokens, of runs whose input gives none (``budget.max_tokens``):
+        a run estimated above it is refused before launch (``BudgetExceeded``). Default: none.
     :param log_level: what the state machine logs. Default: ``ALL`` (every state transition).
     :param log_execution_data: also log each state's input and output (execution inputs, hyperparameters,
         S3 URIs, task tokens). Default: False — the execution history in Step Functions still has them,
@@ -109,6 +111,7 @@ class FineTuningWorkflow(Construct):
         max_poll_interval: Duration = Duration.minutes(15),
         sweep_interval: Duration = Duration.minutes(30),
         dataset_fan_out_size: Size = Size.gibibytes(5),
+        default_budget_tokens: Optional[int] = None,
         log_level: sfn.LogLevel = sfn.LogLevel.ALL,
         log_execution_data: bool = False,
         notification_topic: Optional[sns.ITopic] = None,
@@ -141,7 +144,7 @@ class FineTuningWorkflow(Construct):
         prompt_value, self.judge_prompt = judge_prompt.bind(self, "JudgePrompt", locations) if judge_prompt else (None, None)
         settings = _settings(stack, locations, execution_role, model_package_group, extra_buckets, rewards, judges, max_seconds,
                              base_model=base_model, judge_prompt=prompt_value, evaluation_judges=evaluation_judges,
-                             mlflow_resource_arn=mlflow_resource_arn, hub_name=hub_name, tags=tags)
+                             mlflow_resource_arn=mlflow_resource_arn, hub_name=hub_name, tags=tags, budget=default_budget_tokens)
         runtime = define_runtime(self, RuntimeProps(
             settings=settings, min_wait_seconds=lo, max_wait_seconds=hi, locations=locations, dataset_buckets=extra_buckets,
             reward_functions=rewards, model_package_group=model_package_group,
@@ -377,7 +380,8 @@ def _check_times(max_runtime: Any, pending: Any, lo_interval: Any, hi_interval: 
 def _settings(stack: Stack, loc: DataLocations, role: iam.IRole, group: IModelPackageGroup, extra_buckets: Sequence[s3.IBucket],
               rewards: Sequence[RewardFunction], judges: Sequence[JudgeModel], max_seconds: int, *, base_model: Optional[str],
               judge_prompt: Optional[str], mlflow_resource_arn: Optional[str], hub_name: str,
-              tags: Optional[Mapping[str, str]], evaluation_judges: Sequence[EvaluationJudgeModel] = ()) -> dict[str, Any]:
+              tags: Optional[Mapping[str, str]], evaluation_judges: Sequence[EvaluationJudgeModel] = (),
+              budget: Optional[int] = None) -> dict[str, Any]:
     """What the workflow Lambdas know of the stack (``core.settings.StackSettings``)."""
     props.string("base_model", base_model, optional=True, pattern=NAME_PATTERN,
                  expected=f"a SageMakerPublicHub model id ({NAME_RULE})")
@@ -408,6 +412,7 @@ def _settings(stack: Stack, loc: DataLocations, role: iam.IRole, group: IModelPa
         "max_runtime_seconds": max_seconds,
         "hub_name": hub_name,
         "stack_tags": _check_tags(tags),
+        "default_budget_tokens": None if budget is None else props.integer("default_budget_tokens", budget, 1, 10**15),
     }
 
 
