@@ -136,22 +136,27 @@ def _s3_json(uri: str) -> Any:
     return json.loads(body)
 
 
+def _hub_model(model_id: str, cfg: StackSettings) -> dict[str, Any]:
+    """DescribeHubContent of the base model; an unknown id is ModelNotFound."""
+    try:
+        desc: dict[str, Any] = _client("sagemaker").describe_hub_content(HubName=cfg.hub_name, HubContentType="Model", HubContentName=model_id)
+    except ClientError as exc:
+        if _code(exc) in _NOT_FOUND:
+            raise ModelNotFound("model", model_id, f"a model id of hub {cfg.hub_name} (DescribeHubContent found none)") from exc
+        raise
+    return desc
+
+
 def resolve(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """State ResolveBaseModel: hub document, recipe override params, reward function target."""
     inp, cfg = event["input"], settings()
-    sm = _client("sagemaker")
     extra: dict[str, Any] = {}
     model_id = inp["model"]
     if P.is_continued(inp):
         package = _job_package(inp["model"]) if TRAINING_JOB_ARN.match(inp["model"]) else inp["model"]
         model_id, group = _describe_package(package)
         extra.update(source_model_package_arn=package, source_model_package_group=group)
-    try:
-        desc = sm.describe_hub_content(HubName=cfg.hub_name, HubContentType="Model", HubContentName=model_id)
-    except ClientError as exc:
-        if _code(exc) in _NOT_FOUND:
-            raise ModelNotFound("model", model_id, f"a model id of hub {cfg.hub_name} (DescribeHubContent found none)") from exc
-        raise
+    desc = _hub_model(model_id, cfg)
     document = json.loads(desc["HubContentDocument"])
     fn = inp.get("custom_reward_function")
     if inp["technique"] == "RLVR" and fn:
@@ -175,12 +180,7 @@ def resolve_evaluation_target(event: dict[str, Any], context: Any = None) -> dic
         package = _job_package(inp["model"]) if TRAINING_JOB_ARN.match(inp["model"]) else inp["model"]
         model_id, group = _describe_package(package)
         group_arn = cfg.group_arn(group)
-    try:
-        desc = _client("sagemaker").describe_hub_content(HubName=cfg.hub_name, HubContentType="Model", HubContentName=model_id)
-    except ClientError as exc:
-        if _code(exc) in _NOT_FOUND:
-            raise ModelNotFound("model", model_id, f"a model id of hub {cfg.hub_name} (DescribeHubContent found none)") from exc
-        raise
+    desc = _hub_model(model_id, cfg)
     output = dict.fromkeys(OUTPUT_KEYS)
     output.update(output_model_package_arn=package, model_package_group_arn=group_arn, base_model=model_id, secondary_status_transitions=[])
     target = {"model_id": model_id, "base_model_arn": desc["HubContentArn"], "model_package_arn": package, "model_package_group_arn": group_arn}

@@ -7,10 +7,10 @@ from typing import Any
 
 import click
 
-from sagemaker_finetuning.cli.app import CliError, aws_options, cli, err_line
+from sagemaker_finetuning.cli.app import CliError, aws_options, cli
 from sagemaker_finetuning.cli.aws import Aws
 from sagemaker_finetuning.cli.console import console
-from sagemaker_finetuning.core import schema_check
+from sagemaker_finetuning.cli.executions import require_valid, start_execution
 
 
 @cli.command(context_settings={"max_content_width": 100})
@@ -41,19 +41,11 @@ def evaluate(aws: Aws, model, kind, benchmark, dataset, evaluator, judge_model_i
     """
     doc = evaluation_input(model, kind, benchmark=benchmark, dataset=dataset, evaluator=evaluator, judge_model_id=judge_model_id,
                            metrics=metrics, compare_to_base=compare_to_base, gate=(gate_metric, gate_min, gate_min_improvement), tags=tags)
-    problems = schema_check.problems(doc)
-    if problems:
-        for problem in problems:
-            err_line(f"invalid input: {problem}")
-        raise CliError(f"the execution input has {len(problems)} problem(s); nothing was started")
+    require_valid(doc)
     if dry_run:
         click.echo(json.dumps(doc, indent=2, sort_keys=True))
         return
-    kwargs: dict[str, Any] = {"stateMachineArn": aws.find_state_machine(), "input": json.dumps(doc)}
-    if execution_name:
-        kwargs["name"] = execution_name
-    arn = aws.client("stepfunctions").start_execution(**kwargs)["executionArn"]
-    click.echo(arn)
+    arn = start_execution(aws, doc, execution_name)
     click.echo(f"Follow it with: finetune watch {arn}; then: finetune results {arn}", err=True)
 
 

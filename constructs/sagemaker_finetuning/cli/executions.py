@@ -85,26 +85,36 @@ def start(aws: Aws, input_file, execution_name, dry_run, check_dataset, watch, i
     doc = _input_document(input_file, fields, hyperparameters, tags, extra)
     if continue_from_job:
         doc["model"] = _job_arn(aws, continue_from_job, doc.get("model"))
-    problems = schema_check.problems(doc)
-    if problems:
-        for problem in problems:
-            err_line(f"invalid input: {problem}")
-        raise CliError(f"the execution input has {len(problems)} problem(s); nothing was started")
+    require_valid(doc)
     if check_dataset:
         _check_dataset(doc)
     if dry_run:
         click.echo(json.dumps(doc, indent=2, sort_keys=True))
         return
-    sm = aws.find_state_machine()
-    kwargs: dict[str, Any] = {"stateMachineArn": sm, "input": json.dumps(doc)}
-    if execution_name:
-        kwargs["name"] = execution_name
-    arn = aws.client("stepfunctions").start_execution(**kwargs)["executionArn"]
-    click.echo(arn)
+    arn = start_execution(aws, doc, execution_name)
     if watch:
         _watch(aws, arn, interval=interval, timeout=None)
     else:
         click.echo(f"Follow it with: finetune watch {arn}", err=True)
+
+
+def require_valid(doc: dict[str, Any]) -> None:
+    """Every schema problem of the input, one line each, then a CliError: nothing is started."""
+    problems = schema_check.problems(doc)
+    if problems:
+        for problem in problems:
+            err_line(f"invalid input: {problem}")
+        raise CliError(f"the execution input has {len(problems)} problem(s); nothing was started")
+
+
+def start_execution(aws: Aws, doc: dict[str, Any], execution_name: str | None) -> str:
+    """StartExecution of the stack's state machine with ``doc``; prints and returns the execution ARN."""
+    kwargs: dict[str, Any] = {"stateMachineArn": aws.find_state_machine(), "input": json.dumps(doc)}
+    if execution_name:
+        kwargs["name"] = execution_name
+    arn: str = aws.client("stepfunctions").start_execution(**kwargs)["executionArn"]
+    click.echo(arn)
+    return arn
 
 
 def _job_arn(aws: Aws, job: str, model: Any) -> str:

@@ -17,6 +17,7 @@ from typing import Any, Mapping
 from sagemaker_finetuning.core import constants as C
 from sagemaker_finetuning.core import evaluation as EV
 from sagemaker_finetuning.core.naming import training_job_name
+from sagemaker_finetuning.core.planner import run_tags
 from sagemaker_finetuning.core.settings import StackSettings
 
 #: SDK v3 evaluation steps: StoppingCondition.MaxRuntimeInSeconds.
@@ -121,7 +122,7 @@ def _common(inp: Mapping[str, Any], target: Target, settings: StackSettings, exe
         "ServerlessJobConfig": {"BaseModelArn": target.base_model_arn, "AcceptEula": True, "JobType": "Evaluation"},
         "StoppingCondition": {"MaxRuntimeInSeconds": EVALUATION_MAX_RUNTIME},
         "OutputDataConfig": output,
-        "Tags": _tags(inp, target, settings, execution_arn),
+        "Tags": run_tags(inp, settings, execution_arn),
     }
     if package:
         common["ModelPackageConfig"] = {"ModelPackageGroupArn": target.model_package_group_arn, "SourceModelPackageArn": package}
@@ -164,11 +165,3 @@ def _hyperparameters(evaluation: Mapping[str, Any], model_id: str, eval_override
     if nova:
         hp["lambda_type"] = "rft"
     return hp
-
-
-def _tags(inp: Mapping[str, Any], target: Target, settings: StackSettings, execution_arn: str) -> list[dict[str, str]]:
-    tags = [{"Key": k, "Value": v} for k, v in sorted({**(inp.get("tags") or {}), **settings.stack_tags}.items())]
-    if settings.stack_id:
-        tags.append({"Key": C.STACK_TAG, "Value": settings.stack_id[:256]})
-    tags.append({"Key": C.EXECUTION_TAG, "Value": execution_arn[:256]})
-    return tags

@@ -16,7 +16,7 @@ Nothing here calls AWS, reads the clock or the environment.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from sagemaker_finetuning.core import constants as C
 from sagemaker_finetuning.core.errors import (
@@ -280,11 +280,16 @@ def _output_config(inp: dict[str, Any], settings: StackSettings) -> dict[str, An
 
 
 def _tags(inp: dict[str, Any], resolved: ResolvedModel, settings: StackSettings, execution_arn: str) -> list[dict[str, str]]:
-    tags = [
+    return [
         {"Key": C.JUMPSTART_MODEL_TAG, "Value": resolved.model_id},
         {"Key": C.JUMPSTART_HUB_TAG, "Value": settings.hub_name},
+        *run_tags(inp, settings, execution_arn),
     ]
-    tags += [{"Key": k, "Value": v} for k, v in sorted({**(inp.get("tags") or {}), **settings.stack_tags}.items())]
+
+
+def run_tags(inp: Mapping[str, Any], settings: StackSettings, execution_arn: str) -> list[dict[str, str]]:
+    """The tags every job of a run carries: the input's and the stack's, the stack id and the execution (ownership)."""
+    tags = [{"Key": k, "Value": v} for k, v in sorted({**(inp.get("tags") or {}), **settings.stack_tags}.items())]
     if settings.stack_id:
         tags.append({"Key": C.STACK_TAG, "Value": settings.stack_id[:256]})
     tags.append({"Key": C.EXECUTION_TAG, "Value": execution_arn[:256]})
