@@ -23,11 +23,19 @@ GET      /moto-api/finetune/hub/removed        the removed public-hub models
 DELETE   /moto-api/finetune/bedrock/models/<id>  remove a Bedrock foundation model (GetFoundationModel)
 PUT      /moto-api/finetune/bedrock/models/<id>  restore it
 POST     /moto-api/finetune/mlflow             {"arn"} make an MLflow app / tracking server with that ARN exist
+GET      /moto-api/finetune/mlflow-server/api/2.0/mlflow/runs/get?run_id=<id>
+                                               MLflow's runs/get for the run of a simulated training job
+                                               (MLflow's JSON and errors; needs a SigV4 Authorization header,
+                                               NOT verified, and x-sm-mlflow-app-arn or
+                                               x-mlflow-sm-tracking-server-arn naming the job's MLflow resource)
 POST     /moto-api/finetune/reset              reset every backend (as /moto-api/reset) and the emulator state
 =======  ====================================  ==========================================================
 
 Per-job controls may be set before the job exists (by name). Use :class:`EmulatorControl` from
 tests or other processes; it only needs the standard library.
+
+``mlflow-server`` is the base URL of a SIMULATED MLflow tracking server (``SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT``
+of every simulated Lambda): only ``runs/get`` answers, see ``patch_sagemaker_mlflow``.
 """
 
 from __future__ import annotations
@@ -41,6 +49,11 @@ import urllib.request
 from typing import Any, Iterator
 
 ROUTE_PREFIX = "/moto-api/finetune/"
+#: The route under ROUTE_PREFIX that acts as an MLflow tracking server's base URL.
+MLFLOW_SERVER_ROUTE = "mlflow-server"
+#: The routing headers of the sagemaker-mlflow plugin: MLflow app ARN, tracking server ARN.
+MLFLOW_APP_HEADER = "x-sm-mlflow-app-arn"
+MLFLOW_SERVER_HEADER = "x-mlflow-sm-tracking-server-arn"
 
 
 class ControlError(RuntimeError):
@@ -74,6 +87,8 @@ def handle(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, st
     path = request.path
     route = path[path.index(ROUTE_PREFIX) + len(ROUTE_PREFIX) :].strip("/")
     method = request.method
+    if route.split("/")[0] == MLFLOW_SERVER_ROUTE:  # an MLflow client: no JSON body, MLflow's error shape
+        return _mlflow_server(route.split("/")[1:], method, request, full_url, headers)
     try:
         raw = request.get_data() or b""
         body = json.loads(raw) if raw.strip() else {}
@@ -201,6 +216,58 @@ def _extension_route(parts: list[str], method: str, body: dict[str, Any]) -> tup
             return _fail(400, f"need 'arn': an MLflow app or tracking server ARN (received {arn!r})")
         return _ok(patch_sagemaker_mlflow.register(sagemaker_backends[fields[4]][fields[3]], arn), 201)
     return None
+
+
+_MLFLOW_HTTP_STATUS = {"INVALID_PARAMETER_VALUE": 400, "PERMISSION_DENIED": 403, "RESOURCE_DOES_NOT_EXIST": 404, "ENDPOINT_NOT_FOUND": 404}
+
+
+def _mlflow_error(error_code: str, message: str) -> tuple[int, dict[str, str], str]:
+    """MLflow's REST error document: ``{"error_code", "message"}`` with the code's HTTP status."""
+    return _MLFLOW_HTTP_STATUS[error_code], {"Content-Type": "application/json"}, json.dumps({"error_code": error_code, "message": message})
+
+
+def _header(headers: Any, name: str) -> str | None:
+    for key, value in (headers or {}).items():
+        if str(key).lower() == name:
+            return str(value)
+    return None
+
+
+def _mlflow_server(parts: list[str], method: str, request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
+    """``GET mlflow-server/api/2.0/mlflow/runs/get?run_id=<id>``: MLflow's runs/get for a simulated training job's run.
+
+    Checked in this order: a SigV4 ``Authorization`` header (``AWS4-HMAC-SHA256 ...``; SIMULATED: the
+    signature, its credentials and its service name are NOT verified) else 403 PERMISSION_DENIED;
+    ``run_id`` (or MLflow's older ``run_uuid``) else 400 INVALID_PARAMETER_VALUE; a routing header
+    (``x-sm-mlflow-app-arn`` / ``x-mlflow-sm-tracking-server-arn``) else 404; a run with that id in the
+    MLflow resource the header names (the job's ``MlflowConfig.MlflowResourceArn``) else 404
+    RESOURCE_DOES_NOT_EXIST ``Run '<id>' not found``. Anything else under ``mlflow-server``: 404 ENDPOINT_NOT_FOUND.
+    """
+    from sagemaker_finetuning_emulator import patch_sagemaker_mlflow
+    from sagemaker_finetuning_emulator.runtime import SIMULATED
+
+    endpoint = "/".join(parts)
+    if endpoint != "api/2.0/mlflow/runs/get" or method != "GET":
+        return _mlflow_error("ENDPOINT_NOT_FOUND", f"{SIMULATED}: the emulated MLflow server answers GET /api/2.0/mlflow/runs/get only "
+                                                   f"(received {method} /{endpoint})")
+    if not (_header(headers, "authorization") or "").startswith("AWS4-HMAC-SHA256"):
+        return _mlflow_error("PERMISSION_DENIED", f"{SIMULATED}: the request is not signed with AWS Signature Version 4 "
+                                                  "(no 'Authorization: AWS4-HMAC-SHA256 ...' header)")
+    args = request.args if hasattr(request, "args") else dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(full_url).query))
+    run_id = args.get("run_id") or args.get("run_uuid")
+    if not run_id:
+        return _mlflow_error("INVALID_PARAMETER_VALUE", "Missing value for required parameter 'run_id'.")
+    resource = _header(headers, MLFLOW_APP_HEADER) or _header(headers, MLFLOW_SERVER_HEADER)
+    if not resource:
+        return _mlflow_error("RESOURCE_DOES_NOT_EXIST", f"{SIMULATED}: no MLflow app or tracking server named: send the header "
+                                                        f"{MLFLOW_APP_HEADER} or {MLFLOW_SERVER_HEADER} with its ARN")
+    job = patch_sagemaker_mlflow.find_run(run_id)
+    if job is None or patch_sagemaker_mlflow.run_resource(job) != resource:  # a run lives in one MLflow resource
+        return _mlflow_error("RESOURCE_DOES_NOT_EXIST", f"Run '{run_id}' not found")
+    try:
+        return _ok(patch_sagemaker_mlflow.run_document(job))
+    except ValueError as exc:  # a malformed sim:mlflow-metrics tag
+        return _mlflow_error("INVALID_PARAMETER_VALUE", str(exc))
 
 
 def _job_view(job: Any) -> dict[str, Any]:
@@ -359,6 +426,11 @@ class EmulatorControl:
 
     def restore_foundation_model(self, model_id: str) -> dict[str, Any]:
         return self._call("PUT", f"bedrock/models/{urllib.parse.quote(model_id, safe='')}")
+
+    @property
+    def mlflow_endpoint_url(self) -> str:
+        """The emulated MLflow tracking server's base URL (for ``SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT``; only runs/get answers)."""
+        return f"{self.endpoint_url}{ROUTE_PREFIX}{MLFLOW_SERVER_ROUTE}"
 
     def register_mlflow(self, arn: str) -> dict[str, Any]:
         """Make the MLflow app or tracking server ``arn`` exist (idempotent); returns its description."""

@@ -7,7 +7,9 @@ tasks, CloudFormation custom resources and EventBridge targets (``patch_events``
 Python functions run in a subprocess of ``sys.executable`` (see ``_lambda_bootstrap.py``) with the
 unzipped deployment package (plus its layers' ``python/`` directories) on ``sys.path``, the
 function's environment, and the variables the Lambda runtime sets, with ``AWS_ENDPOINT_URL``
-pointing at the emulator so the handler's boto3 calls reach it.
+pointing at the emulator so the handler's boto3 calls reach it, and (unless the function sets it
+itself) ``SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT`` pointing at the emulator's SIMULATED MLflow tracking
+server (``control.MLFLOW_SERVER_ROUTE``; the sagemaker-mlflow plugin sends its requests there).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from sagemaker_finetuning_emulator import _patching
+from sagemaker_finetuning_emulator.control import MLFLOW_SERVER_ROUTE, ROUTE_PREFIX
 from sagemaker_finetuning_emulator.runtime import LOG, RUNTIME, SIMULATED
 
 _BOOTSTRAP_SOURCE = (Path(__file__).with_name("_lambda_bootstrap.py")).read_text(encoding="utf-8")
@@ -142,6 +145,8 @@ def run_function(fn: Any, event: Any, request_id: str | None = None) -> tuple[by
         "TZ": ":UTC",
         "HOME": str(code_dir),
         "TMPDIR": tempfile.gettempdir(),
+        # The emulated MLflow server (SIMULATED, runs/get only); a function's own value of it wins.
+        "SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT": f"{RUNTIME.endpoint_url}{ROUTE_PREFIX}{MLFLOW_SERVER_ROUTE}",
     }
     env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items()})
     env.update(

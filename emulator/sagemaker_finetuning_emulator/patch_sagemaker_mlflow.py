@@ -1,4 +1,5 @@
-"""SageMaker AI MLflow resources: MLflow apps and MLflow tracking servers (create/describe/delete).
+"""SageMaker AI MLflow resources: MLflow apps and MLflow tracking servers (create/describe/delete),
+and the runs/get endpoint of the MLflow runs simulated training jobs log to.
 
 moto 5.2.5 has no MLflow operations (``NotImplementedError``, HTTP 500). Training jobs log to the
 MLflow resource their ``MlflowConfig`` names, and ``finetune doctor`` checks that the stack's
@@ -7,10 +8,24 @@ for ``mlflow-tracking-server/<name>``). The requests are validated against botoc
 ``patch_sagemaker_requests`` (every SageMaker action goes through it).
 
 State lives on the SageMaker backend (per account and region, dropped by ``/moto-api/reset``).
-A resource is ``Created`` at once (no provisioning delay) and has no server behind it: no
-tracking URL answers, nothing is logged. A stack deployed with a fixed ARN (an app created
-elsewhere) can have it registered through the control API (``EmulatorControl.register_mlflow``):
-AWS generates app ids, so CreateMlflowApp cannot reproduce a given ARN.
+A resource is ``Created`` at once (no provisioning delay). A stack deployed with a fixed ARN (an
+app created elsewhere) can have it registered through the control API
+(``EmulatorControl.register_mlflow``): AWS generates app ids, so CreateMlflowApp cannot reproduce
+a given ARN.
+
+MLflow tracking (SIMULATED, read-only): one endpoint answers for every MLflow app and tracking
+server, ``GET <emulator>/moto-api/finetune/mlflow-server/api/2.0/mlflow/runs/get?run_id=<id>``
+(route in ``control``; simulated Lambdas get it as ``SAGEMAKER_MLFLOW_CUSTOM_ENDPOINT``, the variable
+the ``sagemaker-mlflow`` plugin honours). The runs are those of simulated training jobs with an
+``MlflowConfig`` (``MlflowDetails.MlflowRunId``); :func:`run_document` gives MLflow's ``runs/get``
+shape. The request must carry a SigV4 ``Authorization`` header (its signature is NOT verified) and
+the plugin's routing header (``x-sm-mlflow-app-arn`` or ``x-mlflow-sm-tracking-server-arn``) naming
+the job's ``MlflowConfig.MlflowResourceArn`` (the resource itself need not exist in the emulator).
+Metrics exist only once the job is ``Completed``: each metric the technique's recipe logs
+(:data:`TECHNIQUE_METRICS`) with one SIMULATED value per job (a hash of job and metric name: losses
+in [0.2, 1.5], the rest in [0.1, 0.9]), at the job's last step and end time; the job tag
+``sim:mlflow-metrics`` (``name=value ...``) overrides or adds values. No metric history, no other
+MLflow endpoint (searching, logging, artifacts, experiments), nothing is stored by clients.
 """
 
 from __future__ import annotations
@@ -178,3 +193,106 @@ def apply() -> None:
     for name, func in _METHODS.items():
         func.__name__ = name
         _patching.replace(f"moto.sagemaker.responses:SageMakerResponse.{name}", func, f"MLflow: {name}", add=True)
+
+
+# -- MLflow runs of simulated training jobs (SIMULATED, read-only) ------------------------------------
+
+#: The job tag that sets final metric values of its MLflow run (``name=value ...``, as ``sim:metrics``);
+#: it overrides the simulated values and may add metrics.
+MLFLOW_METRICS_TAG = "sim:mlflow-metrics"
+#: The metric keys the real recipes log, per ``ServerlessJobConfig.CustomizationTechnique`` (SFT and
+#: DPO: the SDK's recipes; RLVR/RLAIF: verl). Same table as the library's ``tools.metrics``.
+TECHNIQUE_METRICS: dict[str, tuple[str, ...]] = {
+    "SFT": ("total_loss", "val_eval_total_loss"),
+    "DPO": ("loss_per_batch", "rewards/chosen", "rewards/rejected", "rewards/margins", "acc_per_batch"),
+    "RLVR": ("critic/rewards/mean", "response_length/mean", "actor/entropy_loss", "actor/grad_norm", "critic/advantages/mean"),
+}
+TECHNIQUE_METRICS["RLAIF"] = TECHNIQUE_METRICS["RLVR"]
+#: SIMULATED value ranges: a metric whose key contains "loss", and every other metric.
+LOSS_RANGE = (0.2, 1.5)
+OTHER_RANGE = (0.1, 0.9)
+#: Training-job status -> MLflow run status.
+RUN_STATUS = {"InProgress": "RUNNING", "Stopping": "RUNNING", "Completed": "FINISHED", "Failed": "FAILED", "Stopped": "KILLED"}
+
+
+def _ms(value: _dt.datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp() * 1000)
+
+
+def find_run(run_id: str) -> Any:
+    """The simulated training job whose MLflow run is ``run_id`` (any account/region), or None."""
+    from sagemaker_finetuning_emulator import patch_sagemaker_jobs
+
+    for job in patch_sagemaker_jobs.all_jobs():
+        if job.mlflow_details and job.mlflow_details.get("MlflowRunId") == run_id:
+            return job
+    return None
+
+
+def run_resource(job: Any) -> str | None:
+    """The ARN of the MLflow app / tracking server the job's run lives in (``MlflowConfig.MlflowResourceArn``)."""
+    return (job.request.get("MlflowConfig") or {}).get("MlflowResourceArn")
+
+
+def technique(job: Any) -> str | None:
+    """``ServerlessJobConfig.CustomizationTechnique`` of the job (else its recipe's), upper case."""
+    value = (job.request.get("ServerlessJobConfig") or {}).get("CustomizationTechnique") or (job.recipe or {}).get("CustomizationTechnique")
+    return str(value).upper() if value else None
+
+
+def final_metrics(job: Any) -> dict[str, float]:
+    """The SIMULATED last value of every metric the job's run has logged: none before ``Completed``.
+
+    ValueError when the job's ``sim:mlflow-metrics`` tag is not ``name=number ...``.
+    """
+    from sagemaker_finetuning_emulator import patch_sagemaker_jobs
+
+    if job.status != "Completed":
+        return {}
+    metrics: dict[str, float] = {}
+    for key in TECHNIQUE_METRICS.get(technique(job) or "", ()):
+        low, high = LOSS_RANGE if "loss" in key else OTHER_RANGE
+        metrics[key] = patch_sagemaker_jobs.simulated_metric_value(job.name, key, low, high)
+    tag = job.tags.get(MLFLOW_METRICS_TAG)
+    if tag:
+        try:
+            metrics.update(patch_sagemaker_jobs.parse_metrics(tag))
+        except ValueError as exc:
+            raise ValueError(f"{SIMULATED}: tag {MLFLOW_METRICS_TAG} of training job {job.name}: {exc}") from None
+    return metrics
+
+
+def _last_step(job: Any) -> int:
+    progress = job.progress or {}
+    per_epoch = progress.get("TotalStepCountPerEpoch") or 10
+    return max(1, int(per_epoch) * int(progress.get("MaxEpoch") or job.max_epoch))
+
+
+def run_document(job: Any) -> dict[str, Any]:
+    """MLflow's ``runs/get`` response for the job's run (SIMULATED values)."""
+    with job.lock:
+        run_id = job.mlflow_details["MlflowRunId"]
+        info: dict[str, Any] = {
+            "run_id": run_id,
+            "run_uuid": run_id,
+            "experiment_id": job.mlflow_details["MlflowExperimentId"],
+            "run_name": job.name,
+            "status": RUN_STATUS.get(job.status, "RUNNING"),
+            "start_time": _ms(job.creation_time),
+            "lifecycle_stage": "active",
+        }
+        if job.terminal and job.training_end_time is not None:
+            info["end_time"] = _ms(job.training_end_time)
+        metrics = final_metrics(job)
+        step, timestamp = _last_step(job), _ms(job.training_end_time)
+        params = job.request.get("HyperParameters") or {}
+        return {
+            "run": {
+                "info": info,
+                "data": {
+                    "metrics": [{"key": k, "value": v, "timestamp": timestamp, "step": step} for k, v in metrics.items()],
+                    "params": [{"key": str(k), "value": str(v)} for k, v in params.items()],
+                    "tags": [{"key": "mlflow.runName", "value": job.name}],
+                },
+            }
+        }

@@ -14,6 +14,10 @@
   copied and which is snapshot-tested against AWS, returns the value. Filters, wildcards, slices
   and ``..`` keep moto's behaviour.
 
+* ``ListExecutions`` with ``mapRunArn`` lists the Map Run's child executions: none, because moto runs a
+  Distributed Map's children inside the parent execution (moto answered HTTP 500); an unknown Map Run
+  is ``ResourceNotFound``.
+
 ``.waitForTaskToken`` on aws-sdk tasks (``TimeoutSecondsPath``, SendTaskSuccess/Failure from
 another process, ``States.Timeout``) works in moto's parser as is; the tests pin that down.
 """
@@ -69,6 +73,8 @@ _patching.require(
 )
 _patching.require(f"{_PARSER}.asl.parse.intrinsic.intrinsic_parser:IntrinsicParser.parse")
 _patching.require("moto.core.config:default_user_config")
+_patching.require("moto.stepfunctions.responses:StepFunctionResponse.list_executions")
+_patching.require(f"{_PARSER}.models:StepFunctionsParserBackend.describe_map_run", "map_run_arn")
 _patching.require("moto.events.models:events_backends")
 
 #: Service names as Step Functions spells them in aws-sdk error names. moto's own table has
@@ -250,6 +256,26 @@ def terminated(self: Any) -> None:
     publish_execution_event(self.execution)
 
 
+def list_executions(self: Any) -> Any:
+    """``ListExecutions``, also of a Map Run (``mapRunArn``).
+
+    moto: reads only ``stateMachineArn``, so a Map Run's listing fails (HTTP 500).
+    AWS: lists the child executions the Map Run started. The emulator's Distributed Map starts none (its
+    children run inside the parent execution, with the parent's ``$$.Execution.Id``): the list is empty.
+    """
+    map_run_arn = self._get_param("mapRunArn")
+    if map_run_arn is None:
+        return _orig_list_executions(self)
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.exceptions import ResourceNotFound
+
+    try:
+        self.stepfunction_backend.describe_map_run(map_run_arn)
+    except TypeError:  # moto raises its ResourceNotFound without the message it requires
+        raise ResourceNotFound(map_run_arn) from None
+    return ActionResult({"executions": []})
+
+
 _saved: dict[str, Any] = {}
 
 
@@ -299,7 +325,11 @@ def extract_definite(path: str, data: Any) -> Any:
 
 
 def apply() -> None:
-    global _orig_from_error, _orig_start_execution, _orig_execution_start, _orig_terminated, _orig_visit_binding_value
+    global _orig_from_error, _orig_start_execution, _orig_execution_start, _orig_terminated, _orig_visit_binding_value, _orig_list_executions
+    _orig_list_executions = _patching.replace(
+        "moto.stepfunctions.responses:StepFunctionResponse.list_executions", list_executions,
+        "ListExecutions of a Map Run: its child executions (none: moto runs them inside the parent)",
+    )
     for module in _JSON_PATH_USERS:
         _patching.replace(f"{module}:extract_json", extract_definite, "a definite JSONPath through an index selects one node")
     _patching.record(

@@ -193,3 +193,19 @@ def test_a_definite_path_through_an_index_selects_the_node(sfn):
                {"name": "sft", "items": ["a", {"id": 7}], "people": [{"id": 1, "name": "x"}, {"id": 2, "name": "y"}]})
     assert done["status"] == "SUCCEEDED", done.get("cause")
     assert json.loads(done["output"]) == {"name": "sft", "first": "a", "deep": 7, "filtered": ["y"]}
+
+
+def test_a_map_runs_child_executions_can_be_listed(sfn):
+    """ListExecutions(mapRunArn) answers (moto: HTTP 500): the emulator's Distributed Map runs its children inside the
+    parent execution, so the list is empty; an unknown Map Run is ResourceNotFound, as in AWS."""
+    definition = {"StartAt": "Fan", "States": {"Fan": {
+        "Type": "Map", "ItemsPath": "$.items", "End": True,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                          "StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}}}}
+    done = run(sfn, machine(sfn, "distributed-children", definition), {"items": [1, 2, 3]})
+    assert done["status"] == "SUCCEEDED", done.get("cause")
+    [map_run] = sfn.list_map_runs(executionArn=done["executionArn"])["mapRuns"]
+    assert sfn.list_executions(mapRunArn=map_run["mapRunArn"])["executions"] == []
+    with pytest.raises(sfn.exceptions.ResourceNotFound):
+        sfn.list_executions(mapRunArn=map_run["mapRunArn"].replace(map_run["mapRunArn"][-6:], "000000"))
+    assert sfn.list_executions(stateMachineArn=done["stateMachineArn"])["executions"], "by state machine: unchanged"
