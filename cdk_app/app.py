@@ -2,7 +2,7 @@
 
 Context values (cdk.json defaults, override with ``-c key=value``): ``stackName``, ``baseModel``,
 ``modelPackageGroupName``, ``judgeModelId``, ``evaluationJudgeModelId``, ``destroyOnDelete`` (demo stacks: delete bucket and
-group with the stack), ``minPollSeconds`` / ``maxPollSeconds``, ``maxRuntimeHours``, ``datasetFanOutMiB``,
+group with the stack), ``minPollSeconds`` / ``maxPollSeconds``, ``maxRuntimeHours``, ``datasetFanOutMiB``, ``maxSweepConfigurations``,
 ``enableNotifications`` (SNS topic), ``mlflowResourceArn`` (the MLflow app or tracking server jobs
 log to). No context lookups and no Docker: ``cdk synth`` works offline
 without credentials.
@@ -67,6 +67,7 @@ _CONTEXT_OF_PROP = {
     "base_model": "baseModel", "model_package_group_name": "modelPackageGroupName", "model_id": "judgeModelId",
     "judge_model": "judgeModelId", "mlflow_resource_arn": "mlflowResourceArn", "max_runtime": "maxRuntimeHours",
     "min_poll_interval": "minPollSeconds", "max_poll_interval": "maxPollSeconds", "dataset_fan_out_size": "datasetFanOutMiB",
+    "max_sweep_configurations": "maxSweepConfigurations",
 }
 
 
@@ -144,6 +145,7 @@ def _build(app: cdk.App) -> cdk.App:
         min_poll_interval=cdk.Duration.seconds(_number(ctx, "minPollSeconds", 60, integer=True)),
         max_poll_interval=cdk.Duration.seconds(_number(ctx, "maxPollSeconds", 900, integer=True)),
         dataset_fan_out_size=cdk.Size.mebibytes(_number(ctx, "datasetFanOutMiB", 5120, integer=True)),
+        max_sweep_configurations=int(_number(ctx, "maxSweepConfigurations", 50, integer=True)),
         notifications=Notifications.new_topic() if _flag(ctx, "enableNotifications") else Notifications.none(),
     )
     for key, (value, description) in ft.outputs().items():

@@ -12,6 +12,7 @@ import pytest
 from botocore.validate import ParamValidator
 
 from sagemaker_finetuning.core import planner as P
+from sagemaker_finetuning.core import sweep_plan as SW
 from sagemaker_finetuning.core.recipes import select_recipe
 from sagemaker_finetuning.core.schema_check import load_schema
 from sagemaker_finetuning.core.settings import StackSettings
@@ -50,9 +51,11 @@ def test_example_plans_a_valid_request(path):
     resolved = P.ResolvedModel.from_hub(desc, json.loads(desc["HubContentDocument"]), **extra)
     recipe = select_recipe(resolved.recipes, model_id, inp["technique"], inp["training_type"], inp.get("sequence_length"))
     params = catalog.override_params(model_id, inp["technique"], bool(recipe.get("Peft")), recipe["SequenceLength"])
-    request = P.plan_training_job(inp, resolved, params, SETTINGS, f"arn:aws:states:us-east-1:123456789012:execution:sm:{path.stem}")
-    report = ParamValidator().validate(request, SHAPE)
-    assert not report.has_errors(), report.generate_report()
+    runs = [inp] if "sweep" not in inp else [SW.trial_input(inp, c) for c in SW.configurations(inp["sweep"])]  # a sweep: every configuration
+    for run in runs:
+        request = P.plan_training_job(run, resolved, params, SETTINGS, f"arn:aws:states:us-east-1:123456789012:execution:sm:{path.stem}")
+        report = ParamValidator().validate(request, SHAPE)
+        assert not report.has_errors(), report.generate_report()
 
 
 def test_readme_documents_every_input_field_and_error():

@@ -14,6 +14,7 @@ from aws_cdk import aws_stepfunctions as sfn
 
 from constructs import Construct
 from sagemaker_finetuning.access.execution_role import FineTuningExecutionRole
+from sagemaker_finetuning.core.sweep_plan import DEFAULT_MAX_CONFIGURATIONS
 from sagemaker_finetuning.registry.model_package_group import IModelPackageGroup, ModelPackageGroupSource
 from sagemaker_finetuning.rewards.judge_prompt import JudgePrompt, JudgePromptSource
 from sagemaker_finetuning.rewards.judges import EvaluationJudgeModel, JudgeModel
@@ -74,6 +75,7 @@ class ServerlessFineTuning(Construct):
     :param dataset_fan_out_size: datasets above this are validated by a Distributed Map
         (see :class:`FineTuningWorkflow`). Default: 5 GiB.
     :param default_budget_tokens: the billable-token budget of runs whose input gives none. Default: none.
+    :param max_sweep_configurations: the most configurations an input's ``sweep`` may have. Default: 50.
     :param log_level: of the state machine's log. Default: ``sfn.LogLevel.ALL``.
     :param log_execution_data: also log state inputs and outputs (inputs, S3 URIs, task tokens). Default: False.
     :param notifications: ``Notifications.none()``, ``.new_topic()`` or ``.to(topic)``. Default: none.
@@ -105,6 +107,7 @@ class ServerlessFineTuning(Construct):
         sweep_interval: Duration = Duration.minutes(30),
         dataset_fan_out_size: Size = Size.gibibytes(5),
         default_budget_tokens: Optional[int] = None,
+        max_sweep_configurations: int = DEFAULT_MAX_CONFIGURATIONS,
         log_level: sfn.LogLevel = sfn.LogLevel.ALL,
         log_execution_data: bool = False,
         notifications: Optional[Notifications] = None,
@@ -151,7 +154,7 @@ class ServerlessFineTuning(Construct):
             mlflow_resource_arn=mlflow_resource_arn,
             dataset_buckets=dataset_buckets, max_runtime=max_runtime, min_poll_interval=min_poll_interval,
             max_poll_interval=max_poll_interval, sweep_interval=sweep_interval, dataset_fan_out_size=dataset_fan_out_size,
-            default_budget_tokens=default_budget_tokens, notification_topic=self.notification_topic,
+            default_budget_tokens=default_budget_tokens, max_sweep_configurations=max_sweep_configurations, notification_topic=self.notification_topic,
             log_level=log_level, log_execution_data=log_execution_data,
             log_retention=log_retention,
             removal_policy=removal_policy, tags=tags,

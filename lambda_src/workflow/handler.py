@@ -58,6 +58,7 @@ from sagemaker_finetuning.core.tracking import (
 from sagemaker_finetuning.core.validation import TRAINING_JOB_ARN, source_package_problems
 
 from . import evaluation as evaluation_steps
+from . import sweep_steps
 from .dataset_validation import list_parts, merge_parts, validate_part
 
 LOG = logging.getLogger()
@@ -83,8 +84,13 @@ def _code(exc: ClientError) -> str:
 
 # ----------------------------------------------------------------------------- execution states
 def validate(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """State ValidateInput: schema + stack-level checks, no AWS call."""
-    return {"input": P.validate_input(event.get("input"), settings())}
+    """State ValidateInput: schema + stack-level checks, no AWS call. A FineTuningJob's run (``fragment``) is one
+    run: a sweep runs in the workflow's own state machine."""
+    inp = P.validate_input(event.get("input"), settings())
+    if event.get("fragment") and "sweep" in inp:
+        raise InvalidInput("sweep", inp["sweep"], "no value in a FineTuningJob (one run): sweeps run in the workflow's own state machine "
+                                                  "(ServerlessFineTuning's), which trains each configuration in a child execution")
+    return {"input": inp}
 
 
 def _describe_model_source(describe: Callable[[Any], dict[str, Any]], arn: str, *, missing: str, denied: str) -> dict[str, Any]:
@@ -389,7 +395,8 @@ def summarize(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     budget = event["plan"].get("budget")
     out.update(technique=event["input"]["technique"], base_model=event["plan"]["base_model"], dataset=event["plan"].get("dataset"),
                budget=None if budget is None else {**budget, "billable_token_count": out["billable_token_count"]},
-               evaluation=None)  # GateEvaluation fills it in when the input asks for an evaluation
+               evaluation=None,  # GateEvaluation fills it in when the input asks for an evaluation
+               sweep=None)  # a single run (SummarizeSweep makes a sweep's output from its best run's)
     return out
 
 
@@ -425,7 +432,8 @@ _STEPS = {"validate": validate, "resolve": resolve, "check_datasets": check_data
           "track": track, "summarize": summarize, "list_dataset_parts": list_parts, "validate_dataset_part": validate_part,
           "merge_dataset_parts": merge_parts, "plan_evaluation": evaluation_steps.plan,
           "launch_evaluation_job": evaluation_steps.launch, "gate_evaluation": evaluation_steps.gate,
-          "resolve_evaluation_target": resolve_evaluation_target}
+          "resolve_evaluation_target": resolve_evaluation_target, "plan_sweep": sweep_steps.plan, "record_trial": sweep_steps.record,
+          "summarize_sweep": sweep_steps.summarize}
 
 
 def step(event: dict[str, Any], context: Any = None) -> dict[str, Any] | None:
@@ -493,6 +501,8 @@ def on_execution_end(event: dict[str, Any], context: Any = None) -> dict[str, An
         LOG.info("training job %s was not created by %s: left alone", name, execution_arn)
     stop = detail["status"] != "SUCCEEDED"
     results: list[dict[str, Any]] = [_stop_job(n, detail["status"], execution_arn) if stop else {"job": n, "stopped": False} for n in ours]
+    if stop:  # a sweep's configurations run in child executions of its Distributed Map, which record their own jobs
+        results += [_stop_job(n, detail["status"], child) for child, n in _child_jobs(execution_arn)]
     result: dict[str, Any] = dict(results[0]) if len(results) == 1 else {"job": None, "stopped": any(r["stopped"] for r in results)}
     result["jobs"] = results
     topic = os.environ.get("NOTIFICATION_TOPIC_ARN")
@@ -501,6 +511,24 @@ def on_execution_end(event: dict[str, Any], context: Any = None) -> dict[str, An
         _client("sns").publish(TopicArn=topic, Subject=message["subject"][:100], Message=json.dumps(message, indent=2, default=str))
         result["notified"] = True
     return result
+
+
+def _child_jobs(execution_arn: str) -> list[tuple[str, str]]:
+    """(child execution, job) of every job the child executions of the execution's Map Runs created (a sweep's
+    trials). Step Functions stops the children of an aborted execution; their jobs are stopped here."""
+    sfn, found = _client("stepfunctions"), []
+    try:
+        runs = [r["mapRunArn"] for page in sfn.get_paginator("list_map_runs").paginate(executionArn=execution_arn) for r in page.get("mapRuns", [])]
+        children = [e["executionArn"] for run in runs for page in sfn.get_paginator("list_executions").paginate(mapRunArn=run)
+                    for e in page.get("executions", [])]
+    except ClientError as exc:  # the sweeper still stops them: their executions no longer run
+        LOG.warning("could not list the child executions of %s: %s", execution_arn, exc)
+        return []
+    ddb = _client("dynamodb")
+    for child in children:
+        item = ddb.get_item(TableName=_table(), Key={"pk": {"S": waiter_key_for_execution(child)}}, ConsistentRead=True).get("Item")
+        found += [(child, name) for name in recorded_jobs(item) if _ours(name, child)]
+    return found
 
 
 def recorded_jobs(item: dict[str, Any] | None) -> list[str]:

@@ -78,3 +78,56 @@ def test_results_of_a_run_without_evaluation_or_output(aws, monkeypatch):
     T.one_error_line(T.run("results", "run-2"), "has no evaluation")
     fields.update(status="FAILED", output=None, error="EvaluationGateFailed", cause="accuracy 0.5 is below the minimum 0.7")
     T.one_error_line(T.run("results", "run-2"), "EvaluationGateFailed: accuracy 0.5 is below the minimum 0.7")
+
+
+def test_sweep_dry_run_builds_the_grid_and_the_evaluation(tmp_path):
+    result = T.run("sweep", "-t", "sft", "-d", "s3://my-bucket/datasets/train.jsonl", "--benchmark", "mmlu", "--objective", "accuracy",
+                   "-g", "learning_rate=1e-5,5e-5", "-g", "lora_rank=8,16", "--max-concurrency", "2", "--budget", "1000000", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "technique": "SFT", "training_dataset": "s3://my-bucket/datasets/train.jsonl", "evaluation": {"type": "benchmark", "benchmark": "mmlu"},
+        "budget": {"max_tokens": 1000000},
+        "sweep": {"hyperparameters": {"learning_rate": [1e-5, 5e-5], "lora_rank": [8, 16]}, "max_concurrency": 2,
+                  "objective": {"metric": "accuracy", "goal": "maximize"}}}
+    (tmp_path / "configs.json").write_text(json.dumps([{"learning_rate": 1e-5}, {"learning_rate": 5e-5}]))
+    (tmp_path / "run.json").write_text(json.dumps({"technique": "SFT", "training_dataset": "s3://my-bucket/t.jsonl"}))
+    result = T.run("sweep", "-i", str(tmp_path / "run.json"), "--configurations", str(tmp_path / "configs.json"), "--objective",
+                   "val_eval_total_loss", "--goal", "minimize", "--dry-run")
+    assert json.loads(result.stdout)["sweep"] == {"configurations": [{"learning_rate": 1e-5}, {"learning_rate": 5e-5}],
+                                                  "objective": {"metric": "val_eval_total_loss", "goal": "minimize"}}
+
+
+def test_sweep_refuses_bad_options_before_any_call(tmp_path):
+    result = T.run("sweep", "-t", "SFT", "-d", "s3://my-bucket/t.jsonl", "--objective", "accuracy")
+    assert result.exit_code != 0 and "either --grid" in result.output
+    result = T.run("sweep", "-t", "SFT", "-d", "s3://my-bucket/t.jsonl", "--objective", "accuracy", "-g", "learning_rate", "--dry-run")
+    assert result.exit_code != 0 and "expected KEY=VALUE" in result.output
+    (tmp_path / "configs.json").write_text(json.dumps({"learning_rate": 1e-5}))
+    result = T.run("sweep", "-t", "SFT", "-d", "s3://my-bucket/t.jsonl", "--objective", "accuracy", "--configurations", str(tmp_path / "configs.json"))
+    assert result.exit_code != 0 and "expected a JSON list" in result.stderr
+    result = T.run("sweep", "-t", "SFT", "-d", "s3://my-bucket/t.jsonl", "--objective", "accuracy", "-g", "learning_rate=1e-5", "--max-concurrency", "0")
+    assert result.exit_code != 0 and "--max-concurrency" in result.output
+
+
+SWEEP = {"objective": {"metric": "accuracy", "goal": "maximize", "source": "evaluation"}, "best": 1, "count": 3, "succeeded": 2, "failed": 1,
+         "tolerated_failure_percentage": 50, "max_concurrency": 2, "budget": {"billable_token_count": 300},
+         "configurations": [
+             {"index": 0, "configuration": {"learning_rate": 1e-5}, "status": "Completed", "training_job_name": "j0", "objective": 0.71,
+              "billable_token_count": 100, "model_package_arn": PACKAGE, "approval_status": "Rejected", "error": None, "cause": None},
+             {"index": 1, "configuration": {"learning_rate": 5e-5}, "status": "Completed", "training_job_name": "j1", "objective": 0.82,
+              "billable_token_count": 200, "model_package_arn": PACKAGE, "approval_status": "Approved", "error": None, "cause": None},
+             {"index": 2, "configuration": {"learning_rate": 1e-4}, "status": "Failed", "training_job_name": "j2", "objective": None,
+              "billable_token_count": None, "model_package_arn": None, "approval_status": None, "error": "TrainingJobFailed", "cause": "boom"}]}
+
+
+def test_results_of_a_sweep_prints_its_table_and_plots_the_objective(aws, monkeypatch, tmp_path):
+    T.stack()
+    T._start("sweep-1")
+    T.overlay(monkeypatch, {"status": "SUCCEEDED", "output": json.dumps({"training_job_name": "j1", "evaluation": EVALUATION, "sweep": SWEEP})})
+    shown = T.run("results", "sweep-1")
+    assert shown.exit_code == 0, shown.output
+    assert "sweep: accuracy (maximize); 2 completed, 1 failed" in shown.stdout and "learning_rate=5e-05" in shown.stdout
+    assert "1*" in shown.stdout and "Failed: TrainingJobFailed" in shown.stdout and "0.8200" in shown.stdout
+    data = json.loads(T.run("results", "sweep-1", "--json", "--plot", str(tmp_path / "s.png")).stdout)
+    assert data["sweep"]["best"] == 1 and [r["objective"] for r in data["sweep"]["configurations"]] == [0.71, 0.82, None]
+    assert (tmp_path / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -80,8 +80,20 @@ def test_the_sweeper_lists_all_jobs_but_reads_executions_of_this_state_machine_o
     assert listing == [{"Action": "sagemaker:ListTrainingJobs", "Effect": "Allow", "Resource": "*"}]
     describe = statements["ReadOwnExecutions"]
     assert _actions(describe) == ["states:DescribeExecution"]
-    parts = describe["Resource"]["Fn::Join"][1]
-    assert ":execution:" in parts[2] and parts[3] == {"Fn::GetAtt": ["FTWorkflowStateMachine1040D81F", "Name"]} and parts[4] == ":*"
+    own, children = (r["Fn::Join"][1] for r in describe["Resource"])
+    assert ":execution:" in own[2] and own[3] == {"Fn::GetAtt": ["FTWorkflowStateMachine1040D81F", "Name"]} and own[4] == ":*"
+    assert children[3] == own[3] and children[4] == "/*", "and the child executions of its Distributed Maps (a sweep's trials)"
+
+
+def test_the_clean_up_finds_a_sweeps_child_executions_of_this_state_machine_only(template):
+    policy = next(r for lid, r in template["Resources"].items()
+                  if r["Type"] == "AWS::IAM::Policy" and lid.startswith("FTWorkflowExecutionEndServiceRole"))
+    statements = {s.get("Sid"): s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    listing = statements["ListChildExecutions"]
+    assert sorted(_actions(listing)) == ["states:ListExecutions", "states:ListMapRuns"]
+    executions, map_runs = (r["Fn::Join"][1] for r in listing["Resource"])
+    assert ":execution:" in executions[2] and executions[4] == ":*"
+    assert ":mapRun:" in map_runs[2] and map_runs[3] == {"Fn::GetAtt": ["FTWorkflowStateMachine1040D81F", "Name"]} and map_runs[4] == "/*"
 
 
 def test_lost_clean_up_events_land_in_a_dead_letter_queue_that_an_alarm_watches(template):

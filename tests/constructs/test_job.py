@@ -162,7 +162,7 @@ def test_the_output_schema_is_the_summary_the_workflow_writes():
            "SecondaryStatusTransitions": [{"Status": "Starting", "StartTime": "2026-01-01T00:00:00Z"}]}
     out = {**summarize_job(job), "technique": "SFT", "base_model": "huggingface-reasoning-qwen3-06b",
            "dataset": {"mode": "full", "training": {"records": 24, "bytes": 4096, "text_chars": 3900}, "validation": None},
-           "budget": None, "evaluation": None}
+           "budget": None, "evaluation": None, "sweep": None}
     assert tuple(out) == OUTPUT_KEYS == tuple(schema["required"]) == tuple(schema["properties"])
     jsonschema.validate(out, schema)
     with pytest.raises(jsonschema.ValidationError):

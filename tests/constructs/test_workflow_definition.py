@@ -8,7 +8,7 @@ EXPECTED_STATES = {
     "RecordExecutionJob", "MlflowConfigured?", "VerifyJobOwnership", "CreateTrainingJob", "CreateTrainingJobWithMlflow", "TrackTrainingJob", "JobStatus?", "WaitForJobEvent",
     "PollWithoutEvents", "SummarizeResult", "EvaluateModel?", "EvaluationTarget", "PlanEvaluation", "RecordEvaluationJobs",
     "EvaluateModels", "GateEvaluation", "ExplainGateFailure", "EvaluationGateFailed", "Mode?", "ResolveEvaluationTarget", "Trained?",
-    "EvaluationCompleted",
+    "EvaluationCompleted", "Sweep?", "PlanSweep", "RunSweep", "SummarizeSweep", "ExplainSweepFailure", "SweepFailed", "SweepCompleted",
     "TrainingJobCompleted", "TrainingJobFailed", "TrainingJobStopped", "ExplainRejection", "InputRejected", "WorkflowError",
 }
 
@@ -22,7 +22,9 @@ def test_named_states(definition):
     assert (states["ResolveBaseModel"]["Next"], states["CheckDatasets"]["Next"]) == ("CheckDatasets", "ListDatasetParts")
     # every record is checked (a Map over byte ranges of every object) before anything is planned or launched
     assert (states["ListDatasetParts"]["Next"], states["ValidateDatasetParts"]["Next"], states["MergeDatasetValidation"]["Next"]) == (
-        "FanOutDatasetValidation?", "MergeDatasetValidation", "PlanTrainingJob")
+        "FanOutDatasetValidation?", "MergeDatasetValidation", "Sweep?")
+    assert states["Sweep?"]["Default"] == "PlanTrainingJob" and states["Sweep?"]["Choices"] == [
+        {"Variable": "$.input.sweep", "IsPresent": True, "Next": "PlanSweep"}]
     fan_out = states["FanOutDatasetValidation?"]
     assert fan_out["Default"] == "ValidateDatasetParts" and fan_out["Choices"] == [
         {"Variable": "$.dataset_plan.items_location", "IsPresent": True, "Next": "ValidateDatasetPartsAtScale"}]
@@ -49,9 +51,40 @@ def test_large_datasets_fan_out_to_a_distributed_map(definition):
     assert at_scale["ItemProcessor"]["States"]["ValidateDatasetPartAtScale"]["Retry"]
 
 
+def test_a_sweep_runs_each_configuration_as_a_fine_tuning_job_in_a_distributed_map(definition):
+    """PlanSweep writes the trials; RunSweep reads them from S3 and runs max_concurrency STANDARD children at a time,
+    tolerating the input's failure percentage; each child is the FineTuningJob's Parallel, then the record of its
+    output or error (a failed run fails its child); SummarizeSweep decides, also when the Map stopped past the tolerance."""
+    states = definition["States"]
+    plan, run, summarize = states["PlanSweep"], states["RunSweep"], states["SummarizeSweep"]
+    assert plan["Parameters"]["step"] == "plan_sweep" and plan["ResultPath"] == "$.sweep_plan" and plan["Next"] == "RunSweep"
+    assert run["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+    assert run["ItemReader"]["Parameters"] == {"Bucket.$": "$.sweep_plan.items_location.Bucket", "Key.$": "$.sweep_plan.items_location.Key"}
+    assert run["MaxConcurrencyPath"] == "$.sweep_plan.max_concurrency"
+    assert run["ToleratedFailurePercentagePath"] == "$.sweep_plan.tolerated_failure_percentage"
+    assert run["ItemSelector"] == {"item.$": "$$.Map.Item.Value", "records.$": "$.sweep_plan.records"} and run["ResultPath"] is None
+    assert [(c["ErrorEquals"], c["Next"]) for c in run["Catch"]] == [(["States.ExceedToleratedFailureThreshold"], "SummarizeSweep"),
+                                                                    (["States.ALL"], "WorkflowError")]
+    assert run["Next"] == "SummarizeSweep" and summarize["Next"] == "SweepCompleted" and states["SweepCompleted"]["OutputPath"] == "$.output"
+    assert summarize["Catch"][0] == {"ErrorEquals": ["SweepFailed", "EvaluationGateFailed"], "ResultPath": "$.error", "Next": "ExplainSweepFailure"}
+    child = run["ItemProcessor"]
+    trial = child["States"][child["StartAt"]]
+    assert child["StartAt"] == "Trial: Run" and trial["Type"] == "Parallel" and trial["InputPath"] == "$.item.input"
+    assert trial["ResultPath"] == "$.output" and trial["Next"] == "RecordTrial"
+    assert trial["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailedTrial"}]
+    assert child["States"]["RecordTrial"]["End"] is True and child["States"]["RecordFailedTrial"]["Next"] == "TrialFailed"
+    assert child["States"]["TrialFailed"] == {"Type": "Fail", "Comment": child["States"]["TrialFailed"]["Comment"],
+                                              "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}
+    # orchestration per child beyond the run's own states: the Parallel and the record (and the child's start)
+    assert set(child["States"]) == {"Trial: Run", "RecordTrial", "RecordFailedTrial", "TrialFailed"}
+    inner = trial["Branches"][0]["States"]
+    assert "Trial: PlanTrainingJob" in inner and not any("Sweep" in name for name in inner), "a trial is one run, never a sweep"
+    assert inner["Trial: ValidateInput"]["Parameters"]["fragment"].endswith("/Trial")
+
+
 def test_every_aws_call_has_retry_and_catch(definition):
     tasks = {n: s for n, s in definition["States"].items() if s["Type"] == "Task"}
-    assert len(tasks) == 18
+    assert len(tasks) == 20
     for name, state in tasks.items():
         assert state.get("Retry"), f"{name} has no Retry"
         assert state.get("Catch"), f"{name} has no Catch"
@@ -121,7 +154,7 @@ def test_event_wait_with_adaptive_polling_safety_net(definition):
     # the waiter table failing: poll on a timer, still through TrackTrainingJob
     assert states["JobStatus?"]["Default"] == "PollWithoutEvents" and states["PollWithoutEvents"]["Next"] == "TrackTrainingJob"
     assert not any(s["Type"] == "Pass" for n, s in states.items() if n not in ("ReceiveInput", "ExplainRejection", "ExplainGateFailure",
-                                                                              "EvaluationTarget"))
+                                                                              "EvaluationTarget", "ExplainSweepFailure"))
 
 
 def test_terminal_states(definition):

@@ -96,6 +96,15 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
         }) | st.dictionaries(st.text(max_size=5), json_scalars, max_size=2) | json_scalars,
         "extra": json_scalars,
     }) | json_scalars,
+    "sweep": st.fixed_dictionaries({"objective": st.fixed_dictionaries({"metric": st.sampled_from(["accuracy", ""]) | json_scalars}, optional={
+        "goal": st.sampled_from(["maximize", "minimize", "max"]) | json_scalars}) | json_scalars}, optional={
+        "hyperparameters": st.dictionaries(hp_names, st.lists(hp_values, max_size=3) | hp_values, max_size=3)
+        | st.just({f"p{i}": [1] for i in range(21)}) | json_scalars,
+        "configurations": st.lists(st.dictionaries(hp_names, hp_values, max_size=3) | json_scalars, max_size=3) | json_scalars,
+        "max_concurrency": st.integers(-1, 1002) | st.sampled_from([2.0, 2.5, True, "2"]) | json_scalars,
+        "tolerated_failure_percentage": st.floats(-1, 101) | st.sampled_from([True, "5"]) | json_scalars,
+        "extra": json_scalars,
+    }) | json_scalars,
 }
 
 

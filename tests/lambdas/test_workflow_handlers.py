@@ -66,6 +66,14 @@ def _body(data: bytes) -> StreamingBody:
     return StreamingBody(io.BytesIO(data), len(data))
 
 
+def test_a_fine_tuning_job_fragment_is_one_run_and_refuses_a_sweep(clients):
+    inp = {"technique": "SFT", "training_dataset": "s3://ft-bucket/datasets/train.jsonl", "evaluation": {"type": "benchmark", "benchmark": "mmlu"},
+           "sweep": {"hyperparameters": {"learning_rate": [1e-5, 5e-5]}, "objective": {"metric": "accuracy"}}}
+    assert "sweep" in wf.step({"step": "validate", "input": inp})["input"]  # the workflow's own state machine runs it
+    with pytest.raises(InvalidInput, match="sweep: received .*; expected no value in a FineTuningJob"):
+        wf.step({"step": "validate", "input": inp, "fragment": "Stack/Pipeline/Sft"})
+
+
 def test_step_dispatch_rejects_unknown_step():
     with pytest.raises(ValueError, match="step: received 'launch'; expected one of validate, resolve, check_datasets, plan, adopt, track, summarize"):
         wf.step({"step": "launch"})
@@ -183,9 +191,49 @@ def test_aborted_execution_stops_its_job_and_notifies(clients, monkeypatch):
         "ModelArtifacts": {"S3ModelArtifacts": "s3://x/y"}, "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
     }, {"TrainingJobName": "my-job"})
     clients["sagemaker"].add_response("stop_training_job", {}, {"TrainingJobName": "my-job"})
+    no_map_runs(clients)
     clients["sns"].add_response("publish", {"MessageId": "m"})
     out = wf.on_execution_end(load("eventbridge_execution_status_change_aborted"))
     assert out == {"job": "my-job", "stopped": True, "notified": True, "jobs": [{"job": "my-job", "stopped": True}]}
+
+
+def no_map_runs(clients: dict[str, Stubber]) -> None:
+    clients["stepfunctions"].add_response("list_map_runs", {"mapRuns": []}, {"executionArn": EXEC})
+
+
+def test_an_aborted_sweep_stops_the_jobs_of_its_child_executions(clients, monkeypatch):
+    """A sweep's trials run in child executions of its Distributed Map: each recorded (and tagged) its own job."""
+    monkeypatch.delenv("NOTIFICATION_TOPIC_ARN", raising=False)
+    run = "arn:aws:states:us-east-1:123456789012:mapRun:sm/Sweep:4e0c"
+    children = [f"arn:aws:states:us-east-1:123456789012:execution:sm/Sweep:{i}" for i in ("c1", "c2")]
+    clients["dynamodb"].add_response("get_item", {})  # the sweep itself recorded no job
+    clients["stepfunctions"].add_response("list_map_runs", {"mapRuns": [
+        {"executionArn": EXEC, "mapRunArn": run, "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:sm/Sweep",
+         "startDate": "2026-01-01T00:00:00Z"}]}, {"executionArn": EXEC})
+    clients["stepfunctions"].add_response("list_executions", {"executions": [
+        {"executionArn": c, "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:sm", "name": c[-2:],
+         "status": "ABORTED", "startDate": "2026-01-01T00:00:00Z"} for c in children]}, {"mapRunArn": run})
+    for child, job in zip(children, ("trial-a", "trial-b"), strict=True):
+        key = {"pk": {"S": f"execution#{child}"}}
+        clients["dynamodb"].add_response("get_item", {"Item": {**key, "job_names": {"SS": [job]}}},
+                                         {"TableName": "waiters", "Key": key, "ConsistentRead": True})
+        clients["sagemaker"].add_response("list_tags", _tags(execution=child), {"ResourceArn": JOB_ARN.replace("my-job", job), "MaxResults": 100})
+    for job in ("trial-a", "trial-b"):
+        clients["sagemaker"].add_response("describe_training_job", _running(job), {"TrainingJobName": job})
+        clients["sagemaker"].add_response("stop_training_job", {}, {"TrainingJobName": job})
+    event = load("eventbridge_execution_status_change_aborted")
+    monkeypatch.setenv("STATE_MACHINE_ARN", event["detail"]["stateMachineArn"])
+    out = wf.on_execution_end(event)
+    assert out["jobs"] == [{"job": "trial-a", "stopped": True}, {"job": "trial-b", "stopped": True}]
+
+
+def test_a_child_execution_listing_that_fails_leaves_the_rest_to_the_sweeper(clients, monkeypatch):
+    monkeypatch.delenv("NOTIFICATION_TOPIC_ARN", raising=False)
+    event = load("eventbridge_execution_status_change_aborted")
+    monkeypatch.setenv("STATE_MACHINE_ARN", event["detail"]["stateMachineArn"])
+    clients["dynamodb"].add_response("get_item", {})
+    clients["stepfunctions"].add_client_error("list_map_runs", "AccessDeniedException")
+    assert wf.on_execution_end(event) == {"job": None, "stopped": False, "jobs": []}
 
 
 def _running(name: str) -> dict:
@@ -204,6 +252,7 @@ def test_an_aborted_execution_with_several_runs_stops_every_job_it_created(clien
     for name in ("dpo-job", "sft-job"):
         clients["sagemaker"].add_response("describe_training_job", _running(name), {"TrainingJobName": name})
         clients["sagemaker"].add_response("stop_training_job", {}, {"TrainingJobName": name})
+    no_map_runs(clients)
     out = wf.on_execution_end(load("eventbridge_execution_status_change_aborted"))
     assert out == {"job": None, "stopped": True, "jobs": [{"job": "dpo-job", "stopped": True}, {"job": "sft-job", "stopped": True}]}
 
@@ -217,6 +266,7 @@ def test_execution_end_of_another_machine_without_jobs_is_ignored(clients, monke
     assert wf.on_execution_end(event) == {"ignored": "no training job recorded for this execution"}  # no SNS publish stubbed
     monkeypatch.setenv("STATE_MACHINE_ARN", event["detail"]["stateMachineArn"])  # the stack's own machine: always reported
     clients["dynamodb"].add_response("get_item", {})
+    no_map_runs(clients)
     clients["sns"].add_response("publish", {"MessageId": "m"})
     assert wf.on_execution_end(event) == {"job": None, "stopped": False, "jobs": [], "notified": True}
 
@@ -310,6 +360,7 @@ def test_an_ended_execution_never_stops_or_reports_a_job_it_did_not_create(clien
     key = {"pk": {"S": f"execution#{EXEC}"}}
     clients["dynamodb"].add_response("get_item", {"Item": {**key, "job_name": {"S": "my-job"}}})
     clients["sagemaker"].add_response("list_tags", _tags(execution=EXEC.replace("run-1", "team-a")))
+    no_map_runs(clients)
     clients["sns"].add_response("publish", {"MessageId": "m"})
     out = wf.on_execution_end(load("eventbridge_execution_status_change_aborted"))
     assert out == {"job": None, "stopped": False, "jobs": [], "notified": True}  # no StopTrainingJob stubbed: none was sent

@@ -15,7 +15,7 @@ _INSTALL = "pip install 'sagemaker-finetuning-constructs[cli]'"
 
 
 def _load() -> Any:
-    from sagemaker_finetuning.cli import doctor, evaluation, executions, tools  # noqa: F401  (register the commands)
+    from sagemaker_finetuning.cli import doctor, evaluation, executions, sweeps, tools  # noqa: F401  (register the commands)
     from sagemaker_finetuning.cli.app import cli
 
     return cli

@@ -11,6 +11,7 @@ from sagemaker_finetuning.cli.app import CliError, aws_options, cli
 from sagemaker_finetuning.cli.aws import Aws
 from sagemaker_finetuning.cli.console import console
 from sagemaker_finetuning.cli.executions import require_valid, start_execution
+from sagemaker_finetuning.cli.sweeps import print_sweep
 
 
 @cli.command(context_settings={"max_content_width": 100})
@@ -82,7 +83,9 @@ def evaluation_input(model: str | None, kind: str, *, benchmark: str | None, dat
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @aws_options
 def results(aws: Aws, execution, plot_path, as_json):
-    """A run's evaluation: each metric of the evaluated model, the base model and the difference, the gate and the approval.
+    """A run's evaluation: each metric of the evaluated model, the base model and the difference, the gate and the approval;
+    for a sweep, first its table: each configuration's status, objective, billable tokens and approval (``--plot``: the objective
+    per configuration).
 
     EXECUTION is an execution ARN or name; without it, the most recent execution.
 
@@ -91,21 +94,29 @@ def results(aws: Aws, execution, plot_path, as_json):
       finetune results
       finetune results my-run-1 --plot results.png
     """
-    from sagemaker_finetuning.tools.results import ResultsError, plot_results, results_table
+    from sagemaker_finetuning.tools.results import ResultsError, plot_results, plot_sweep, results_table, sweep_table
 
     desc = aws.describe_execution(aws.execution_arn(execution))
     if desc.get("status") != "SUCCEEDED" and not desc.get("output"):
         raise CliError(f"execution {desc['executionArn']} is {desc.get('status')}: it has no output yet"
                        + (f" ({desc.get('error')}: {desc.get('cause')})" if desc.get("error") else ""))
+    output = json.loads(desc.get("output") or "{}")
+    sweep = sweep_table(output)
     try:
-        table = results_table(json.loads(desc.get("output") or "{}"))
-        written = plot_results(table, plot_path) if plot_path else None
+        table = results_table(output) if sweep is None or output.get("evaluation") else None
+        written = (plot_sweep(sweep, plot_path) if sweep is not None else plot_results(table, plot_path)) if plot_path else None  # type: ignore[arg-type]
     except ResultsError as e:
         raise CliError(str(e)) from None
     if as_json:
-        click.echo(json.dumps({**table.to_dict(), "plot": str(written) if written else None}, indent=2))
+        document = {**(table.to_dict() if table else {}), **({"sweep": sweep.to_dict()} if sweep else {})}
+        click.echo(json.dumps({**document, "plot": str(written) if written else None}, indent=2))
         return
-    _print(table, written)
+    if sweep is not None:
+        print_sweep(sweep)
+    if table is not None:
+        _print(table, None if sweep is not None else written)
+    if sweep is not None and written:
+        console().print(f"plot: {written}")
 
 
 def _print(table: Any, written: Any) -> None:

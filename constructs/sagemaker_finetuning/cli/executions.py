@@ -17,7 +17,8 @@ from sagemaker_finetuning.cli.console import console, pairs, parse_value
 from sagemaker_finetuning.core import schema_check
 
 
-def _read_input(path: str) -> dict[str, Any]:
+def read_input(path: str, expected: type = dict) -> Any:
+    """A JSON file ('-': stdin) holding an ``expected`` (object, or list); a CliError names the file otherwise."""
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except OSError as e:
@@ -26,8 +27,8 @@ def _read_input(path: str) -> dict[str, Any]:
         doc = json.loads(text)
     except ValueError as e:
         raise CliError(f"input file {path} is not valid JSON: {e}") from None
-    if not isinstance(doc, dict):
-        raise CliError(f"input file {path}: expected a JSON object, got {type(doc).__name__}")
+    if not isinstance(doc, expected):
+        raise CliError(f"input file {path}: expected a JSON {'object' if expected is dict else 'list'}, got {type(doc).__name__}")
     return doc
 
 
@@ -130,7 +131,7 @@ def _job_arn(aws: Aws, job: str, model: Any) -> str:
 def _input_document(input_file: str | None, fields: dict[str, Any], hyperparameters: tuple[str, ...], tags: tuple[str, ...],
                     extra: tuple[str, ...]) -> dict[str, Any]:
     """The input file (if any) with the flags on top."""
-    doc: dict[str, Any] = _read_input(input_file) if input_file else {}
+    doc: dict[str, Any] = read_input(input_file) if input_file else {}
     for key, value in fields.items():
         if value is not None:
             doc[key] = value.upper() if key in ("technique", "training_type") else value

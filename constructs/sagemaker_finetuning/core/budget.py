@@ -32,15 +32,17 @@ def estimate_tokens(summary: Mapping[str, Any] | None, epochs: int, model_id: st
     return math.ceil(chars / chars_per_token(model_id)) * max(1, epochs)
 
 
-def check_budget(max_tokens: int | None, estimate: int | None, field: str = "budget.max_tokens") -> None:
+def check_budget(max_tokens: int | None, estimate: int | None, field: str = "budget.max_tokens", configurations: int = 1) -> None:
     """``BudgetExceeded`` (estimate and budget in the message) when the estimate is above the budget; a budget
-    without an estimate is refused too: spend would be unknown."""
+    without an estimate is refused too: spend would be unknown. ``configurations``: a sweep's, whose estimate is
+    the sum of its runs'."""
     if max_tokens is None:
         return
     if estimate is None:
         raise InvalidInput(field, max_tokens, "a budget for a run whose datasets are validated in full (validate_dataset full, "
                                               "s3:// datasets): the estimate counts their text")
     if estimate > max_tokens:
-        raise BudgetExceeded(field, max_tokens, f"at least the run's estimate of {estimate} tokens (text characters / "
+        what = "the run's" if configurations == 1 else f"the sweep's ({configurations} configurations, summed)"
+        raise BudgetExceeded(field, max_tokens, f"at least {what} estimate of {estimate} tokens (text characters / "
                                                 "characters per token x epochs); nothing was launched",
                              "Raise the budget, or train on less data or fewer epochs")

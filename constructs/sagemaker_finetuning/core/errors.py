@@ -152,6 +152,19 @@ class BudgetExceeded(FineTuningInputError):
     """The run's estimated billable tokens are above its budget (input ``budget`` or the stack's default)."""
 
 
+class SweepTooLarge(FineTuningInputError):
+    """The sweep has more configurations than the stack allows (construct prop ``max_sweep_configurations``)."""
+
+
+class SweepObjectiveUnavailable(FineTuningInputError):
+    """The sweep's objective cannot be read: no evaluation block and no MLflow resource."""
+
+
+class SweepFailed(Exception):
+    """More trials of a sweep failed than it tolerates, or none produced its objective (not an input error:
+    the trials ran and were billed); no model package of the sweep was approved."""
+
+
 class EvaluationGateFailed(Exception):
     """The evaluated model missed the input's gate: its package was rejected (not an input error:
     the training and the evaluation ran and were billed)."""

@@ -46,6 +46,8 @@ class StackSettings:
     max_runtime_seconds: int = 86400
     #: A run's budget in billable tokens when its input gives none (``budget.max_tokens``); None: no budget.
     default_budget_tokens: int | None = None
+    #: The most configurations a sweep may have (``sweep``; construct prop ``max_sweep_configurations``).
+    max_sweep_configurations: int = 50
     hub_name: str = "SageMakerPublicHub"
     stack_tags: Mapping[str, str] = field(default_factory=dict)
 

@@ -19,6 +19,7 @@ from typing import Any, Callable
 from sagemaker_finetuning.core import constants as C
 from sagemaker_finetuning.core import evaluation as EV
 from sagemaker_finetuning.core import schema_check
+from sagemaker_finetuning.core import sweep_plan as SW
 from sagemaker_finetuning.core.errors import (
     AccessNotGranted,
     DatasetAccessDenied,
@@ -490,6 +491,23 @@ def _check_budget(inp: dict[str, Any], settings: StackSettings, found: list[Fine
                                   "full when the run has a budget (the token estimate counts the text of every record)"))
 
 
+def _check_sweep(inp: dict[str, Any], settings: StackSettings, found: list[FineTuningInputError]) -> None:
+    """A sweep's shape, size (the stack's cap) and objective (``sweep_plan.check_sweep``), with its defaults filled in."""
+    sweep = inp.get("sweep")
+    if sweep is None:
+        return
+    sweep.setdefault("max_concurrency", SW.DEFAULT_MAX_CONCURRENCY)
+    sweep.setdefault("tolerated_failure_percentage", SW.DEFAULT_TOLERATED_FAILURE_PERCENTAGE)
+    sweep["objective"].setdefault("goal", "maximize")
+    problems = SW.check_sweep(inp, settings.max_sweep_configurations)
+    found += problems
+    if not problems:  # each configuration's names and numbers, as the input's own hyperparameters are checked
+        for index, configuration in enumerate(SW.configurations(sweep)):
+            own: list[FineTuningInputError] = []
+            _check_hyperparameters({"hyperparameters": configuration}, settings, own)
+            found += [SW.with_configuration(p, index, configuration) for p in own]
+
+
 def _refuse_training_fields(inp: dict[str, Any], settings: StackSettings, found: list[FineTuningInputError]) -> None:
     """mode evaluate trains nothing: the fields that only shape a training job have no meaning."""
     for key in TRAINING_ONLY:
@@ -500,12 +518,13 @@ def _refuse_training_fields(inp: dict[str, Any], settings: StackSettings, found:
 #: Fields only a training job uses (mode evaluate refuses them).
 TRAINING_ONLY = ("technique", "training_type", "training_dataset", "validation_dataset", "hyperparameters", "sequence_length",
                  "custom_reward_function", "validate_dataset", "verify_reward_function", "reward_verification_samples",
-                 "reward_model_id", "reward_prompt", "training_job_name", "disable_output_compression", "model_package_group", "budget")
+                 "reward_model_id", "reward_prompt", "training_job_name", "disable_output_compression", "model_package_group", "budget",
+                 "sweep")
 
 CHECKS: tuple[Check, ...] = (
     _check_model, _check_datasets, _check_output, _check_names_and_group, _check_runtime,
     _check_sequence_length, _check_hyperparameters, _check_reward_function, _check_judge, _check_tags, _check_mlflow,
-    _check_evaluation, _check_budget,
+    _check_evaluation, _check_budget, _check_sweep,
 )
 #: mode evaluate: the model, where results go, the evaluation and what the jobs carry.
 EVALUATE_CHECKS: tuple[Check, ...] = (

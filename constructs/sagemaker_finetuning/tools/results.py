@@ -67,3 +67,64 @@ def plot_results(table: ResultsTable, path: str | Path, *, title: str | None = N
     finally:
         plt.close(fig)
     return path
+
+
+@dataclass(frozen=True)
+class SweepTable:
+    """A sweep's configurations (the ``sweep`` key of its output), best first marked."""
+
+    metric: str
+    goal: str
+    best: int | None
+    rows: list[Mapping[str, Any]]
+    succeeded: int
+    failed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"objective": {"metric": self.metric, "goal": self.goal}, "best": self.best, "succeeded": self.succeeded,
+                "failed": self.failed, "configurations": [dict(r) for r in self.rows]}
+
+
+def sweep_table(output: Mapping[str, Any]) -> SweepTable | None:
+    """The sweep's table of an execution output; None for a single run."""
+    sweep = output.get("sweep") if isinstance(output, Mapping) else None
+    if not isinstance(sweep, Mapping):
+        return None
+    objective = sweep.get("objective") or {}
+    return SweepTable(str(objective.get("metric")), str(objective.get("goal")), sweep.get("best"), list(sweep.get("configurations") or []),
+                      int(sweep.get("succeeded") or 0), int(sweep.get("failed") or 0))
+
+
+def configuration_label(configuration: Mapping[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in configuration.items()) or "(defaults)"
+
+
+def plot_sweep(table: SweepTable, path: str | Path, *, title: str | None = None) -> Path:
+    """Write a PNG: the objective of each configuration (failed ones at zero, hatched), the best highlighted."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib import pyplot as plt
+
+    if not table.rows:
+        raise ResultsError("nothing to plot: the sweep has no configuration")
+    path = Path(path)
+    fig = plt.figure(figsize=(max(4.8, 1.2 * len(table.rows)), 4.0), dpi=100)
+    try:
+        ax = fig.add_subplot(1, 1, 1)
+        values = [r.get("objective") for r in table.rows]
+        colors = ["tab:green" if r.get("index") == table.best else "tab:blue" for r in table.rows]
+        bars = ax.bar(range(len(values)), [v or 0 for v in values], color=colors)
+        for bar, value in zip(bars, values, strict=True):
+            if value is None:
+                bar.set_hatch("//")
+                bar.set_alpha(0.3)
+        ax.set_xticks(range(len(values)), [configuration_label(r.get("configuration") or {}) for r in table.rows], rotation=30, ha="right",
+                      fontsize="small")
+        ax.set_ylabel(f"{table.metric} ({table.goal})")
+        ax.set_title(title or f"sweep: {table.metric} per configuration (best: {table.best})")
+        fig.tight_layout()
+        fig.savefig(path)
+    finally:
+        plt.close(fig)
+    return path

@@ -20,6 +20,7 @@ from constructs import Construct
 from sagemaker_finetuning.access.execution_role import MLFLOW_ARN
 from sagemaker_finetuning.core.constants import PUBLIC_HUB_NAME, TERMINAL_EXECUTION_STATUSES
 from sagemaker_finetuning.core.naming import NAME_PATTERN, NAME_RULE
+from sagemaker_finetuning.core.sweep_plan import DEFAULT_MAX_CONFIGURATIONS, MAX_CONFIGURATIONS_CAP
 from sagemaker_finetuning.core.validation import MAX_TAGS, RESERVED_TAGS, stack_tag_problem
 from sagemaker_finetuning.registry.model_package_group import IModelPackageGroup
 from sagemaker_finetuning.rewards.judge_prompt import JudgePromptSource
@@ -33,6 +34,7 @@ from sagemaker_finetuning.support.nag import Suppression, resource_findings, sup
 from sagemaker_finetuning.workflow.definition import build_definition
 from sagemaker_finetuning.workflow.job import EmbeddingWatcher, FineTuningJob
 from sagemaker_finetuning.workflow.runtime import RuntimeProps, define_runtime
+from sagemaker_finetuning.workflow.sweep import sweep_states
 
 #: What Step Functions needs to deliver logs to CloudWatch Logs (aws-stepfunctions' StateMachine adds the same).
 LOG_DELIVERY = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
@@ -73,6 +75,8 @@ class FineTuningWorkflow(Construct):
         payload. Default: 5 GiB.
     :param default_budget_tokens: the budget, in billable tokens, of runs whose input gives none (``budget.max_tokens``):
         a run estimated above it is refused before launch (``BudgetExceeded``). Default: none.
+    :param max_sweep_configurations: the most configurations an input's ``sweep`` may have (``SweepTooLarge`` above it);
+        each is a training job, and an evaluation with an evaluation block. Default: 50.
     :param log_level: what the state machine logs. Default: ``ALL`` (every state transition).
     :param log_execution_data: also log each state's input and output (execution inputs, hyperparameters,
         S3 URIs, task tokens). Default: False — the execution history in Step Functions still has them,
@@ -112,6 +116,7 @@ class FineTuningWorkflow(Construct):
         sweep_interval: Duration = Duration.minutes(30),
         dataset_fan_out_size: Size = Size.gibibytes(5),
         default_budget_tokens: Optional[int] = None,
+        max_sweep_configurations: int = DEFAULT_MAX_CONFIGURATIONS,
         log_level: sfn.LogLevel = sfn.LogLevel.ALL,
         log_execution_data: bool = False,
         notification_topic: Optional[sns.ITopic] = None,
@@ -144,7 +149,8 @@ class FineTuningWorkflow(Construct):
         prompt_value, self.judge_prompt = judge_prompt.bind(self, "JudgePrompt", locations) if judge_prompt else (None, None)
         settings = _settings(stack, locations, execution_role, model_package_group, extra_buckets, rewards, judges, max_seconds,
                              base_model=base_model, judge_prompt=prompt_value, evaluation_judges=evaluation_judges,
-                             mlflow_resource_arn=mlflow_resource_arn, hub_name=hub_name, tags=tags, budget=default_budget_tokens)
+                             mlflow_resource_arn=mlflow_resource_arn, hub_name=hub_name, tags=tags, budget=default_budget_tokens,
+                             max_sweep_configurations=max_sweep_configurations)
         runtime = define_runtime(self, RuntimeProps(
             settings=settings, min_wait_seconds=lo, max_wait_seconds=hi, locations=locations, dataset_buckets=extra_buckets,
             reward_functions=rewards, model_package_group=model_package_group,
@@ -152,9 +158,8 @@ class FineTuningWorkflow(Construct):
             or f"jumpstart-cache-prod-{stack.region}",
             notification_topic=notification_topic, log_retention=log_retention, removal_policy=removal_policy,
         ))
-        self.table, self.steps_function, self.verify_function = runtime.table, runtime.steps, runtime.verify
-        self.job_events_function, self.execution_end_function = runtime.job_events, runtime.execution_end
-        self.sweeper_function, self.dead_letter_queue = runtime.sweeper, runtime.dead_letters
+        self.table, self.steps_function, self.verify_function, self.job_events_function = runtime.table, runtime.steps, runtime.verify, runtime.job_events
+        self.execution_end_function, self.sweeper_function, self.dead_letter_queue = runtime.execution_end, runtime.sweeper, runtime.dead_letters
         self.log_group = logs.LogGroup(self, "StateMachineLogs", retention=log_retention, removal_policy=removal_policy)
         self.runtime, self.execution_role = runtime, execution_role
         self._watcher: Optional[EmbeddingWatcher] = None
@@ -169,7 +174,8 @@ class FineTuningWorkflow(Construct):
     # ------------------------------------------------------------------ wiring
     def _state_machine(self, timeout: Duration) -> list[iam.PolicyStatement]:
         """The workflow's own state machine: the run's states (those a FineTuningJob wraps), ending in Succeed / Fail."""
-        definition = build_definition(self, self.runtime, self.execution_role, fan_out_bytes=self.dataset_fan_out_bytes)
+        definition = build_definition(self, self.runtime, self.execution_role, fan_out_bytes=self.dataset_fan_out_bytes,
+                                      sweep=sweep_states(self, self))
         definition.finish()
         self.state_machine = sfn.StateMachine(
             self, "StateMachine",
@@ -203,8 +209,14 @@ class FineTuningWorkflow(Construct):
             actions=["states:SendTaskSuccess"], resources=[self.state_machine.state_machine_arn],
         ))
         execution_arns = executions_of(self.state_machine)
+        children = child_executions_of(self.state_machine)
         self.sweeper_function.add_to_role_policy(iam.PolicyStatement(
-            sid="ReadOwnExecutions", actions=["states:DescribeExecution"], resources=[execution_arns]))
+            sid="ReadOwnExecutions", actions=["states:DescribeExecution"], resources=[execution_arns, children]))
+        # A sweep's trials run in child executions of its Distributed Map: the clean-up finds them through the Map Runs.
+        map_runs = Stack.of(self).format_arn(service="states", resource="mapRun", arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                                             resource_name=f"{self.state_machine.state_machine_name}/*")
+        self.execution_end_function.add_to_role_policy(iam.PolicyStatement(
+            sid="ListChildExecutions", actions=["states:ListMapRuns", "states:ListExecutions"], resources=[execution_arns, map_runs]))
         suppress(self.state_machine, [
             Suppression("AwsSolutions-IAM5",
                         "Training job names are chosen per execution (derived or given), so the job ARN needs a name wildcard "
@@ -216,8 +228,12 @@ class FineTuningWorkflow(Construct):
         ])
         suppress_distributed_map_policy(self.state_machine)
         suppress(self.sweeper_function, [
-            Suppression("AwsSolutions-IAM5", "The sweeper reads the status of this state machine's executions only.",
-                        resource_findings(self, [execution_arns])),
+            Suppression("AwsSolutions-IAM5", "The sweeper reads the status of this state machine's executions (and of their "
+                        "Distributed Maps' child executions) only.", resource_findings(self, [execution_arns, children])),
+        ])
+        suppress(self.execution_end_function, [
+            Suppression("AwsSolutions-IAM5", "The clean-up lists the Map Runs of this state machine's executions and their child "
+                        "executions (a sweep's trials), whose names Step Functions chooses.", resource_findings(self, [execution_arns, map_runs])),
         ])
 
     def _events(self, sweep_interval: Duration) -> None:
@@ -349,6 +365,12 @@ def suppress_distributed_map_policy(machine: sfn.StateMachine) -> None:
         "(the dataset validation's map runs), whose names Step Functions chooses.", resource_findings(machine, resources))])
 
 
+def child_executions_of(machine: sfn.IStateMachine) -> str:
+    """The ARN pattern of the child executions of ``machine``'s Distributed Maps (``<machine>/<label>:<id>``)."""
+    return Stack.of(machine).format_arn(service="states", resource="execution", arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                                        resource_name=f"{machine.state_machine_name}/*")
+
+
 def executions_of(machine: sfn.IStateMachine) -> str:
     """The ARN pattern of the executions of ``machine``."""
     return Stack.of(machine).format_arn(service="states", resource="execution", arn_format=ArnFormat.COLON_RESOURCE_NAME,
@@ -381,7 +403,7 @@ def _settings(stack: Stack, loc: DataLocations, role: iam.IRole, group: IModelPa
               rewards: Sequence[RewardFunction], judges: Sequence[JudgeModel], max_seconds: int, *, base_model: Optional[str],
               judge_prompt: Optional[str], mlflow_resource_arn: Optional[str], hub_name: str,
               tags: Optional[Mapping[str, str]], evaluation_judges: Sequence[EvaluationJudgeModel] = (),
-              budget: Optional[int] = None) -> dict[str, Any]:
+              budget: Optional[int] = None, max_sweep_configurations: int = DEFAULT_MAX_CONFIGURATIONS) -> dict[str, Any]:
     """What the workflow Lambdas know of the stack (``core.settings.StackSettings``)."""
     props.string("base_model", base_model, optional=True, pattern=NAME_PATTERN,
                  expected=f"a SageMakerPublicHub model id ({NAME_RULE})")
@@ -413,6 +435,7 @@ def _settings(stack: Stack, loc: DataLocations, role: iam.IRole, group: IModelPa
         "hub_name": hub_name,
         "stack_tags": _check_tags(tags),
         "default_budget_tokens": None if budget is None else props.integer("default_budget_tokens", budget, 1, 10**15),
+        "max_sweep_configurations": props.integer("max_sweep_configurations", max_sweep_configurations, 1, MAX_CONFIGURATIONS_CAP),
     }
 
 

@@ -7,7 +7,7 @@ every AWS call retries and catches per :mod:`policies`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
@@ -71,24 +71,31 @@ class GrantingState(sfn.CustomState):
 
 
 @dataclass(frozen=True)
-class _Ends:
+class Ends:
     rejected: sfn.IChainable
     failed: sfn.IChainable
 
 
+#: Builds a sweep's states (see :mod:`sweep`) from the step factory and the ends: (its first state, Map processors).
+SweepStates = Callable[["StepFactory", "Ends"], tuple[sfn.IChainable, list[tuple[sfn.Map, sfn.IChainable]]]]
+
+
 def build_definition(scope: Construct, runtime: Runtime, execution_role: iam.IRole, *, fragment: str = "",
-                     fan_out_bytes: Optional[int] = None) -> Definition:
+                     fan_out_bytes: Optional[int] = None, sweep: Optional[SweepStates] = None) -> Definition:
     """The states, in ``scope``. ``fragment``: the run's identity inside an execution (a FineTuningJob's
     path; empty for the workflow's own state machine, whose execution is one run), part of the job name.
-    ``fan_out_bytes``: datasets above it are validated by a Distributed Map (None: always inline)."""
+    ``fan_out_bytes``: datasets above it are validated by a Distributed Map (None: always inline).
+    ``sweep``: the sweep's states, entered after the dataset validation when the input has a sweep block
+    (the workflow's own state machine; a FineTuningJob is one run)."""
     stack = Stack.of(scope)
     ends = _ends(scope)
-    step = _StepFactory(scope, runtime, ends)
+    step = StepFactory(scope, runtime, ends)
     # Any JSON value can start an execution: wrap it, so a rejection can be recorded next to it
     # (a Catch cannot write $.error into a list, a string or null).
     receive = sfn.Pass(scope, "ReceiveInput", parameters={"input.$": "$"},
                        comment="Wraps the execution input (any JSON value) as {input: ...}")
-    validate = step("ValidateInput", "validate", {"input.$": "$.input"}, None, "Checks the input against the schema and the stack (no AWS call)")
+    validate = step("ValidateInput", "validate", {"input.$": "$.input", **({"fragment": fragment} if fragment else {})}, None,
+                    "Checks the input against the schema and the stack (no AWS call)")
     resolve = step("ResolveBaseModel", "resolve", {"input.$": "$.input"}, "$.resolution",
                    "DescribeHubContent of the base model (or the source model package) and its recipe")
     datasets = step("CheckDatasets", "check_datasets", {"input.$": "$.input", "resolution.$": "$.resolution"}, "$.datasets",
@@ -136,8 +143,15 @@ def build_definition(scope: Construct, runtime: Runtime, execution_role: iam.IRo
     )
     receive.next(validate).next(mode)
     resolve.next(datasets).next(validation.start)
-    validation.merge.next(plan).next(reward_check)
-    return Definition(receive, statements, [*validation.processors, *evaluation.processors])
+    plan.next(reward_check)
+    processors = [*validation.processors, *evaluation.processors]
+    if sweep is None:
+        validation.merge.next(plan)
+    else:
+        sweep_start, sweep_processors = sweep(step, ends)
+        processors += sweep_processors
+        validation.merge.next(sfn.Choice(scope, "Sweep?").when(sfn.Condition.is_present("$.input.sweep"), sweep_start).otherwise(plan))
+    return Definition(receive, statements, processors)
 
 
 @dataclass(frozen=True)
@@ -155,7 +169,7 @@ VALIDATION_CONCURRENCY = 10
 FAN_OUT_CONCURRENCY = 100
 
 
-def _dataset_validation(scope: Construct, runtime: Runtime, step: _StepFactory, ends: _Ends, fragment: str,
+def _dataset_validation(scope: Construct, runtime: Runtime, step: StepFactory, ends: Ends, fragment: str,
                         fan_out_bytes: Optional[int]) -> _Validation:
     """Whole-dataset validation before any spend: plan parts (objects, byte ranges) -> validate them in a Map ->
     merge the verdict (``DatasetInvalid`` names object key and line). ``validate_dataset`` = off plans no part.
@@ -187,7 +201,7 @@ def _dataset_validation(scope: Construct, runtime: Runtime, step: _StepFactory, 
     return _Validation(start=plan_parts, merge=merge, processors=maps)
 
 
-def _fan_out_choice(scope: Construct, runtime: Runtime, ends: _Ends, parts: sfn.Map, merge: sfn.TaskStateBase,
+def _fan_out_choice(scope: Construct, runtime: Runtime, ends: Ends, parts: sfn.Map, merge: sfn.TaskStateBase,
                     maps: list[tuple[sfn.Map, sfn.IChainable]]) -> sfn.Choice:
     """ListDatasetParts put the items in S3 -> a Distributed Map (child executions, each writing its result to S3;
     MergeDatasetValidation reads them); else the inline Map."""
@@ -214,7 +228,7 @@ def _fan_out_choice(scope: Construct, runtime: Runtime, ends: _Ends, parts: sfn.
             .otherwise(parts))
 
 
-def _ends(scope: Construct) -> _Ends:
+def _ends(scope: Construct) -> Ends:
     rejected = sfn.Fail(scope, "InputRejected", comment="The input cannot run as given; nothing was created or billed.",
                         error_path="$.error.Error", cause_path="$.error.Cause.errorMessage")
     explain = sfn.Pass(scope, "ExplainRejection", comment="Turns the Lambda error into its message",
@@ -222,13 +236,13 @@ def _ends(scope: Construct) -> _Ends:
                        result_path="$.error").next(rejected)
     failed = sfn.Fail(scope, "WorkflowError", comment="An AWS call failed after its retries",
                       error_path="$.error.Error", cause_path="$.error.Cause")
-    return _Ends(rejected=explain, failed=failed)
+    return Ends(rejected=explain, failed=failed)
 
 
-class _StepFactory:
+class StepFactory:
     """A state of the Steps function: ``{"step": <name>, ...payload}``, retried and caught."""
 
-    def __init__(self, scope: Construct, runtime: Runtime, ends: Optional[_Ends]) -> None:
+    def __init__(self, scope: Construct, runtime: Runtime, ends: Optional[Ends]) -> None:
         """``ends`` None: states inside a Map's item processor, which cannot catch to states outside it (an
         error fails the iteration, and the Map's own Catch handles it)."""
         self.scope, self.runtime, self.ends = scope, runtime, ends
@@ -250,7 +264,7 @@ class _StepFactory:
         return task if self.ends is None else catch_errors(task, rejected=self.ends.rejected, failed=self.ends.failed)
 
 
-def _launch(scope: Construct, stack: Stack, ends: _Ends, adopt: sfn.TaskStateBase, track: sfn.TaskStateBase,
+def _launch(scope: Construct, stack: Stack, ends: Ends, adopt: sfn.TaskStateBase, track: sfn.TaskStateBase,
             execution_role: iam.IRole) -> tuple[sfn.Choice, list[iam.PolicyStatement]]:
     """CreateTrainingJob (raw Task states with every planned field by path), then TrackTrainingJob.
 
@@ -324,7 +338,7 @@ EVALUATION_LOOP = _Loop("TrackEvaluationJob", "WaitForEvaluationJobEvent", "Poll
                         "$.request.TrainingJobName", "$.expires_at", "evaluation job")
 
 
-def _job_loop(scope: Construct, runtime: Runtime, step: _StepFactory, loop: _Loop) -> tuple[sfn.TaskStateBase, sfn.Choice]:
+def _job_loop(scope: Construct, runtime: Runtime, step: StepFactory, loop: _Loop) -> tuple[sfn.TaskStateBase, sfn.Choice]:
     """Track -> wait for the job's event (at most the current interval) -> Track: two states per cycle.
 
     Track describes the job and sets the next interval (doubling while no event comes, up to the
@@ -361,7 +375,7 @@ def _job_loop(scope: Construct, runtime: Runtime, step: _StepFactory, loop: _Loo
     return track, status
 
 
-def _outcomes(scope: Construct, step: _StepFactory, evaluation: _Evaluation, resolve: sfn.IChainable) -> tuple[sfn.IChainable, sfn.Choice]:
+def _outcomes(scope: Construct, step: StepFactory, evaluation: _Evaluation, resolve: sfn.IChainable) -> tuple[sfn.IChainable, sfn.Choice]:
     """After the training job completed: summarize, then evaluate if the input asks; mode evaluate goes from
     ValidateInput straight to the evaluation. Returns (the completed job's first state, the Mode? Choice)."""
     summarize = step("SummarizeResult", "summarize", {"job.$": "$.track.job", "input.$": "$.input", "plan.$": "$.plan"}, "$.output",
@@ -404,7 +418,7 @@ class _Evaluation:
     processors: list[tuple[sfn.Map, sfn.IChainable]]
 
 
-def _evaluation(scope: Construct, runtime: Runtime, step: _StepFactory, ends: _Ends, fragment: str) -> _Evaluation:
+def _evaluation(scope: Construct, runtime: Runtime, step: StepFactory, ends: Ends, fragment: str) -> _Evaluation:
     """Plan the evaluation jobs (the fine-tuned model's, and the base model's in parallel) -> record them (the
     abort clean-up stops them) -> run each side's jobs in order (LLM-as-judge: inference, then judging) ->
     read the results, gate, approve or reject the model package (``EvaluationGateFailed``)."""
@@ -444,7 +458,7 @@ def _evaluation(scope: Construct, runtime: Runtime, step: _StepFactory, ends: _E
 def _evaluation_job(scope: Construct, runtime: Runtime) -> sfn.IChainable:
     """Launch one evaluation job (the Steps function creates it, or adopts this execution's own) and track it.
     Inside the Map: errors fail the iteration (EvaluateModels catches them)."""
-    step = _StepFactory(scope, runtime, None)
+    step = StepFactory(scope, runtime, None)
     launch = step("LaunchEvaluationJob", "launch_evaluation_job", {
         "request.$": "$.request", "expires_at.$": "$.expires_at", "execution_arn.$": "$$.Execution.Id",
     }, None, "CreateTrainingJob with JobType Evaluation (idempotent: an existing job of this execution is tracked)")

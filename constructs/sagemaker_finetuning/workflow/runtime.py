@@ -47,8 +47,8 @@ class RuntimeProps:
     removal_policy: RemovalPolicy
 
 
-#: Under the output prefix: the workflow's own transient files (Distributed Map item lists and results),
-#: deleted when the validation verdict is read.
+#: Under the output prefix: the workflow's own transient files (Distributed Map item lists and results of the dataset
+#: validation, ``sweeps/`` of a sweep's trials), deleted when the verdict (or the sweep's table) is read.
 WORK_DIR = "dataset-validation/"
 
 
@@ -192,6 +192,9 @@ def _grant_steps(stack: Stack, fn: lambda_.Function, p: RuntimeProps) -> None:
         iam.PolicyStatement(actions=["s3:GetObject"], resources=[p.locations.bucket.arn_for_objects(f"{p.locations.output_prefix}*")]),
         iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"arn:{stack.partition}:s3:::{p.recipe_bucket_name}/*"]),
     ]
+    mlflow = p.settings.get("mlflow_resource_arn")
+    if mlflow:  # SummarizeSweep reads each configuration's MLflow run (an objective without evaluation)
+        statements.append(iam.PolicyStatement(sid="ReadSweepRuns", actions=["sagemaker-mlflow:GetRun"], resources=[mlflow]))
     for statement in statements:
         fn.add_to_role_policy(statement)
     _grant_dataset_reads(fn, p)  # CheckDatasets: the datasets exist and begin in the right format
@@ -211,7 +214,8 @@ def _grant_work(fn: lambda_.Function, work: WorkArea) -> None:
     if work.key is not None:
         work.key.grant(fn, "kms:Decrypt", "kms:GenerateDataKey")
     suppress(fn, [Suppression(
-        "AwsSolutions-IAM5", "The workflow's transient dataset-validation files: any name under its own prefix of the output prefix.",
+        "AwsSolutions-IAM5", "The workflow's transient files (dataset-validation and sweep items and results): any name under its own "
+        "prefix of the output prefix.",
         resource_findings(fn, [work.object_arns()]),
     )])
 
