@@ -205,9 +205,15 @@ class FineTuningWorkflow(Construct):
 
     def _grant_state_machine(self, launch_statements: Sequence[iam.PolicyStatement]) -> None:
         """The tasks carry their own IAM (launch, PassRole, table, Lambda invokes); here what the runtime needs of the machine."""
+        # A sweep's configurations wait for their job's event in child executions of its Distributed Map, whose
+        # state machine ARN is this machine's with the Map Run's label (<machine>/<label>).
+        children_machine = f"{self.state_machine.state_machine_arn}/*"
         self.job_events_function.add_to_role_policy(iam.PolicyStatement(
-            actions=["states:SendTaskSuccess"], resources=[self.state_machine.state_machine_arn],
+            actions=["states:SendTaskSuccess"], resources=[self.state_machine.state_machine_arn, children_machine],
         ))
+        suppress(self.job_events_function, [Suppression(
+            "AwsSolutions-IAM5", "Wakes this state machine's executions and the child executions of its Distributed Maps (a sweep's "
+            "configurations), whose state machine ARN carries the Map Run's label.", resource_findings(self, [children_machine]))])
         execution_arns = executions_of(self.state_machine)
         children = child_executions_of(self.state_machine)
         self.sweeper_function.add_to_role_policy(iam.PolicyStatement(
