@@ -190,3 +190,18 @@ def test_without_evaluation_the_final_mlflow_metric_ranks_the_configurations(har
     best = min(table["configurations"], key=lambda r: (r["objective"], r["index"]))
     assert table["best"] == best["index"] and out["training_job_name"] == best["training_job_name"]
     assert sorted(r["approval_status"] for r in table["configurations"]) == ["Approved", "Rejected", "Rejected"]
+
+
+def test_a_gate_judges_the_best_and_a_best_below_it_approves_nothing(harness):
+    payload, run = _tagged(harness, _sweep(harness))
+    payload["evaluation"] = {**MMLU, "gate": {"metric": "accuracy", "min": 0.95}}  # the emulator's accuracies are 0.5-0.9
+    payload["sweep"] = {**payload["sweep"], "configurations": [{"learning_rate": 0.00001}, {"learning_rate": 0.00005}]}
+    del payload["sweep"]["hyperparameters"]
+    desc = harness.run(payload, timeout=300)
+    assert desc["status"] == "FAILED" and desc["error"] == "EvaluationGateFailed", (desc.get("error"), desc.get("cause"))
+    assert "is below the minimum 0.95: the sweep's best configuration" in desc["cause"]
+    jobs = _sweep_jobs(harness, run, 1, 2)
+    assert len(jobs) == 2
+    for job in jobs:
+        package = harness.sm.describe_model_package(ModelPackageName=job["OutputModelPackageArn"])
+        assert package["ModelApprovalStatus"] == "Rejected" and "accuracy" in package["ApprovalDescription"]
