@@ -51,7 +51,7 @@ def test_example_plans_a_valid_request(path):
     resolved = P.ResolvedModel.from_hub(desc, json.loads(desc["HubContentDocument"]), **extra)
     recipe = select_recipe(resolved.recipes, model_id, inp["technique"], inp["training_type"], inp.get("sequence_length"))
     params = catalog.override_params(model_id, inp["technique"], bool(recipe.get("Peft")), recipe["SequenceLength"])
-    runs = [inp] if "sweep" not in inp else [SW.trial_input(inp, c) for c in SW.configurations(inp["sweep"])]  # a sweep: every configuration
+    runs = [inp] if "sweep" not in inp else [SW.trial_input(inp, c, i) for i, c in enumerate(SW.configurations(inp["sweep"]))]  # a sweep: every configuration
     for run in runs:
         request = P.plan_training_job(run, resolved, params, SETTINGS, f"arn:aws:states:us-east-1:123456789012:execution:sm:{path.stem}")
         report = ParamValidator().validate(request, SHAPE)

@@ -50,7 +50,7 @@ def plan(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     resolved = P.ResolvedModel.from_dict(event["resolution"]["resolved"])
     items, requests, problems = [], [], []
     for index, configuration in enumerate(SW.configurations(inp["sweep"])):
-        trial = SW.trial_input(inp, configuration)
+        trial = SW.trial_input(inp, configuration, index)
         try:
             requests.append(P.plan_training_job(trial, resolved, event["resolution"]["override_params"], cfg, event["execution_arn"], "sweep"))
         except FineTuningInputError as exc:

@@ -117,6 +117,16 @@ def test_a_trial_is_the_input_with_its_configuration_no_sweep_no_budget_no_gate_
     validate_input(trial, SETTINGS)  # a trial is a valid single run
 
 
+def test_each_trial_gets_its_own_mlflow_run_name_within_the_limit():
+    mlflow = StackSettings(**{**SETTINGS.__dict__, "mlflow_resource_arn": MLFLOW})
+    inp = validate_input(_input({"hyperparameters": {"lora_rank": [8, 16]}}, mlflow_run_name="lr-sweep"), mlflow)
+    assert [SW.trial_input(inp, {"lora_rank": r}, i)["mlflow_run_name"] for i, r in enumerate((8, 16))] == ["lr-sweep-c0", "lr-sweep-c1"]
+    long = validate_input(_input({"hyperparameters": {"lora_rank": [8]}}, mlflow_run_name="r" * 256), mlflow)
+    name = SW.trial_input(long, {"lora_rank": 8}, 999)["mlflow_run_name"]
+    assert len(name) == 256 and name.endswith("-c999")
+    assert "mlflow_run_name" not in SW.trial_input(validate_input(_input({"hyperparameters": {"lora_rank": [8]}}), mlflow), {}, 3)
+
+
 def test_an_error_of_a_configuration_keeps_its_name_and_says_which():
     error = SW.with_configuration(HyperparameterOutOfRange("hyperparameters.learning_rate", 0.5, "a number between 5e-07 and 0.0001"),
                                   1, {"learning_rate": 0.5})

@@ -111,12 +111,20 @@ def _objective_problems(inp: Mapping[str, Any]) -> list[FineTuningInputError]:
     return []
 
 
-def trial_input(inp: Mapping[str, Any], configuration: Mapping[str, Any]) -> dict[str, Any]:
+#: The longest MLflow run name (the input schema's, SageMaker's MlflowRunName).
+MAX_RUN_NAME = 256
+
+
+def trial_input(inp: Mapping[str, Any], configuration: Mapping[str, Any], index: int = 0) -> dict[str, Any]:
     """One configuration's run: the sweep's input with the configuration's hyperparameters over its own, no sweep,
-    no budget, no gate (the sweep decides), and no second whole-dataset validation (the sweep validated it once)."""
+    no budget, no gate (the sweep decides), no second whole-dataset validation (the sweep validated it once), and its
+    own MLflow run name (``<mlflow_run_name>-c<index>``) when the input names one."""
     trial = {k: copy.deepcopy(v) for k, v in inp.items() if k not in NOT_INHERITED}
     trial["hyperparameters"] = {**(inp.get("hyperparameters") or {}), **configuration}
     trial["validate_dataset"] = "off"
+    if trial.get("mlflow_run_name"):
+        suffix = f"-c{index}"
+        trial["mlflow_run_name"] = str(trial["mlflow_run_name"])[: MAX_RUN_NAME - len(suffix)] + suffix
     if trial.get("evaluation"):
         trial["evaluation"].pop("gate", None)
     return trial
