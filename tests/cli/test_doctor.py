@@ -187,6 +187,10 @@ def test_small_verdicts():
                                   STEPS_ROLE)
     assert denied.status == D.FAIL and "implicitDeny" in denied.detail
     assert D.simulation_verdict([{"EvalActionName": "s3:GetObject", "EvalDecision": "allowed"}], STEPS_ROLE).status == D.PASS
+    runs = D.simulation_verdict([{"EvalActionName": "sagemaker-mlflow:GetRun", "EvalResourceName": MLFLOW_APP, "EvalDecision": "explicitDeny"}],
+                                STEPS_ROLE, D.MLFLOW_RUNS_ROLE)
+    assert runs.id == "mlflow-runs" and runs.status == D.FAIL and "may not read MLflow runs" in runs.detail and "explicitDeny" in runs.detail
+    assert "sagemaker-mlflow:GetRun" in runs.fix
 
 
 def test_reward_verdict():
@@ -284,6 +288,9 @@ def happy(stubs: Stubs, definition: dict[str, Any], **changes: Any) -> dict[str,
             {"modelIdentifier": JUDGE})
     if cfg.mlflow_resource_arn and ":mlflow-app/" in cfg.mlflow_resource_arn:
         stubs["sagemaker"].add_response("describe_mlflow_app", {"Arn": MLFLOW_APP, "Status": "Created"}, {"Arn": MLFLOW_APP})
+        stubs["iam"].add_response("simulate_principal_policy", {"EvaluationResults": [
+            {"EvalActionName": "sagemaker-mlflow:GetRun", "EvalResourceName": MLFLOW_APP, "EvalDecision": "allowed"}]},
+            {"PolicySourceArn": STEPS_ROLE, "ActionNames": ["sagemaker-mlflow:GetRun"], "ResourceArns": [MLFLOW_APP]})
     elif cfg.mlflow_resource_arn:
         name = cfg.mlflow_resource_arn.rsplit("/", 1)[-1]
         stubs["sagemaker"].add_response("describe_mlflow_tracking_server", {
@@ -341,7 +348,7 @@ def test_a_stopped_tracking_server_fails_with_how_to_start_it(definition):
     found = by_id(results)
     assert found["mlflow"].status == D.FAIL and found["mlflow"].detail == f"{server} is Stopped (Inactive)"
     assert "start-mlflow-tracking-server --tracking-server-name team" in found["mlflow"].fix
-    assert [r.id for r in results if r.status != D.PASS] == ["mlflow"]
+    assert [(r.id, r.status) for r in results if r.status != D.PASS] == [("mlflow", D.FAIL), ("mlflow-runs", D.SKIP)]
 
 
 def test_a_missing_stack_fails_and_skips_everything_else():
@@ -405,6 +412,8 @@ def test_an_aws_error_becomes_that_check_s_verdict(definition, service, operatio
     with Stubs() as stubs:
         happy(stubs, definition)
         answer_error(stubs[service], operation, code, message)
+        if check == "mlflow":  # reading its runs is then not asked
+            drop(stubs["iam"], "SimulatePrincipalPolicy", nth=1)
         _, results = D.run_checks(stubs.aws)
         stubs.assert_done()
     found = by_id(results)

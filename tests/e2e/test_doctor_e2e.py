@@ -53,9 +53,9 @@ def test_doctor_passes_on_the_deployed_stack(doctor, harness):
     lines = result.stdout.splitlines()
     assert "stack SageMakerFineTuning" in lines[0]
     for check in ("stack", "settings", "definition", "base-model", "recipes", "recipes-role", "create-training-job", "judge", "mlflow",
-                  "datasets", "reward"):
+                  "mlflow-runs", "datasets", "reward"):
         assert any(line.startswith("PASS") and f" {check} " in line for line in lines), (check, result.output)
-    assert lines[-1] == "11 passed, 0 failed, 0 skipped", result.output
+    assert lines[-1] == "12 passed, 0 failed, 0 skipped", result.output
 
     as_json = doctor("--json")
     assert as_json.exit_code == 0, as_json.output

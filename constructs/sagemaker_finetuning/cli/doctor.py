@@ -327,30 +327,58 @@ def check_recipes(facts: Facts) -> CheckResult:
     return passed("recipes", f"readable by you: {', '.join(objects.values())}", objects=objects)
 
 
-def simulation_verdict(results: list[dict[str, Any]], role_arn: str) -> CheckResult:
+@dataclass(frozen=True)
+class RoleQuestion:
+    """What a check asks the IAM policy simulator about the workflow's (Steps function's) role."""
+
+    id: str
+    action: str
+    #: What the action is for, in the verdict's words ("read the recipes").
+    purpose: str
+    fix: str
+
+
+RECIPES_ROLE = RoleQuestion("recipes-role", "s3:GetObject", "read the recipes",
+                            "redeploy the stack (its Steps function is granted s3:GetObject on the JumpStart recipe bucket); check "
+                            "permissions boundaries and SCPs that may deny it")
+MLFLOW_RUNS_ROLE = RoleQuestion("mlflow-runs", "sagemaker-mlflow:GetRun", "read MLflow runs (a sweep's objective without an evaluation)",
+                                "redeploy the stack (its Steps function is granted sagemaker-mlflow:GetRun on the stack's MLflow resource); "
+                                "check permissions boundaries and SCPs that may deny it")
+
+
+def simulation_verdict(results: list[dict[str, Any]], role_arn: str, question: RoleQuestion = RECIPES_ROLE) -> CheckResult:
     denied = [r for r in results if r.get("EvalDecision") != "allowed"]
     if denied:
         what = ", ".join(f"{r.get('EvalActionName')} on {r.get('EvalResourceName')}: {r.get('EvalDecision')}" for r in denied)
-        return failed("recipes-role", f"the workflow's role {role_arn} may not read the recipes ({what})",
-                      "redeploy the stack (its Steps function is granted s3:GetObject on the JumpStart recipe bucket); check "
-                      "permissions boundaries and SCPs that may deny it")
-    return passed("recipes-role", f"{role_arn} may s3:GetObject {len(results)} recipe file(s) (IAM policy simulation)")
+        return failed(question.id, f"the workflow's role {role_arn} may not {question.purpose} ({what})", question.fix)
+    return passed(question.id, f"{role_arn} may {question.action} on {len(results)} resource(s): it can {question.purpose} "
+                               "(IAM policy simulation)")
 
 
-def check_recipes_role(facts: Facts) -> CheckResult:
+def simulate_role(facts: Facts, question: RoleQuestion, resources: list[str]) -> CheckResult:
+    """Ask the IAM policy simulator whether the workflow's role may do ``question.action`` on ``resources``."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     role = facts.steps_role_arn
     if not role or ":role/" not in role:
-        return skipped("recipes-role", "the workflow's Steps function has no IAM role ARN to simulate")
-    resources = [f"arn:{facts.cfg.partition}:s3:::{b}/{k}" for b, k in map(split_s3, recipe_objects(facts.recipe).values())]
+        return skipped(question.id, "the workflow's Steps function has no IAM role ARN to simulate")
     try:
-        answer = facts.aws.client("iam").simulate_principal_policy(PolicySourceArn=role, ActionNames=["s3:GetObject"], ResourceArns=resources)
+        answer = facts.aws.client("iam").simulate_principal_policy(PolicySourceArn=role, ActionNames=[question.action], ResourceArns=resources)
     except (ClientError, BotoCoreError) as exc:
         reason = client_error(exc)[1] if isinstance(exc, ClientError) else type(exc).__name__
-        return skipped("recipes-role", f"IAM policy simulation is not available to you ({reason}): allow iam:SimulatePrincipalPolicy "
-                       "to check what the workflow's role may read")
-    return simulation_verdict(answer.get("EvaluationResults", []), role)
+        return skipped(question.id, f"IAM policy simulation is not available to you ({reason}): allow iam:SimulatePrincipalPolicy "
+                       "to check what the workflow's role may do")
+    return simulation_verdict(answer.get("EvaluationResults", []), role, question)
+
+
+def check_recipes_role(facts: Facts) -> CheckResult:
+    resources = [f"arn:{facts.cfg.partition}:s3:::{b}/{k}" for b, k in map(split_s3, recipe_objects(facts.recipe).values())]
+    return simulate_role(facts, RECIPES_ROLE, resources)
+
+
+def check_mlflow_runs(facts: Facts) -> CheckResult:
+    """A sweep without an evaluation ranks its configurations by a metric of each job's MLflow run: the workflow reads it."""
+    return simulate_role(facts, MLFLOW_RUNS_ROLE, [str(facts.cfg.mlflow_resource_arn)])
 
 
 # ---- 5. CreateTrainingJob accepts the planned request (TestState with a mocked result) -----------
@@ -639,6 +667,7 @@ CHECKS = (
           ("settings", "definition", "recipes")),
     Check("judge", "RLAIF judge offered by Bedrock (GetFoundationModel)", check_judge, ("settings",)),
     Check("mlflow", "MLflow app or tracking server exists", check_mlflow, ("settings",)),
+    Check("mlflow-runs", "MLflow runs readable by the workflow (SimulatePrincipalPolicy)", check_mlflow_runs, ("mlflow",)),
     Check("datasets", "dataset prefix holds data (ListObjectsV2)", check_datasets, ("settings",)),
     Check("reward", "reward function answers by the contract (Invoke)", check_reward, ("settings",)),
 )
