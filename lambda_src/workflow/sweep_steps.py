@@ -110,13 +110,14 @@ def summarize(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
              "succeeded": len(trials) - failed, "failed": failed, "tolerated_failure_percentage": planned["tolerated_failure_percentage"],
              "max_concurrency": planned["max_concurrency"],
              "budget": {**(planned.get("budget") or {}), "billable_token_count": SW.total_tokens([r["billable_token_count"] for r in rows])}}
-    _delete_work(planned)
+    # The work files are deleted once the packages are decided: a retried SummarizeSweep must still find every record.
     if SW.too_many_failed(failed, planned["count"], float(planned["tolerated_failure_percentage"])) or best is None:
         notes = [r["cause"] for r in rows if r["status"] == "Completed" and r["cause"]]
         reason = (f"{failed} of {planned['count']} configurations failed (tolerated: {planned['tolerated_failure_percentage']:g}%)"
                   if best is not None else f"no configuration reported {metric} ({failed} of {planned['count']} failed"
                   + (f"; {notes[0]}" if notes else "") + ")")
         _decide(rows, None, f"Sweep failed: {reason}")
+        _delete_work(planned)
         raise SweepFailed(f"{reason}; every model package of the sweep was rejected. {_failures(rows)}")
     winner = next(t for t in trials if t.index == best)
     evaluation = dict((winner.output or {}).get("evaluation") or {})
@@ -125,8 +126,10 @@ def summarize(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     description = f"Best of the sweep by {metric} ({goal}): configuration {best} {json.dumps(winner.configuration)}"
     if verdict is not None and not verdict.passed:
         _decide(rows, None, f"{verdict.description} (the sweep's best, configuration {best})")
+        _delete_work(planned)
         raise EvaluationGateFailed(f"{verdict.description}: the sweep's best configuration {best}; every model package of the sweep was rejected.")
     _decide(rows, best, description if verdict is None else f"{description}; {verdict.description}")
+    _delete_work(planned)
     if verdict is not None:
         evaluation["gate"] = {**(gate or {}), "passed": True, "description": verdict.description}
     if evaluation:

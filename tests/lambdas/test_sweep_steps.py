@@ -153,6 +153,20 @@ def test_summarize_approves_the_best_rejects_the_others_and_reports_the_failed(a
     assert s3.list_objects_v2(Bucket="ft-bucket").get("KeyCount", 0) == 0, "the work files are deleted"
 
 
+def test_a_retried_summary_finds_every_record_when_an_approval_failed(aws):
+    """The work files go only once every package is decided: SummarizeSweep retried after a failed approval decides the same."""
+    s3, stub = aws
+    plan_ = planned(s3, 2)
+    record(plan_, 0, output(0, 0.6))
+    record(plan_, 1, output(1, 0.7))
+    stub.add_client_error("update_model_package", "ThrottlingException", "Rate exceeded")
+    with pytest.raises(Exception, match="Rate exceeded"):
+        steps.summarize({"input": {}, "sweep_plan": plan_})
+    approvals(stub, {0: "Rejected", 1: "Approved"})
+    assert steps.summarize({"input": {}, "sweep_plan": plan_})["sweep"]["best"] == 1
+    assert s3.list_objects_v2(Bucket="ft-bucket").get("KeyCount", 0) == 0
+
+
 def test_too_many_failures_or_no_objective_fail_the_sweep_and_reject_everything(aws):
     s3, stub = aws
     plan_ = planned(s3, 3, tolerated_failure_percentage=0)
