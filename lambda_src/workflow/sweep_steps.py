@@ -111,10 +111,11 @@ def summarize(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
              "max_concurrency": planned["max_concurrency"],
              "budget": {**(planned.get("budget") or {}), "billable_token_count": SW.total_tokens([r["billable_token_count"] for r in rows])}}
     # The work files are deleted once the packages are decided: a retried SummarizeSweep must still find every record.
-    if SW.too_many_failed(failed, planned["count"], float(planned["tolerated_failure_percentage"])) or best is None:
+    too_many = SW.too_many_failed(failed, planned["count"], float(planned["tolerated_failure_percentage"]))
+    if too_many or best is None:
         notes = [r["cause"] for r in rows if r["status"] == "Completed" and r["cause"]]
         reason = (f"{failed} of {planned['count']} configurations failed (tolerated: {planned['tolerated_failure_percentage']:g}%)"
-                  if best is not None else f"no configuration reported {metric} ({failed} of {planned['count']} failed"
+                  if too_many else f"no configuration reported {metric} ({failed} of {planned['count']} failed"
                   + (f"; {notes[0]}" if notes else "") + ")")
         _decide(rows, None, f"Sweep failed: {reason}")
         _delete_work(planned)

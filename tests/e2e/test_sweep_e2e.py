@@ -7,9 +7,11 @@ computes the expected best from what the jobs reported, not from a fixed answer.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
+from typing import Iterator
 
 import jsonschema
 import pytest
@@ -102,15 +104,33 @@ def _sweep_jobs(harness, run: str, timeout: float, count: int, where=lambda job:
         time.sleep(0.2)
 
 
+@contextlib.contextmanager
+def _frozen(harness) -> Iterator[None]:
+    """Simulated jobs (nearly) stand still meanwhile: a job found running can be made to fail before it completes."""
+    speed = harness.control.sim_settings()["speed"]
+    harness.control.set_sim(speed=0.0001)
+    try:
+        yield
+    finally:
+        harness.control.set_sim(speed=speed)
+
+
+def _fail_one(harness, payload: dict, run: str, learning_rate: str) -> tuple[str, dict]:
+    """Start the sweep and make the job of the configuration with ``learning_rate`` fail; returns the execution and job."""
+    with _frozen(harness):
+        arn = harness.start(payload)
+        [job] = _sweep_jobs(harness, run, 60, 1, _config(learning_rate))
+        harness.control.force_outcome(job["TrainingJobName"], "Failed", "AlgorithmError: injected by the test")
+    return arn, job
+
+
 def _config(learning_rate: str, lora_rank: str | None = None):
     return lambda job: job["HyperParameters"]["learning_rate"] == learning_rate and lora_rank in (None, job["HyperParameters"]["lora_rank"])
 
 
 def test_a_failed_configuration_is_tolerated_and_reported(harness):
     payload, run = _tagged(harness, _two(_sweep(harness, tolerated_failure_percentage=50)))
-    arn = harness.start(payload)
-    [first] = _sweep_jobs(harness, run, 60, 1, _config("1e-05"))
-    harness.control.force_outcome(first["TrainingJobName"], "Failed", "AlgorithmError: injected by the test")
+    arn, first = _fail_one(harness, payload, run, "1e-05")
     desc = harness.wait(arn, timeout=300)
     assert desc["status"] == "SUCCEEDED", (desc.get("error"), desc.get("cause"))
     table = json.loads(desc["output"])["sweep"]
@@ -125,9 +145,7 @@ def test_a_failed_configuration_is_tolerated_and_reported(harness):
 
 def test_more_failures_than_tolerated_fail_the_sweep_and_approve_nothing(harness):
     payload, run = _tagged(harness, _two(_sweep(harness, tolerated_failure_percentage=0)))
-    arn = harness.start(payload)
-    [first] = _sweep_jobs(harness, run, 60, 1, _config("1e-05"))
-    harness.control.force_outcome(first["TrainingJobName"], "Failed", "AlgorithmError: injected by the test")
+    arn, _ = _fail_one(harness, payload, run, "1e-05")
     desc = harness.wait(arn, timeout=300)
     assert desc["status"] == "FAILED" and desc["error"] == "SweepFailed", (desc.get("error"), desc.get("cause"))
     assert "1 of 2 configurations failed (tolerated: 0%)" in desc["cause"] and "TrainingJobFailed" in desc["cause"]
