@@ -10,7 +10,7 @@ import click
 from sagemaker_finetuning.cli.app import CliError, aws_options, cli
 from sagemaker_finetuning.cli.aws import Aws
 from sagemaker_finetuning.cli.console import console
-from sagemaker_finetuning.cli.executions import require_valid, start_execution
+from sagemaker_finetuning.cli.executions import start_or_print
 from sagemaker_finetuning.cli.sweeps import print_sweep
 
 
@@ -42,12 +42,7 @@ def evaluate(aws: Aws, model, kind, benchmark, dataset, evaluator, judge_model_i
     """
     doc = evaluation_input(model, kind, benchmark=benchmark, dataset=dataset, evaluator=evaluator, judge_model_id=judge_model_id,
                            metrics=metrics, compare_to_base=compare_to_base, gate=(gate_metric, gate_min, gate_min_improvement), tags=tags)
-    require_valid(doc)
-    if dry_run:
-        click.echo(json.dumps(doc, indent=2, sort_keys=True))
-        return
-    arn = start_execution(aws, doc, execution_name)
-    click.echo(f"Follow it with: finetune watch {arn}; then: finetune results {arn}", err=True)
+    start_or_print(aws, doc, execution_name, dry_run)
 
 
 def evaluation_input(model: str | None, kind: str, *, benchmark: str | None, dataset: str | None, evaluator: str | None,

@@ -118,6 +118,16 @@ def start_execution(aws: Aws, doc: dict[str, Any], execution_name: str | None) -
     return arn
 
 
+def start_or_print(aws: Aws, doc: dict[str, Any], execution_name: str | None, dry_run: bool) -> None:
+    """``finetune evaluate`` / ``sweep``: validate the input, then print it (``--dry-run``) or start it and say how to follow it."""
+    require_valid(doc)
+    if dry_run:
+        click.echo(json.dumps(doc, indent=2, sort_keys=True))
+        return
+    arn = start_execution(aws, doc, execution_name)
+    click.echo(f"Follow it with: finetune watch {arn}; then: finetune results {arn}", err=True)
+
+
 def _job_arn(aws: Aws, job: str, model: Any) -> str:
     """A training job's ARN from its name (in the state machine's account and region) or its ARN."""
     if model is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
@@ -10,7 +9,7 @@ import click
 from sagemaker_finetuning.cli.app import aws_options, cli
 from sagemaker_finetuning.cli.aws import Aws
 from sagemaker_finetuning.cli.console import console, pairs, parse_value
-from sagemaker_finetuning.cli.executions import read_input, require_valid, start_execution
+from sagemaker_finetuning.cli.executions import read_input, start_or_print
 
 
 @cli.command(context_settings={"max_content_width": 100})
@@ -50,12 +49,7 @@ def sweep(aws: Aws, input_file, technique, model, training_dataset, grid, config
     if max_tokens:
         doc["budget"] = {"max_tokens": max_tokens}
     doc["sweep"] = sweep_block(grid, configurations_file, objective, goal, max_concurrency, tolerated_failure_percentage)
-    require_valid(doc)
-    if dry_run:
-        click.echo(json.dumps(doc, indent=2, sort_keys=True))
-        return
-    arn = start_execution(aws, doc, execution_name)
-    click.echo(f"Follow it with: finetune watch {arn}; then: finetune results {arn}", err=True)
+    start_or_print(aws, doc, execution_name, dry_run)
 
 
 def sweep_block(grid: tuple[str, ...], configurations_file: str | None, metric: str, goal: str, max_concurrency: int | None,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 
 class ResultsError(Exception):
@@ -39,17 +40,10 @@ def results_table(output: Mapping[str, Any]) -> ResultsTable:
 
 def plot_results(table: ResultsTable, path: str | Path, *, title: str | None = None) -> Path:
     """Write a PNG: a bar per metric for the evaluated model, next to the base model's when it was evaluated."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    from matplotlib import pyplot as plt
-
     if not table.rows:
         raise ResultsError("nothing to plot: the evaluation reported no metric")
     path = Path(path)
-    fig = plt.figure(figsize=(max(4.8, 1.6 * len(table.rows)), 3.6), dpi=100)
-    try:
-        ax = fig.add_subplot(1, 1, 1)
+    with _png(path, (max(4.8, 1.6 * len(table.rows)), 3.6)) as ax:
         xs = range(len(table.rows))
         with_base = any(b is not None for _, _, b, _ in table.rows)
         width = 0.38 if with_base else 0.6
@@ -62,10 +56,6 @@ def plot_results(table: ResultsTable, path: str | Path, *, title: str | None = N
         ax.set_xticks(list(xs), [m for m, _, _, _ in table.rows])
         ax.set_title(title or f"{table.kind} evaluation")
         ax.legend(loc="best", fontsize="small")
-        fig.tight_layout()
-        fig.savefig(path)
-    finally:
-        plt.close(fig)
     return path
 
 
@@ -101,17 +91,10 @@ def configuration_label(configuration: Mapping[str, Any]) -> str:
 
 def plot_sweep(table: SweepTable, path: str | Path, *, title: str | None = None) -> Path:
     """Write a PNG: the objective of each configuration (failed ones at zero, hatched), the best highlighted."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    from matplotlib import pyplot as plt
-
     if not table.rows:
         raise ResultsError("nothing to plot: the sweep has no configuration")
     path = Path(path)
-    fig = plt.figure(figsize=(max(4.8, 1.2 * len(table.rows)), 4.0), dpi=100)
-    try:
-        ax = fig.add_subplot(1, 1, 1)
+    with _png(path, (max(4.8, 1.2 * len(table.rows)), 4.0)) as ax:
         values = [r.get("objective") for r in table.rows]
         colors = ["tab:green" if r.get("index") == table.best else "tab:blue" for r in table.rows]
         bars = ax.bar(range(len(values)), [v or 0 for v in values], color=colors)
@@ -123,8 +106,21 @@ def plot_sweep(table: SweepTable, path: str | Path, *, title: str | None = None)
                       fontsize="small")
         ax.set_ylabel(f"{table.metric} ({table.goal})")
         ax.set_title(title or f"sweep: {table.metric} per configuration (best: {table.best})")
+    return path
+
+
+@contextlib.contextmanager
+def _png(path: Path, size: tuple[float, float]) -> Iterator[Any]:
+    """One matplotlib axes (headless; matplotlib imported only here), written to ``path`` as a PNG when the block ends."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib import pyplot as plt
+
+    fig = plt.figure(figsize=size, dpi=100)
+    try:
+        yield fig.add_subplot(1, 1, 1)
         fig.tight_layout()
         fig.savefig(path)
     finally:
         plt.close(fig)
-    return path
